@@ -1,0 +1,53 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Kysely } from 'kysely'
+import { type AccessScope, loadAccessScope } from '../auth/access-scope.ts'
+import { hashSessionToken, looksLikeSessionToken } from '../auth/session-token.ts'
+import type { Database } from '../store/database-schema.ts'
+import { ApiError } from './api-error.ts'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller's access, set for every route not marked public. */
+    scope: AccessScope
+    sessionId: string
+  }
+  interface FastifyContextConfig {
+    /** No bearer token needed (login, health, metrics, docs). */
+    public?: boolean
+  }
+}
+
+const unauthenticated = (message: string) =>
+  new ApiError('EH_ERR_UNAUTHENTICATED', message, [{ field: 'headers.authorization', message }])
+
+async function scopeOf(db: Kysely<Database>, request: FastifyRequest): Promise<AccessScope> {
+  const header = request.headers.authorization
+  if (!header) throw unauthenticated('a bearer token is required (POST /api/v1/auth/login)')
+  const [scheme, token] = header.split(' ')
+  if (scheme?.toLowerCase() !== 'bearer' || !token || !looksLikeSessionToken(token)) {
+    throw unauthenticated('the Authorization header must be "Bearer <token>"')
+  }
+  const session = await db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.userId')
+    .select(['sessions.id', 'sessions.userId', 'users.username', 'sessions.expiresAt'])
+    .where('sessions.tokenHash', '=', hashSessionToken(token))
+    .where('sessions.revokedAt', 'is', null)
+    .where('users.disabled', '=', false)
+    .executeTakeFirst()
+  if (!session || session.expiresAt.getTime() <= Date.now()) {
+    throw unauthenticated('the token is unknown, revoked or expired; log in again')
+  }
+  request.sessionId = session.id
+  return loadAccessScope(db, session.userId, session.username)
+}
+
+/** Checks the bearer token before the body is parsed or validated. */
+export function registerAuthentication(app: FastifyInstance, db: Kysely<Database>) {
+  app.decorateRequest('scope', null as unknown as AccessScope)
+  app.decorateRequest('sessionId', '')
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config?.public || !request.routeOptions.url) return
+    request.scope = await scopeOf(db, request)
+  })
+}

@@ -1,0 +1,117 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { sql } from 'kysely'
+import { Type } from 'typebox'
+import { registerAuthRoutes } from '../auth/auth-routes.ts'
+import { LoginThrottle } from '../auth/login-throttle.ts'
+import { registerUserRoutes } from '../auth/user-routes.ts'
+import { deviceResource } from '../devices/device-resource.ts'
+import { gatewayResource } from '../devices/gateway-resource.ts'
+import { registerGatewayRoutes } from '../devices/gateway-routes.ts'
+import { pointResource } from '../devices/point-resource.ts'
+import { registerImportRoutes } from '../import/import-routes.ts'
+import { meterReplacementResource } from '../metering/meter-replacement-resource.ts'
+import { registerMeterReplacementRoutes } from '../metering/meter-replacement-routes.ts'
+import { meterResource } from '../metering/meter-resource.ts'
+import { registerOrgRoutes } from '../org/org-routes.ts'
+import { buildingResource } from '../property/building-resource.ts'
+import { customerResource } from '../property/customer-resource.ts'
+import { occupancyResource } from '../property/occupancy-resource.ts'
+import { unitResource } from '../property/unit-resource.ts'
+import type { Store } from '../store/open-store.ts'
+import { ApiError } from './api-error.ts'
+import { registerAuthentication } from './authenticate.ts'
+import { handleError } from './error-handler.ts'
+import { registerEstateResource } from './estate-resource-routes.ts'
+import { createMetrics, registerMetrics } from './http-metrics.ts'
+import { ErrorResponse } from './schema-parts.ts'
+
+export interface AppOptions {
+  readonly store: Store
+  readonly auth?: { tokenTtlMinutes?: number; loginMaxFailures?: number; loginLockMinutes?: number }
+  readonly logger?: FastifyServerOptions['logger']
+  readonly version?: string
+}
+
+/** Every estate-scoped resource served by the generic routes; order sets the OpenAPI order. */
+export const estateResources = [
+  buildingResource,
+  unitResource,
+  customerResource,
+  occupancyResource,
+  gatewayResource,
+  deviceResource,
+  pointResource,
+  meterResource,
+  meterReplacementResource,
+]
+
+/** Builds the hub's HTTP app without listening (tests use `app.inject`). */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { db } = options.store
+  const app = Fastify({
+    logger: options.logger ?? false,
+    // Unknown body or query keys are refused rather than silently dropped.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+    bodyLimit: 20 * 1024 * 1024,
+  })
+  app.setErrorHandler(handleError)
+  app.setNotFoundHandler((request, reply) =>
+    handleError(new ApiError('EH_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`), request, reply),
+  )
+  app.addSchema(ErrorResponse)
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'EstateHub API',
+        version: options.version ?? '0.1.0',
+        description: 'Property operations hub. Log in at POST /api/v1/auth/login and send `Authorization: Bearer <token>`.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } })
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...(route.config as object), public: true }
+  })
+
+  const metrics = createMetrics()
+  registerMetrics(app, metrics)
+  registerAuthentication(app, db)
+
+  app.get(
+    '/healthz',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness and store reachability',
+        response: { 200: Type.Object({ status: Type.String(), store: Type.String() }), 503: Type.Ref('ErrorResponse') },
+      },
+    },
+    async (_request, reply) => {
+      try {
+        await sql`select 1`.execute(db)
+        return { status: 'ok', store: options.store.backend }
+      } catch {
+        return reply.status(503).send({ error: 'EH_ERR_STORE_DOWN', message: 'the store does not answer', details: [] })
+      }
+    },
+  )
+
+  const auth = options.auth ?? {}
+  registerAuthRoutes(app, db, {
+    tokenTtlMinutes: auth.tokenTtlMinutes ?? 720,
+    throttle: new LoginThrottle(auth.loginMaxFailures ?? 10, auth.loginLockMinutes ?? 15),
+  })
+  registerUserRoutes(app, db)
+  registerOrgRoutes(app, db)
+  for (const resource of estateResources) registerEstateResource(app, db, resource)
+  registerGatewayRoutes(app, db)
+  registerMeterReplacementRoutes(app, db)
+  registerImportRoutes(app, db)
+  return app
+}

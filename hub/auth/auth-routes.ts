@@ -1,0 +1,106 @@
+import type { FastifyInstance } from 'fastify'
+import type { Kysely } from 'kysely'
+import { Type } from 'typebox'
+import { ApiError } from '../api/api-error.ts'
+import { errorReplies, Id, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'
+import type { Database } from '../store/database-schema.ts'
+import type { LoginThrottle } from './login-throttle.ts'
+import { UNUSABLE_PASSWORD_HASH, verifyPassword } from './password.ts'
+import { roles } from './roles.ts'
+import { hashSessionToken, newSessionToken } from './session-token.ts'
+
+export interface AuthOptions {
+  readonly tokenTtlMinutes: number
+  readonly throttle: LoginThrottle
+}
+
+const Me = Type.Object({
+  id: Id,
+  username: Type.String(),
+  displayName: Type.String(),
+  grants: Type.Array(
+    Type.Object({
+      id: Id,
+      role: OneOf(roles),
+      nodeId: Nullable(Id),
+      nodeKind: Nullable(Type.String()),
+      nodeName: Nullable(Type.String()),
+    }),
+  ),
+})
+
+export function registerAuthRoutes(app: FastifyInstance, db: Kysely<Database>, options: AuthOptions) {
+  const tags = ['auth']
+  app.post(
+    '/api/v1/auth/login',
+    {
+      config: { public: true },
+      schema: {
+        tags,
+        summary: 'Log in; the token goes in `Authorization: Bearer <token>`',
+        body: Type.Object(
+          { username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 200 }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ token: Type.String(), expiresAt: Timestamp, user: Type.Object({ id: Id, username: Type.String(), displayName: Type.String() }) }),
+          ...errorReplies,
+          429: Type.Ref('ErrorResponse'),
+        },
+      },
+    },
+    async (request) => {
+      const { username, password } = request.body as { username: string; password: string }
+      const lockedMs = options.throttle.lockedFor(username)
+      if (lockedMs > 0) {
+        throw new ApiError('EH_ERR_LOCKED', `too many failed logins; try again in ${Math.ceil(lockedMs / 60_000)} min`, [
+          { field: 'body.username', message: 'temporarily locked' },
+        ])
+      }
+      const user = await db
+        .selectFrom('users')
+        .select(['id', 'username', 'displayName', 'passwordHash', 'disabled'])
+        .where((eb) => eb(eb.fn('lower', ['username']), '=', username.toLowerCase()))
+        .executeTakeFirst()
+      // Always spend the scrypt time, so response time does not tell which usernames exist.
+      const ok = await verifyPassword(password, user?.passwordHash ?? UNUSABLE_PASSWORD_HASH)
+      if (!user || !ok || user.disabled) {
+        options.throttle.failed(username)
+        request.log.warn({ username }, 'login failed')
+        throw new ApiError('EH_ERR_UNAUTHENTICATED', 'wrong username or password', [
+          { field: 'body.password', message: 'wrong username or password' },
+        ])
+      }
+      options.throttle.succeeded(username)
+      const token = newSessionToken()
+      const expiresAt = new Date(Date.now() + options.tokenTtlMinutes * 60_000)
+      await db.insertInto('sessions').values({ userId: user.id, tokenHash: hashSessionToken(token), expiresAt }).execute()
+      await db.updateTable('users').set({ lastLoginAt: new Date() }).where('id', '=', user.id).execute()
+      return { token, expiresAt, user: { id: user.id, username: user.username, displayName: user.displayName } }
+    },
+  )
+
+  app.post(
+    '/api/v1/auth/logout',
+    { schema: { tags, summary: 'End this session (revokes the token)', security: [{ bearerAuth: [] }], response: { 204: Type.Null(), ...errorReplies } } },
+    async (request, reply) => {
+      await db.updateTable('sessions').set({ revokedAt: new Date() }).where('id', '=', request.sessionId).execute()
+      return reply.status(204).send()
+    },
+  )
+
+  app.get(
+    '/api/v1/auth/me',
+    { schema: { tags, summary: 'Who am I, and what am I granted', security: [{ bearerAuth: [] }], response: { 200: Me, ...errorReplies } } },
+    async (request) => {
+      const user = await db.selectFrom('users').select(['id', 'username', 'displayName']).where('id', '=', request.scope.userId).executeTakeFirstOrThrow()
+      const grants = await db
+        .selectFrom('roleGrants')
+        .leftJoin('orgNodes', 'orgNodes.id', 'roleGrants.nodeId')
+        .select(['roleGrants.id', 'roleGrants.role', 'roleGrants.nodeId', 'orgNodes.kind as nodeKind', 'orgNodes.name as nodeName'])
+        .where('roleGrants.userId', '=', user.id)
+        .execute()
+      return { ...user, grants }
+    },
+  )
+}

@@ -1,0 +1,29 @@
+import type { Role } from '../store/database-schema.ts'
+
+export const roles = ['admin', 'finance', 'service', 'engineering', 'leasing', 'viewer'] as const satisfies readonly Role[]
+
+/**
+ * What a role may change. Reading is granted by any role; a permission applies to the
+ * estates under the node the role was granted on.
+ */
+export type Permission =
+  | 'read'
+  | 'org.write'
+  | 'users.manage'
+  | 'property.write'
+  | 'customers.write'
+  | 'devices.write'
+  | 'meters.write'
+
+const rolePermissions: Record<Role, readonly Permission[]> = {
+  admin: ['read', 'org.write', 'users.manage', 'property.write', 'customers.write', 'devices.write', 'meters.write'],
+  finance: ['read', 'customers.write'],
+  service: ['read', 'customers.write'],
+  engineering: ['read', 'devices.write', 'meters.write'],
+  leasing: ['read', 'property.write', 'customers.write'],
+  viewer: ['read'],
+}
+
+export function permissionsOf(role: Role): readonly Permission[] {
+  return rolePermissions[role]
+}

@@ -1,0 +1,89 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} is the config syntax under test
+// Hub schema: defaults for an empty config, and precise lines for a broken one.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { loadHubConfig } from './hub-config.ts'
+import { ConfigError } from './load-config.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'estatehub-hub-config-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const DEFAULTS = {
+  http: { host: '127.0.0.1', port: 8080 },
+  database: { dataDir: './data/hub', poolMax: 10 },
+  auth: { tokenTtlMinutes: 720, loginMaxFailures: 10, loginLockMinutes: 15 },
+  log: { level: 'info' },
+}
+
+function problemsOf(path: string): readonly string[] {
+  try {
+    loadHubConfig(path, {})
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems
+    throw err
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('HubConfigSchema', () => {
+  it('turns an empty config into the full default object', () => {
+    expect(loadHubConfig(undefined, {})).toEqual(DEFAULTS)
+    const path = join(dir, 'empty.yaml')
+    writeFileSync(path, '')
+    expect(loadHubConfig(path, {})).toEqual(DEFAULTS)
+  })
+
+  it('treats a section with no body as absent', () => {
+    const path = join(dir, 'bare.yaml')
+    writeFileSync(path, 'http:\nlog:\n  level: debug\n')
+    expect(loadHubConfig(path, {})).toEqual({ ...DEFAULTS, log: { level: 'debug' } })
+  })
+
+  it('reports a typo, a wrong type and a missing value as exactly three lines', () => {
+    const path = join(dir, 'hub.yaml')
+    writeFileSync(
+      path,
+      [
+        'databse:',
+        '  url: postgres://db/hub',
+        'http:',
+        '  port: eighty',
+        '  tls:',
+        '    certFile: a.pem',
+        '',
+      ].join('\n'),
+    )
+    const lines = problemsOf(path)
+    expect(lines).toEqual([
+      `${path}: databse: unknown key (did you mean "database"?)`,
+      `${path}: http.port: must be an integer, got string "eighty"`,
+      `${path}: http.tls.keyFile: is required`,
+    ])
+    // The thrown message is the same lines, one per problem.
+    expect(() => loadHubConfig(path, {})).toThrow(lines.join('\n'))
+  })
+
+  it('explains enum, range and pattern problems', () => {
+    const path = join(dir, 'ranges.yaml')
+    writeFileSync(
+      path,
+      'log: {level: loud}\nauth: {tokenTtlMinutes: 1}\ndatabase: {url: "mysql://x", poolMax: 500}\n',
+    )
+    expect(problemsOf(path)).toEqual([
+      `${path}: auth.tokenTtlMinutes: must be >= 5, got number 1`,
+      `${path}: database.poolMax: must be <= 200, got number 500`,
+      `${path}: database.url: must match pattern ^postgres(ql)?://.+, got string "mysql://x"`,
+      `${path}: log.level: must be one of fatal, error, warn, info, debug, trace, silent, got string "loud"`,
+    ])
+  })
+
+  it('converts ${VAR} values to the numbers the schema wants', () => {
+    const path = join(dir, 'env.yaml')
+    writeFileSync(path, 'http:\n  port: ${PORT:-9000}\ndatabase:\n  url: ${DATABASE_URL}\n')
+    const config = loadHubConfig(path, { DATABASE_URL: 'postgres://u@db/hub' })
+    expect(config.http.port).toBe(9000)
+    expect(config.database.url).toBe('postgres://u@db/hub')
+  })
+})

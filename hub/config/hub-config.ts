@@ -1,0 +1,60 @@
+// Hub configuration schema. Every default is chosen so that an empty config (or no
+// file at all) runs the embedded single-node setup: local HTTP, PGlite in ./data/hub.
+// Units live in the key names (tokenTtlMinutes) so a YAML file is self-explanatory.
+import { type Static, Type } from 'typebox'
+import { loadConfig } from './load-config.ts'
+
+// Shared with the gateway config; kept here so both use the same level names as the logger.
+export const LogLevelSchema = Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+  default: 'info',
+})
+
+export const LogConfigSchema = Type.Object(
+  { level: LogLevelSchema },
+  { additionalProperties: false, default: {} },
+)
+
+const TlsSchema = Type.Object(
+  { certFile: Type.String({ minLength: 1 }), keyFile: Type.String({ minLength: 1 }) },
+  { additionalProperties: false },
+)
+
+export const HubConfigSchema = Type.Object(
+  {
+    http: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+        // Absent => plain HTTP (expected behind a reverse proxy); present => both files needed.
+        tls: Type.Optional(TlsSchema),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    database: Type.Object(
+      {
+        // Absent => embedded PGlite in dataDir; set => an external PostgreSQL server.
+        url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://.+' })),
+        dataDir: Type.String({ minLength: 1, default: './data/hub' }),
+        poolMax: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    auth: Type.Object(
+      {
+        tokenTtlMinutes: Type.Integer({ minimum: 5, maximum: 43200, default: 720 }),
+        loginMaxFailures: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+        loginLockMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 15 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    log: LogConfigSchema,
+  },
+  { additionalProperties: false },
+)
+
+export type HubConfig = Static<typeof HubConfigSchema>
+
+/** Loads and validates the hub config; `file` undefined means all defaults. Throws ConfigError. */
+export function loadHubConfig(file?: string, env: NodeJS.ProcessEnv = process.env): HubConfig {
+  return loadConfig(HubConfigSchema, file, env)
+}

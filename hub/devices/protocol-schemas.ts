@@ -1,0 +1,81 @@
+import { type TSchema, Type } from 'typebox'
+import { Value } from 'typebox/value'
+import { ApiError } from '../api/api-error.ts'
+import type { DeviceProtocol } from '../store/database-schema.ts'
+
+// How a device is reached and how a point is addressed depend on the protocol; the tables
+// keep them as JSON, and these schemas check them when they are written.
+const Host = Type.String({ minLength: 1, maxLength: 253 })
+const Port = Type.Integer({ minimum: 1, maximum: 65535 })
+const UnitId = Type.Integer({ minimum: 0, maximum: 255, description: 'Modbus unit (slave) id' })
+const ReadLimits = {
+  maxRegistersPerRead: Type.Optional(Type.Integer({ minimum: 1, maximum: 125 })),
+  maxGap: Type.Optional(Type.Integer({ minimum: 0, maximum: 124 })),
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
+}
+const Serial = {
+  baudRate: Type.Enum([1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200]),
+  parity: Type.Optional(Type.Enum(['none', 'even', 'odd'])),
+  dataBits: Type.Optional(Type.Enum([7, 8])),
+  stopBits: Type.Optional(Type.Enum([1, 2])),
+}
+const strict = { additionalProperties: false } as const
+
+export const connectionSchemas: Record<DeviceProtocol, TSchema> = {
+  'modbus-tcp': Type.Object({ host: Host, port: Type.Optional(Port), unitId: UnitId, ...ReadLimits }, strict),
+  'modbus-rtu': Type.Object({ serialPath: Type.String({ minLength: 1 }), unitId: UnitId, ...Serial, ...ReadLimits }, strict),
+  'modbus-rtu-over-tcp': Type.Object({ host: Host, port: Port, unitId: UnitId, ...Serial, ...ReadLimits }, strict),
+  'bacnet-ip': Type.Object(
+    { host: Host, port: Type.Optional(Port), deviceInstance: Type.Integer({ minimum: 0, maximum: 4194303 }) },
+    strict,
+  ),
+  'access-webhook': Type.Object({ controllerId: Type.String({ minLength: 1, maxLength: 64 }) }, strict),
+}
+
+const modbusAddress = Type.Object(
+  {
+    table: Type.Enum(['coil', 'discrete-input', 'input-register', 'holding-register']),
+    // Wire addresses start at 0; documentation numbers such as 40001 are rejected by maximum
+    // only when they exceed 65535, so the planner also refuses 3xxxx/4xxxx-looking values.
+    register: Type.Integer({ minimum: 0, maximum: 65535, description: 'zero-based wire address (40001 in a manual is 0)' }),
+    bit: Type.Optional(Type.Integer({ minimum: 0, maximum: 15 })),
+  },
+  strict,
+)
+const bacnetAddress = Type.Object(
+  {
+    objectType: Type.String({ minLength: 1, description: 'e.g. analog-input, binary-value' }),
+    instance: Type.Integer({ minimum: 0, maximum: 4194302 }),
+    property: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  strict,
+)
+const accessAddress = Type.Object({ door: Type.String({ minLength: 1, maxLength: 64 }) }, strict)
+
+export const pointAddressSchemas: Record<DeviceProtocol, TSchema> = {
+  'modbus-tcp': modbusAddress,
+  'modbus-rtu': modbusAddress,
+  'modbus-rtu-over-tcp': modbusAddress,
+  'bacnet-ip': bacnetAddress,
+  'access-webhook': accessAddress,
+}
+
+export const dataTypes = [
+  'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float32', 'float64', 'bcd16', 'bcd32', 'bit', 'bool', 'enum', 'string',
+] as const
+
+/** Validates `value` against `schema`, naming each offending key under `field`. */
+export function checkShape(schema: TSchema, value: unknown, field: string, what: string) {
+  const details = [...Value.Errors(schema, value)]
+    .filter((e) => e.keyword !== 'boolean' || !e.instancePath)
+    .map((e) => {
+      const extra = (e.params as { additionalProperties?: string[]; requiredProperties?: string[] })
+      const key = extra.additionalProperties?.[0] ?? extra.requiredProperties?.[0]
+      const path = [field, ...e.instancePath.split('/').filter(Boolean), ...(key ? [key] : [])].join('.')
+      const message = extra.additionalProperties ? 'unknown key' : extra.requiredProperties ? 'is required' : (e.message ?? 'invalid')
+      return { field: path, message }
+    })
+  if (details.length > 0) {
+    throw new ApiError('EH_ERR_VALIDATION', `${details[0]!.field}: ${details[0]!.message} (${what})`, details)
+  }
+}

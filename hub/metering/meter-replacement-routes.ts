@@ -1,0 +1,88 @@
+import type { FastifyInstance } from 'fastify'
+import type { Kysely } from 'kysely'
+import { invalid } from '../api/api-error.ts'
+import { decimalString, requirePermission, visibleEstateOf } from '../api/estate-resource.ts'
+import { errorReplies } from '../api/schema-parts.ts'
+import type { Database } from '../store/database-schema.ts'
+import { meterReplacementResource, replacementCreate } from './meter-replacement-resource.ts'
+
+interface ReplacementBody {
+  meterId: string
+  replacedAt: string
+  oldFinalReading: string | number
+  newStartReading: string | number
+  newSerialNumber?: string | null
+  newMultiplier?: string | number
+  reason?: string | null
+}
+
+const CLOCK_SKEW_MS = 5 * 60_000
+
+export function registerMeterReplacementRoutes(app: FastifyInstance, db: Kysely<Database>) {
+  app.post(
+    '/api/v1/meter-replacements',
+    {
+      schema: {
+        tags: ['metering'],
+        summary: 'Record a meter replacement (换表); the meter takes the new serial and multiplier',
+        security: [{ bearerAuth: [] }],
+        body: replacementCreate,
+        response: { 201: meterReplacementResource.record, ...errorReplies },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as ReplacementBody
+      const estateId = await visibleEstateOf(db, request.scope, { table: 'meters', label: 'meter' }, body.meterId, 'body.meterId')
+      requirePermission(request.scope, 'meters.write', estateId, 'recording a meter replacement')
+      const replacedAt = new Date(body.replacedAt)
+      if (replacedAt.getTime() > Date.now() + CLOCK_SKEW_MS) throw invalid('body.replacedAt', 'is in the future')
+      const oldFinalReading = decimalString(body.oldFinalReading, 3, 'body.oldFinalReading')
+      const newStartReading = decimalString(body.newStartReading, 3, 'body.newStartReading')
+      const row = await db.transaction().execute(async (trx) => {
+        const meter = await trx
+          .selectFrom('meters')
+          .select(['id', 'serialNumber', 'multiplier', 'registerCapacity', 'installedOn'])
+          .where('id', '=', body.meterId)
+          .forUpdate()
+          .executeTakeFirstOrThrow()
+        const last = await trx
+          .selectFrom('meterReplacements')
+          .select('replacedAt')
+          .where('meterId', '=', meter.id)
+          .orderBy('replacedAt', 'desc')
+          .executeTakeFirst()
+        if (last && last.replacedAt >= replacedAt) {
+          throw invalid('body.replacedAt', `must be after the previous replacement (${last.replacedAt.toISOString()})`)
+        }
+        if (meter.registerCapacity !== null && Number(oldFinalReading) >= Number(meter.registerCapacity)) {
+          throw invalid('body.oldFinalReading', `must be below the register capacity ${meter.registerCapacity}`)
+        }
+        const newMultiplier = body.newMultiplier === undefined ? meter.multiplier : decimalString(body.newMultiplier, 4, 'body.newMultiplier')
+        const inserted = await trx
+          .insertInto('meterReplacements')
+          .values({
+            estateId,
+            meterId: meter.id,
+            replacedAt,
+            oldFinalReading,
+            newStartReading,
+            oldSerialNumber: meter.serialNumber,
+            newSerialNumber: body.newSerialNumber ?? null,
+            oldMultiplier: meter.multiplier,
+            newMultiplier,
+            reason: body.reason ?? null,
+            recordedBy: request.scope.userId,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow()
+        await trx
+          .updateTable('meters')
+          .set({ serialNumber: body.newSerialNumber ?? meter.serialNumber, multiplier: newMultiplier, updatedAt: new Date() })
+          .where('id', '=', meter.id)
+          .execute()
+        return inserted
+      })
+      return reply.status(201).send(row)
+    },
+  )
+}

@@ -1,0 +1,165 @@
+import type { FastifyInstance } from 'fastify'
+import type { Kysely } from 'kysely'
+import { Type } from 'typebox'
+import { forbidden, invalid, notFound } from '../api/api-error.ts'
+import { errorReplies, Code, Id, IdParams, Name, Nullable, OneOf, Page, PageQuery, Timestamp } from '../api/schema-parts.ts'
+import type { Database, OrgNodeKind } from '../store/database-schema.ts'
+
+const kinds = ['group', 'company', 'estate'] as const
+const parentKind: Record<OrgNodeKind, OrgNodeKind | null> = { group: null, company: 'group', estate: 'company' }
+
+const TimeZone = Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone of an estate, e.g. Asia/Shanghai' })
+const OrgNode = Type.Object(
+  {
+    id: Id,
+    kind: OneOf(kinds),
+    parentId: Nullable(Id),
+    code: Code,
+    name: Name,
+    timezone: Nullable(Type.String()),
+    address: Nullable(Type.String()),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { title: 'OrgNode' },
+)
+const editable = {
+  name: Name,
+  timezone: Type.Optional(Nullable(TimeZone)),
+  address: Type.Optional(Nullable(Type.String({ maxLength: 300 }))),
+}
+
+function validTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The organisation tree: group (集团) → company (公司) → estate (管理处/项目). Creating a node
+ * needs `org.write` on its parent (a group: a grant on the whole tree).
+ */
+export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
+  const security = [{ bearerAuth: [] }]
+  const tags = ['organisation']
+
+  const visible = async (id: string, scopeSees: (id: string) => boolean) => {
+    const node = await db.selectFrom('orgNodes').selectAll().where('id', '=', id).executeTakeFirst()
+    if (!node || !scopeSees(node.id)) throw notFound('organisation node')
+    return node
+  }
+
+  app.get(
+    '/api/v1/org-nodes',
+    {
+      schema: {
+        tags,
+        summary: 'List the organisation nodes you may see',
+        security,
+        querystring: Type.Object(
+          { ...PageQuery, kind: Type.Optional(OneOf(kinds)), parentId: Type.Optional(Id), q: Type.Optional(Type.String({ minLength: 1 })) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Page(OrgNode), ...errorReplies },
+      },
+    },
+    async (request) => {
+      const { limit = 50, offset = 0, kind, parentId, q } = request.query as {
+        limit?: number
+        offset?: number
+        kind?: OrgNodeKind
+        parentId?: string
+        q?: string
+      }
+      if (parentId) await visible(parentId, (id) => request.scope.canSee(id))
+      const ids = request.scope.visibleNodes()
+      if (ids.length === 0) return { items: [], total: 0, limit, offset }
+      let select = db.selectFrom('orgNodes').where('id', 'in', ids)
+      if (kind) select = select.where('kind', '=', kind)
+      if (parentId) select = select.where('parentId', '=', parentId)
+      if (q) select = select.where((eb) => eb.or([eb('code', 'ilike', `%${q}%`), eb('name', 'ilike', `%${q}%`)]))
+      const [items, count] = await Promise.all([
+        select.selectAll().orderBy('kind').orderBy('code').limit(limit).offset(offset).execute(),
+        select.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+      ])
+      return { items, total: Number(count.total), limit, offset }
+    },
+  )
+
+  app.get(
+    '/api/v1/org-nodes/:id',
+    { schema: { tags, summary: 'Read one organisation node', security, params: IdParams, response: { 200: OrgNode, ...errorReplies } } },
+    async (request) => visible((request.params as { id: string }).id, (id) => request.scope.canSee(id)),
+  )
+
+  app.post(
+    '/api/v1/org-nodes',
+    {
+      schema: {
+        tags,
+        summary: 'Create a group, company or estate',
+        security,
+        body: Type.Object(
+          { kind: OneOf(kinds), parentId: Type.Optional(Nullable(Id)), code: Code, ...editable },
+          { additionalProperties: false },
+        ),
+        response: { 201: OrgNode, ...errorReplies },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as { kind: OrgNodeKind; parentId?: string | null; code: string; name: string; timezone?: string | null; address?: string | null }
+      const wantedParent = parentKind[body.kind]
+      if (wantedParent === null) {
+        if (body.parentId) throw invalid('body.parentId', 'a group has no parent')
+        if (!request.scope.globally('org.write')) throw forbidden('creating a group needs an admin grant on the whole organisation')
+      } else {
+        if (!body.parentId) throw invalid('body.parentId', `a ${body.kind} needs a parent ${wantedParent}`)
+        const parent = await visible(body.parentId, (id) => request.scope.canSee(id))
+        if (parent.kind !== wantedParent) throw invalid('body.parentId', `the parent of a ${body.kind} must be a ${wantedParent}, not a ${parent.kind}`)
+        if (!request.scope.can('org.write', parent.id)) throw forbidden(`your roles do not allow adding to this ${parent.kind}`)
+      }
+      if (body.timezone && !validTimeZone(body.timezone)) throw invalid('body.timezone', `unknown time zone ${body.timezone}`)
+      if (body.kind !== 'estate' && body.timezone) throw invalid('body.timezone', 'only an estate has a time zone')
+      const node = await db
+        .insertInto('orgNodes')
+        .values({
+          kind: body.kind,
+          parentId: body.parentId ?? null,
+          code: body.code,
+          name: body.name,
+          timezone: body.kind === 'estate' ? (body.timezone ?? 'Asia/Shanghai') : null,
+          address: body.address ?? null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      return reply.status(201).send(node)
+    },
+  )
+
+  app.patch(
+    '/api/v1/org-nodes/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Rename an organisation node or change its time zone or address',
+        security,
+        params: IdParams,
+        body: Type.Partial(Type.Object(editable), { additionalProperties: false, minProperties: 1 }),
+        response: { 200: OrgNode, ...errorReplies },
+      },
+    },
+    async (request) => {
+      const node = await visible((request.params as { id: string }).id, (id) => request.scope.canSee(id))
+      if (!request.scope.can('org.write', node.id)) throw forbidden(`your roles do not allow changing this ${node.kind}`)
+      const body = request.body as { name?: string; timezone?: string | null; address?: string | null }
+      if (body.timezone !== undefined) {
+        if (node.kind !== 'estate') throw invalid('body.timezone', 'only an estate has a time zone')
+        if (body.timezone === null || !validTimeZone(body.timezone)) throw invalid('body.timezone', `unknown time zone ${body.timezone}`)
+      }
+      return db.updateTable('orgNodes').set({ ...body, updatedAt: new Date() }).where('id', '=', node.id).returningAll().executeTakeFirstOrThrow()
+    },
+  )
+}

@@ -1,0 +1,36 @@
+import { Type } from 'typebox'
+import type { EstateResource } from '../api/estate-resource.ts'
+import { Code, Decimal, DecimalOut, Id, OneOf, Timestamp } from '../api/schema-parts.ts'
+
+export const unitUses = ['residence', 'shop', 'office', 'parking', 'storage', 'other'] as const
+export const unitStatuses = ['vacant', 'occupied', 'rented', 'decorating'] as const
+
+const fields = {
+  buildingId: Id,
+  code: Code,
+  floor: Type.Integer({ minimum: -20, maximum: 300 }),
+  areaM2: Decimal(2, 'gross floor area (建筑面积) in m², up to 2 decimals'),
+  use: OneOf(unitUses),
+  status: OneOf(unitStatuses),
+}
+
+/** 房屋/单元: a unit of a building, the thing fees and meters attach to. */
+export const unitResource: EstateResource = {
+  path: 'units',
+  table: 'units',
+  label: 'unit',
+  tag: 'property',
+  writePermission: 'property.write',
+  record: Type.Object(
+    { id: Id, estateId: Id, ...fields, areaM2: DecimalOut, createdAt: Timestamp, updatedAt: Timestamp },
+    { title: 'Unit' },
+  ),
+  create: Type.Object(fields, { additionalProperties: false }),
+  update: Type.Partial(Type.Object(fields), { additionalProperties: false, minProperties: 1 }),
+  filters: { buildingId: Id, code: Code, use: OneOf(unitUses), status: OneOf(unitStatuses), floor: Type.Integer() },
+  search: ['code'],
+  orderBy: 'code',
+  references: { buildingId: { table: 'buildings', label: 'building' } },
+  estateFrom: 'buildingId',
+  decimals: { areaM2: 2 },
+}
