@@ -32,6 +32,8 @@ export interface AppOptions {
   readonly auth?: { tokenTtlMinutes?: number; loginMaxFailures?: number; loginLockMinutes?: number }
   readonly logger?: FastifyServerOptions['logger']
   readonly version?: string
+  /** Serve HTTPS with this certificate and key (PEM). */
+  readonly https?: { readonly cert: Buffer; readonly key: Buffer }
 }
 
 /** Every estate-scoped resource served by the generic routes; order sets the OpenAPI order. */
@@ -49,8 +51,10 @@ export const estateResources = [
 
 /** Builds the hub's HTTP app without listening (tests use `app.inject`). */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  // Fastify's types split on https; the instance behaves the same to every caller here.
   const { db } = options.store
   const app = Fastify({
+    ...(options.https ? { https: options.https } : {}),
     logger: options.logger ?? false,
     // Unknown body or query keys are refused rather than silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
@@ -62,6 +66,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   )
   app.addSchema(ErrorResponse)
 
+  // The OpenAPI document and its UI are public; everything they describe is not.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...(route.config as object), public: true }
+  })
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -74,9 +82,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   })
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } })
-  app.addHook('onRoute', (route) => {
-    if (route.url.startsWith('/docs')) route.config = { ...(route.config as object), public: true }
-  })
 
   const metrics = createMetrics()
   registerMetrics(app, metrics)

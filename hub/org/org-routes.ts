@@ -112,14 +112,15 @@ export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
     async (request, reply) => {
       const body = request.body as { kind: OrgNodeKind; parentId?: string | null; code: string; name: string; timezone?: string | null; address?: string | null }
       const wantedParent = parentKind[body.kind]
+      // Access first, shape second: a caller learns nothing about nodes they cannot see.
+      const parent = body.parentId ? await visible(body.parentId, (id) => request.scope.canSee(id)) : undefined
+      if (parent && !request.scope.can('org.write', parent.id)) throw forbidden(`your roles do not allow adding to this ${parent.kind}`)
       if (wantedParent === null) {
-        if (body.parentId) throw invalid('body.parentId', 'a group has no parent')
         if (!request.scope.globally('org.write')) throw forbidden('creating a group needs an admin grant on the whole organisation')
+        if (parent) throw invalid('body.parentId', 'a group has no parent')
       } else {
-        if (!body.parentId) throw invalid('body.parentId', `a ${body.kind} needs a parent ${wantedParent}`)
-        const parent = await visible(body.parentId, (id) => request.scope.canSee(id))
+        if (!parent) throw invalid('body.parentId', `a ${body.kind} needs a parent ${wantedParent}`)
         if (parent.kind !== wantedParent) throw invalid('body.parentId', `the parent of a ${body.kind} must be a ${wantedParent}, not a ${parent.kind}`)
-        if (!request.scope.can('org.write', parent.id)) throw forbidden(`your roles do not allow adding to this ${parent.kind}`)
       }
       if (body.timezone && !validTimeZone(body.timezone)) throw invalid('body.timezone', `unknown time zone ${body.timezone}`)
       if (body.kind !== 'estate' && body.timezone) throw invalid('body.timezone', 'only an estate has a time zone')

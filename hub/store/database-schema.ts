@@ -8,6 +8,8 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
 type CreatedAt = ColumnType<Date, never, never>
 type Decimal = ColumnType<string, string | number, string | number>
+/** A decimal with a database default: may be left out on insert. */
+type DefaultDecimal = ColumnType<string, string | number | undefined, string | number>
 type Json<T> = ColumnType<T, T, T>
 
 export type OrgNodeKind = 'group' | 'company' | 'estate'
@@ -89,7 +91,7 @@ export interface GatewayTable {
   name: string
   secretHash: string
   secretRotatedAt: Timestamp
-  enabled: boolean
+  enabled: Generated<boolean>
   createdAt: CreatedAt
   updatedAt: Timestamp
 }
@@ -106,7 +108,7 @@ export interface DeviceTable {
   buildingId: string | null
   unitId: string | null
   pollIntervalMs: number | null
-  enabled: boolean
+  enabled: Generated<boolean>
   createdAt: CreatedAt
   updatedAt: Timestamp
 }
@@ -120,8 +122,8 @@ export interface PointTable {
   address: Json<Record<string, unknown>>
   dataType: string
   byteOrder: string | null
-  scale: Decimal
-  offset: Decimal
+  scale: DefaultDecimal
+  offset: DefaultDecimal
   unit: string | null
   kind: PointKind
   createdAt: CreatedAt
@@ -137,14 +139,14 @@ export interface MeterTable {
   buildingId: string | null
   location: string | null
   serialNumber: string | null
-  multiplier: Decimal
+  multiplier: DefaultDecimal
   registerCapacity: Decimal | null
-  installReading: Decimal
+  installReading: DefaultDecimal
   installedOn: string | null
   pointId: string | null
   parentMeterId: string | null
-  billing: boolean
-  status: 'active' | 'retired'
+  billing: Generated<boolean>
+  status: Generated<'active' | 'retired'>
   createdAt: CreatedAt
   updatedAt: Timestamp
 }
@@ -170,7 +172,7 @@ export interface UserTable {
   username: string
   displayName: string
   passwordHash: string
-  disabled: boolean
+  disabled: Generated<boolean>
   lastLoginAt: Date | null
   createdAt: CreatedAt
   updatedAt: Timestamp
