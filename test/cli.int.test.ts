@@ -1,0 +1,139 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+
+const bin = join(import.meta.dirname, '..', 'bin', 'estatehub.js')
+const work = mkdtempSync(join(tmpdir(), 'estatehub-cli-'))
+const children: ChildProcess[] = []
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+function run(args: string[], input?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: work, env: { ...process.env, CI: undefined } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+    child.stdin.end(input ?? '')
+  })
+}
+
+/** Starts a long-running command and resolves once stdout matches `ready`. */
+function start(args: string[], ready: RegExp): Promise<{ child: ChildProcess; stdout: () => string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: work })
+    children.push(child)
+    let stdout = ''
+    let stderr = ''
+    const timer = setTimeout(() => reject(new Error(`not ready in 30 s: ${stdout}\n${stderr}`)), 30_000)
+    child.stdout!.on('data', (d) => {
+      stdout += d
+      if (ready.test(stdout)) {
+        clearTimeout(timer)
+        resolve({ child, stdout: () => stdout })
+      }
+    })
+    child.stderr!.on('data', (d) => (stderr += d))
+    child.on('close', (code) => reject(new Error(`exited ${code}: ${stdout}\n${stderr}`)))
+  })
+}
+
+function configFile(name: string, text: string): string {
+  const path = join(work, name)
+  writeFileSync(path, text)
+  return path
+}
+
+afterAll(() => {
+  for (const child of children) child.kill('SIGKILL')
+})
+
+describe('estatehub CLI', () => {
+  it('stops on a bad config with one precise line per problem', async () => {
+    const file = configFile(
+      'bad.yaml',
+      ['databse:', '  url: postgres://x/y', 'http:', '  port: eighty', '  tls:', '    certFile: hub.pem', ''].join('\n'),
+    )
+    const result = await run(['hub', '--config', file])
+    expect(result.code).not.toBe(0)
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `${file}: databse: unknown key (did you mean "database"?)`,
+      `${file}: http.port: must be an integer, got string "eighty"`,
+      `${file}: http.tls.keyFile: is required`,
+    ])
+  })
+
+  it('checks a gateway config the same way', async () => {
+    const file = configFile('gw.yaml', 'gateway:\n  secret: 0123456789abcdef0123\n')
+    const result = await run(['gateway', '--config', file])
+    expect(result.code).not.toBe(0)
+    expect(result.stderr.trim()).toBe(`${file}: gateway.id: is required`)
+  })
+
+  it('offers --help and --config on every command', async () => {
+    for (const command of ['hub', 'gateway', 'demo', 'migrate', 'user add']) {
+      const result = await run([...command.split(' '), '--help'])
+      expect(result.code, command).toBe(0)
+      expect(result.stdout, command).toContain('--config <file>')
+    }
+  })
+
+  it('migrates once, then reports the store up to date', async () => {
+    const file = configFile('migrate.yaml', `database:\n  dataDir: ${join(work, 'migrate-data')}\n`)
+    const first = await run(['migrate', '--config', file])
+    expect(first.stdout).toContain('applied 0001-core-model')
+    const second = await run(['migrate', '--config', file])
+    expect(second.code).toBe(0)
+    expect(second.stdout).toContain('up to date')
+  })
+
+  it('creates the first admin, who can then log in to the hub', async () => {
+    const file = configFile('hub.yaml', `http:\n  port: 0\ndatabase:\n  dataDir: ${join(work, 'hub-data')}\nlog:\n  level: warn\n`)
+    const added = await run(['user', 'add', 'chief', '--role', 'admin', '--password-stdin', '--config', file], 'a-very-long-password\n')
+    expect(added.code, added.stderr).toBe(0)
+    expect(added.stdout).toContain('granted admin on the whole organisation')
+    const refused = await run(['user', 'add', 'chief2', '--role', 'emperor', '--config', file])
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toContain('--role: unknown role "emperor"')
+
+    const hub = await start(['hub', '--config', file], /hub on (http:\/\/\S+)/)
+    const url = hub.stdout().match(/hub on (http:\/\/\S+)/)![1]
+    const login = await fetch(`${url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'chief', password: 'a-very-long-password' }),
+    })
+    expect(login.status).toBe(200)
+    hub.child.kill('SIGTERM')
+  })
+
+  it('runs the demo: API and OpenAPI on the printed URL, and the printed login works', async () => {
+    const file = configFile('demo.yaml', `http:\n  port: 0\ndatabase:\n  dataDir: ${join(work, 'demo-data')}\nlog:\n  level: warn\n`)
+    const demo = await start(['demo', '--config', file], /Log in:\s+(\S+) \/ (\S+)/)
+    const out = demo.stdout()
+    const url = out.match(/hub on (http:\/\/\S+)/)![1]
+    const [, username, password] = out.match(/Log in:\s+(\S+) \/ (\S+)/)!
+    expect((await fetch(`${url}/docs/json`)).status).toBe(200)
+    expect((await fetch(`${url}/docs`)).status).toBe(200)
+    const login = await fetch(`${url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password }),
+    })
+    expect(login.status).toBe(200)
+    const { token } = (await login.json()) as { token: string }
+    const units = await fetch(`${url}/api/v1/units?limit=100`, { headers: { authorization: `Bearer ${token}` } })
+    const body = (await units.json()) as { total: number }
+    expect(body.total).toBe(12)
+    demo.child.kill('SIGTERM')
+  })
+})
