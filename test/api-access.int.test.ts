@@ -18,7 +18,11 @@ const idBySegment: Record<string, keyof EstateIds> = {
   'org-nodes': 'estateId',
 }
 // Body and query fields → fixture id (fields ending in Id not listed map by their own name).
-const idByField: Record<string, keyof EstateIds> = { parentMeterId: 'meterId', nodeId: 'estateId', parentId: 'estateId' }
+const idByField: Record<string, keyof EstateIds> = {
+  parentMeterId: 'meterId',
+  nodeId: 'estateId',
+  parentId: 'estateId',
+}
 // Routes about the caller themselves, with no id of anyone else's to misuse.
 const selfRoutes = new Set(['POST /api/v1/auth/logout'])
 
@@ -39,7 +43,10 @@ function requestFor(op: Operation, side: Side) {
     if (param === 'id') {
       const segment = op.path.split('/{id}')[0]!.split('/').at(-1)!
       value = segment === 'users' ? side.userId : side.ids[idBySegment[segment]!]
-      if (!value) throw new Error(`${op.method} ${op.path}: no fixture id for segment "${segment}"; add it to idBySegment`)
+      if (!value)
+        throw new Error(
+          `${op.method} ${op.path}: no fixture id for segment "${segment}"; add it to idBySegment`,
+        )
     } else if (param === 'grantId') {
       value = side.grantId
     } else if (param === 'kind') {
@@ -76,7 +83,11 @@ describe.each(storeBackends())('access across estates on $name', (backend) => {
       const created = await hub.call(org.rootToken, {
         method: 'POST',
         url: '/api/v1/users',
-        payload: { username: `clerk-${name}`, password: 'a-long-password-1', grants: [{ role: 'finance', nodeId: org[name].estateId }] },
+        payload: {
+          username: `clerk-${name}`,
+          password: 'a-long-password-1',
+          grants: [{ role: 'finance', nodeId: org[name].estateId }],
+        },
       })
       expect(created.status).toBe(201)
       sides[name] = { ids: org[name], userId: created.body.id, grantId: created.body.grants[0].id }
@@ -85,7 +96,9 @@ describe.each(storeBackends())('access across estates on $name', (backend) => {
     viewerA = await hub.userWithGrants('viewer-a', [{ role: 'viewer', nodeId: org.a.estateId }])
     const doc = await hub.call(undefined, { method: 'GET', url: '/docs/json' })
     expect(doc.status).toBe(200)
-    operations = operationsOf(doc.body).filter((op) => op.secured && !selfRoutes.has(`${op.method} ${op.path}`))
+    operations = operationsOf(doc.body).filter(
+      (op) => op.secured && !selfRoutes.has(`${op.method} ${op.path}`),
+    )
   })
   afterAll(() => hub?.close())
 
@@ -119,7 +132,8 @@ describe.each(storeBackends())('access across estates on $name', (backend) => {
     for (const op of operations.filter((o) => o.method === 'GET')) {
       const request = requestFor(op, sides.a)
       const response = await hub.call(adminA, request)
-      if (response.status !== 200) failures.push(`${request.url} -> ${response.status} ${JSON.stringify(response.body).slice(0, 200)}`)
+      if (response.status !== 200)
+        failures.push(`${request.url} -> ${response.status} ${JSON.stringify(response.body).slice(0, 200)}`)
     }
     expect(failures).toEqual([])
   })
@@ -130,11 +144,17 @@ describe.each(storeBackends())('access across estates on $name', (backend) => {
       const request = requestFor(op, sides.a)
       const response = await hub.call(viewerA, request)
       if (response.status !== 403 && response.status !== 404) {
-        failures.push(`${request.method} ${request.url} -> ${response.status} ${JSON.stringify(response.body).slice(0, 200)}`)
+        failures.push(
+          `${request.method} ${request.url} -> ${response.status} ${JSON.stringify(response.body).slice(0, 200)}`,
+        )
       }
     }
     expect(failures).toEqual([])
-    const write = await hub.call(viewerA, { method: 'PATCH', url: `/api/v1/units/${org.a.unitId}`, payload: { status: 'vacant' } })
+    const write = await hub.call(viewerA, {
+      method: 'PATCH',
+      url: `/api/v1/units/${org.a.unitId}`,
+      payload: { status: 'vacant' },
+    })
     expect(write.status).toBe(403)
     expect(write.body.error).toBe('EH_ERR_FORBIDDEN')
   })

@@ -16,7 +16,10 @@ interface Run {
 
 function run(args: string[], input?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: work, env: { ...process.env, CI: undefined } })
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: work,
+      env: { ...process.env, CI: undefined },
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -61,7 +64,15 @@ describe('estatehub CLI', () => {
   it('stops on a bad config with one precise line per problem', async () => {
     const file = configFile(
       'bad.yaml',
-      ['databse:', '  url: postgres://x/y', 'http:', '  port: eighty', '  tls:', '    certFile: hub.pem', ''].join('\n'),
+      [
+        'databse:',
+        '  url: postgres://x/y',
+        'http:',
+        '  port: eighty',
+        '  tls:',
+        '    certFile: hub.pem',
+        '',
+      ].join('\n'),
     )
     const result = await run(['hub', '--config', file])
     expect(result.code).not.toBe(0)
@@ -97,8 +108,14 @@ describe('estatehub CLI', () => {
   })
 
   it('creates the first admin, who can then log in to the hub', async () => {
-    const file = configFile('hub.yaml', `http:\n  port: 0\ndatabase:\n  dataDir: ${join(work, 'hub-data')}\nlog:\n  level: warn\n`)
-    const added = await run(['user', 'add', 'chief', '--role', 'admin', '--password-stdin', '--config', file], 'a-very-long-password\n')
+    const file = configFile(
+      'hub.yaml',
+      `http:\n  port: 0\ndatabase:\n  dataDir: ${join(work, 'hub-data')}\nlog:\n  level: warn\n`,
+    )
+    const added = await run(
+      ['user', 'add', 'chief', '--role', 'admin', '--password-stdin', '--config', file],
+      'a-very-long-password\n',
+    )
     expect(added.code, added.stderr).toBe(0)
     expect(added.stdout).toContain('granted admin on the whole organisation')
     const refused = await run(['user', 'add', 'chief2', '--role', 'emperor', '--config', file])
@@ -117,7 +134,10 @@ describe('estatehub CLI', () => {
   })
 
   it('runs the demo: API and OpenAPI on the printed URL, and the printed login works', async () => {
-    const file = configFile('demo.yaml', `http:\n  port: 0\ndatabase:\n  dataDir: ${join(work, 'demo-data')}\nlog:\n  level: warn\n`)
+    const file = configFile(
+      'demo.yaml',
+      `http:\n  port: 0\ndatabase:\n  dataDir: ${join(work, 'demo-data')}\nlog:\n  level: warn\n`,
+    )
     const demo = await start(['demo', '--config', file], /Log in:\s+(\S+) \/ (\S+)/)
     const out = demo.stdout()
     const url = out.match(/hub on (http:\/\/\S+)/)![1]
@@ -131,7 +151,9 @@ describe('estatehub CLI', () => {
     })
     expect(login.status).toBe(200)
     const { token } = (await login.json()) as { token: string }
-    const units = await fetch(`${url}/api/v1/units?limit=100`, { headers: { authorization: `Bearer ${token}` } })
+    const units = await fetch(`${url}/api/v1/units?limit=100`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
     const body = (await units.json()) as { total: number }
     expect(body.total).toBe(12)
     demo.child.kill('SIGTERM')

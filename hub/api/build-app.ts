@@ -62,7 +62,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
   app.setErrorHandler(handleError)
   app.setNotFoundHandler((request, reply) =>
-    handleError(new ApiError('EH_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`), request, reply),
+    handleError(
+      new ApiError('EH_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+      request,
+      reply,
+    ),
   )
   app.addSchema(ErrorResponse)
 
@@ -76,7 +80,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       info: {
         title: 'EstateHub API',
         version: options.version ?? '0.1.0',
-        description: 'Property operations hub. Log in at POST /api/v1/auth/login and send `Authorization: Bearer <token>`.',
+        description:
+          'Property operations hub. Log in at POST /api/v1/auth/login and send `Authorization: Bearer <token>`.',
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
     },
@@ -94,7 +99,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       schema: {
         tags: ['operations'],
         summary: 'Liveness and store reachability',
-        response: { 200: Type.Object({ status: Type.String(), store: Type.String() }), 503: Type.Ref('ErrorResponse') },
+        response: {
+          200: Type.Object({ status: Type.String(), store: Type.String() }),
+          503: Type.Ref('ErrorResponse'),
+        },
       },
     },
     async (_request, reply) => {
@@ -102,7 +110,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         await sql`select 1`.execute(db)
         return { status: 'ok', store: options.store.backend }
       } catch {
-        return reply.status(503).send({ error: 'EH_ERR_STORE_DOWN', message: 'the store does not answer', details: [] })
+        return reply
+          .status(503)
+          .send({ error: 'EH_ERR_STORE_DOWN', message: 'the store does not answer', details: [] })
       }
     },
   )

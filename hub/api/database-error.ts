@@ -35,9 +35,16 @@ export function fromDatabaseError(error: unknown): ApiError | undefined {
       ])
     case '23514':
     case '23502':
-      return new ApiError('EH_ERR_VALIDATION', `value violates rule ${e.constraint ?? e.column ?? ''}`.trim(), [
-        { field: e.column ? `body.${camel(e.column)}` : `constraint.${e.constraint ?? 'unknown'}`, message: 'not allowed' },
-      ])
+      return new ApiError(
+        'EH_ERR_VALIDATION',
+        `value violates rule ${e.constraint ?? e.column ?? ''}`.trim(),
+        [
+          {
+            field: e.column ? `body.${camel(e.column)}` : `constraint.${e.constraint ?? 'unknown'}`,
+            message: 'not allowed',
+          },
+        ],
+      )
     case '22P02':
     case '22003':
     case '22007':

@@ -44,7 +44,11 @@ export function validationDetails(context: string, issues: readonly ValidationIs
   return details
 }
 
-export function handleError(error: FastifyError | ApiError | Error, request: FastifyRequest, reply: FastifyReply) {
+export function handleError(
+  error: FastifyError | ApiError | Error,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
   const fastifyError = error as FastifyError & { validationContext?: string }
   let apiError: ApiError
   if (error instanceof ApiError) {
@@ -52,11 +56,19 @@ export function handleError(error: FastifyError | ApiError | Error, request: Fas
   } else if (fastifyError.validation) {
     const details = validationDetails(fastifyError.validationContext ?? 'body', fastifyError.validation)
     const first = details[0]
-    apiError = new ApiError('EH_ERR_VALIDATION', first ? `${first.field}: ${first.message}` : error.message, details)
+    apiError = new ApiError(
+      'EH_ERR_VALIDATION',
+      first ? `${first.field}: ${first.message}` : error.message,
+      details,
+    )
   } else if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-    apiError = new ApiError('EH_ERR_UNSUPPORTED_MEDIA', error.message, [{ field: 'headers.content-type', message: 'unsupported' }])
+    apiError = new ApiError('EH_ERR_UNSUPPORTED_MEDIA', error.message, [
+      { field: 'headers.content-type', message: 'unsupported' },
+    ])
   } else if (fastifyError.statusCode && fastifyError.statusCode < 500) {
-    apiError = new ApiError('EH_ERR_VALIDATION', error.message, [{ field: 'request', message: error.message }])
+    apiError = new ApiError('EH_ERR_VALIDATION', error.message, [
+      { field: 'request', message: error.message },
+    ])
   } else {
     const mapped = fromDatabaseError(error)
     if (mapped) {

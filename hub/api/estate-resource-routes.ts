@@ -4,6 +4,7 @@ import { sql } from 'kysely'
 import { Type } from 'typebox'
 import type { Database } from '../store/database-schema.ts'
 import { notFound } from './api-error.ts'
+import { containsPattern } from './like-pattern.ts'
 import {
   checkReferences,
   type EstateResource,
@@ -16,8 +17,6 @@ import {
 } from './estate-resource.ts'
 import { errorReplies, Id, IdParams, Page, PageQuery } from './schema-parts.ts'
 
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`)
-
 /**
  * Registers list / read / create / update for one estate-scoped resource. Access is decided
  * here once for all of them: rows outside the caller's estates are invisible (404), changes
@@ -29,9 +28,11 @@ export function registerEstateResource(app: FastifyInstance, db: Kysely<Database
   const security = [{ bearerAuth: [] }]
 
   const load = async (id: string): Promise<Row> => {
-    const row = (await loose(db).selectFrom(resource.table).selectAll().where('id', '=', id).executeTakeFirst()) as
-      | Row
-      | undefined
+    const row = (await loose(db)
+      .selectFrom(resource.table)
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst()) as Row | undefined
     if (!row) throw notFound(resource.label)
     return row
   }
@@ -46,7 +47,13 @@ export function registerEstateResource(app: FastifyInstance, db: Kysely<Database
         querystring: Type.Object(
           {
             ...PageQuery,
-            q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: `search ${resource.search.join(', ')}` })),
+            q: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 100,
+                description: `search ${resource.search.join(', ')}`,
+              }),
+            ),
             estateId: Type.Optional(Id),
             ...Object.fromEntries(Object.entries(resource.filters).map(([k, s]) => [k, Type.Optional(s)])),
           },
@@ -75,7 +82,7 @@ export function registerEstateResource(app: FastifyInstance, db: Kysely<Database
         if (query[field] !== undefined) select = select.where(field, '=', query[field])
       }
       if (query.q && resource.search.length > 0) {
-        const pattern = `%${escapeLike(query.q)}%`
+        const pattern = containsPattern(query.q)
         select = select.where((eb) => eb.or(resource.search.map((column) => eb(column, 'ilike', pattern))))
       }
       const [items, count] = await Promise.all([
@@ -122,12 +129,24 @@ export function registerEstateResource(app: FastifyInstance, db: Kysely<Database
         const estateId =
           from === 'estateId'
             ? await visibleEstate(db, request.scope, body.estateId as string, 'body.estateId')
-            : await visibleEstateOf(db, request.scope, resource.references[from]!, body[from] as string, `body.${from}`)
+            : await visibleEstateOf(
+                db,
+                request.scope,
+                resource.references[from]!,
+                body[from] as string,
+                `body.${from}`,
+              )
         requirePermission(request.scope, resource.writePermission, estateId, `creating a ${resource.label}`)
         const values = { ...body, estateId }
         const row = await db.transaction().execute(async (trx) => {
           await checkReferences(trx, request.scope, resource, values, estateId, 'body')
-          await resource.check?.({ db: trx, scope: request.scope, estateId, existing: undefined, next: values })
+          await resource.check?.({
+            db: trx,
+            scope: request.scope,
+            estateId,
+            existing: undefined,
+            next: values,
+          })
           return loose(trx).insertInto(resource.table).values(values).returningAll().executeTakeFirstOrThrow()
         })
         return reply.status(201).send(present(row as Row))
@@ -159,10 +178,21 @@ export function registerEstateResource(app: FastifyInstance, db: Kysely<Database
             .forUpdate()
             .executeTakeFirst()) as Row | undefined
           if (!existing || !request.scope.canSee(existing.estateId)) throw notFound(resource.label)
-          requirePermission(request.scope, resource.writePermission, existing.estateId, `changing a ${resource.label}`)
+          requirePermission(
+            request.scope,
+            resource.writePermission,
+            existing.estateId,
+            `changing a ${resource.label}`,
+          )
           await checkReferences(trx, request.scope, resource, body, existing.estateId, 'body')
           const next = { ...existing, ...body }
-          await resource.check?.({ db: trx, scope: request.scope, estateId: existing.estateId, existing, next })
+          await resource.check?.({
+            db: trx,
+            scope: request.scope,
+            estateId: existing.estateId,
+            existing,
+            next,
+          })
           return loose(trx)
             .updateTable(resource.table)
             .set({ ...body, updatedAt: new Date() })

@@ -73,15 +73,22 @@ export interface EstateResource {
 export function decimalString(value: unknown, scale: number, field: string): string {
   const text = typeof value === 'number' ? String(value) : String(value)
   if (!new RegExp(`^-?\\d{1,14}(\\.\\d{1,${scale}})?$`).test(text)) {
-    throw invalid(field, `must be a decimal with at most ${scale} decimal places, got ${JSON.stringify(value)}`)
+    throw invalid(
+      field,
+      `must be a decimal with at most ${scale} decimal places, got ${JSON.stringify(value)}`,
+    )
   }
   return text
 }
 
-export function normaliseDecimals(resource: EstateResource, body: Record<string, unknown>): Record<string, unknown> {
+export function normaliseDecimals(
+  resource: EstateResource,
+  body: Record<string, unknown>,
+): Record<string, unknown> {
   const out = { ...body }
   for (const [field, scale] of Object.entries(resource.decimals ?? {})) {
-    if (out[field] !== undefined && out[field] !== null) out[field] = decimalString(out[field], scale, `body.${field}`)
+    if (out[field] !== undefined && out[field] !== null)
+      out[field] = decimalString(out[field], scale, `body.${field}`)
   }
   return out
 }
@@ -94,7 +101,11 @@ export async function visibleEstateOf(
   id: string,
   field: string,
 ): Promise<string> {
-  const row = await loose(db).selectFrom(rule.table).select('estateId').where('id', '=', id).executeTakeFirst()
+  const row = await loose(db)
+    .selectFrom(rule.table)
+    .select('estateId')
+    .where('id', '=', id)
+    .executeTakeFirst()
   const estateId = row?.estateId as string | undefined
   if (!estateId || !scope.canSee(estateId)) throw notFound(rule.label, field)
   return estateId
@@ -107,13 +118,22 @@ export async function visibleEstate(
   estateId: string,
   field: string,
 ): Promise<string> {
-  const node = await db.selectFrom('orgNodes').select(['id', 'kind']).where('id', '=', estateId).executeTakeFirst()
+  const node = await db
+    .selectFrom('orgNodes')
+    .select(['id', 'kind'])
+    .where('id', '=', estateId)
+    .executeTakeFirst()
   if (!node || !scope.canSee(node.id)) throw notFound('estate', field)
   if (node.kind !== 'estate') throw invalid(field, `must be an estate, not a ${node.kind}`)
   return node.id
 }
 
-export function requirePermission(scope: AccessScope, permission: Permission, estateId: string, what: string) {
+export function requirePermission(
+  scope: AccessScope,
+  permission: Permission,
+  estateId: string,
+  what: string,
+) {
   if (!scope.can(permission, estateId)) {
     throw forbidden(`your roles do not allow ${what} in this estate (needs ${permission})`)
   }
@@ -133,9 +153,11 @@ export async function checkReferences(
     if (typeof id !== 'string') continue
     const refEstate = await visibleEstateOf(db, scope, rule, id, `${context}.${field}`)
     if (refEstate !== estateId) {
-      throw new ApiError('EH_ERR_VALIDATION', `${context}.${field}: the ${rule.label} belongs to another estate`, [
-        { field: `${context}.${field}`, message: `must be a ${rule.label} of the same estate` },
-      ])
+      throw new ApiError(
+        'EH_ERR_VALIDATION',
+        `${context}.${field}: the ${rule.label} belongs to another estate`,
+        [{ field: `${context}.${field}`, message: `must be a ${rule.label} of the same estate` }],
+      )
     }
   }
 }

@@ -39,7 +39,8 @@ export class AccessScope {
     for (const grant of grants) {
       const permissions = permissionsOf(grant.role)
       // A grant covers its node and everything beneath; a null node is the whole tree.
-      const stack = grant.nodeId === null ? [...(children.get(null) ?? [])] : tree.filter((n) => n.id === grant.nodeId)
+      const stack =
+        grant.nodeId === null ? [...(children.get(null) ?? [])] : tree.filter((n) => n.id === grant.nodeId)
       while (stack.length > 0) {
         const node = stack.pop()!
         const held = this.#permissionsByNode.get(node.id) ?? new Set<Permission>()
@@ -83,7 +84,11 @@ export class AccessScope {
   }
 }
 
-export async function loadAccessScope(db: Kysely<Database>, userId: string, username: string): Promise<AccessScope> {
+export async function loadAccessScope(
+  db: Kysely<Database>,
+  userId: string,
+  username: string,
+): Promise<AccessScope> {
   const [grants, tree] = await Promise.all([
     db.selectFrom('roleGrants').select(['role', 'nodeId']).where('userId', '=', userId).execute(),
     db.selectFrom('orgNodes').select(['id', 'kind', 'parentId']).execute(),

@@ -39,11 +39,18 @@ export function registerAuthRoutes(app: FastifyInstance, db: Kysely<Database>, o
         tags,
         summary: 'Log in; the token goes in `Authorization: Bearer <token>`',
         body: Type.Object(
-          { username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 200 }) },
+          {
+            username: Type.String({ minLength: 1, maxLength: 64 }),
+            password: Type.String({ minLength: 1, maxLength: 200 }),
+          },
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({ token: Type.String(), expiresAt: Timestamp, user: Type.Object({ id: Id, username: Type.String(), displayName: Type.String() }) }),
+          200: Type.Object({
+            token: Type.String(),
+            expiresAt: Timestamp,
+            user: Type.Object({ id: Id, username: Type.String(), displayName: Type.String() }),
+          }),
           ...errorReplies,
           429: Type.Ref('ErrorResponse'),
         },
@@ -53,9 +60,11 @@ export function registerAuthRoutes(app: FastifyInstance, db: Kysely<Database>, o
       const { username, password } = request.body as { username: string; password: string }
       const lockedMs = options.throttle.lockedFor(username)
       if (lockedMs > 0) {
-        throw new ApiError('EH_ERR_LOCKED', `too many failed logins; try again in ${Math.ceil(lockedMs / 60_000)} min`, [
-          { field: 'body.username', message: 'temporarily locked' },
-        ])
+        throw new ApiError(
+          'EH_ERR_LOCKED',
+          `too many failed logins; try again in ${Math.ceil(lockedMs / 60_000)} min`,
+          [{ field: 'body.username', message: 'temporarily locked' }],
+        )
       }
       const user = await db
         .selectFrom('users')
@@ -74,30 +83,65 @@ export function registerAuthRoutes(app: FastifyInstance, db: Kysely<Database>, o
       options.throttle.succeeded(username)
       const token = newSessionToken()
       const expiresAt = new Date(Date.now() + options.tokenTtlMinutes * 60_000)
-      await db.insertInto('sessions').values({ userId: user.id, tokenHash: hashSessionToken(token), expiresAt }).execute()
+      await db
+        .insertInto('sessions')
+        .values({ userId: user.id, tokenHash: hashSessionToken(token), expiresAt })
+        .execute()
       await db.updateTable('users').set({ lastLoginAt: new Date() }).where('id', '=', user.id).execute()
-      return { token, expiresAt, user: { id: user.id, username: user.username, displayName: user.displayName } }
+      return {
+        token,
+        expiresAt,
+        user: { id: user.id, username: user.username, displayName: user.displayName },
+      }
     },
   )
 
   app.post(
     '/api/v1/auth/logout',
-    { schema: { tags, summary: 'End this session (revokes the token)', security: [{ bearerAuth: [] }], response: { 204: Type.Null(), ...errorReplies } } },
+    {
+      schema: {
+        tags,
+        summary: 'End this session (revokes the token)',
+        security: [{ bearerAuth: [] }],
+        response: { 204: Type.Null(), ...errorReplies },
+      },
+    },
     async (request, reply) => {
-      await db.updateTable('sessions').set({ revokedAt: new Date() }).where('id', '=', request.sessionId).execute()
+      await db
+        .updateTable('sessions')
+        .set({ revokedAt: new Date() })
+        .where('id', '=', request.sessionId)
+        .execute()
       return reply.status(204).send()
     },
   )
 
   app.get(
     '/api/v1/auth/me',
-    { schema: { tags, summary: 'Who am I, and what am I granted', security: [{ bearerAuth: [] }], response: { 200: Me, ...errorReplies } } },
+    {
+      schema: {
+        tags,
+        summary: 'Who am I, and what am I granted',
+        security: [{ bearerAuth: [] }],
+        response: { 200: Me, ...errorReplies },
+      },
+    },
     async (request) => {
-      const user = await db.selectFrom('users').select(['id', 'username', 'displayName']).where('id', '=', request.scope.userId).executeTakeFirstOrThrow()
+      const user = await db
+        .selectFrom('users')
+        .select(['id', 'username', 'displayName'])
+        .where('id', '=', request.scope.userId)
+        .executeTakeFirstOrThrow()
       const grants = await db
         .selectFrom('roleGrants')
         .leftJoin('orgNodes', 'orgNodes.id', 'roleGrants.nodeId')
-        .select(['roleGrants.id', 'roleGrants.role', 'roleGrants.nodeId', 'orgNodes.kind as nodeKind', 'orgNodes.name as nodeName'])
+        .select([
+          'roleGrants.id',
+          'roleGrants.role',
+          'roleGrants.nodeId',
+          'orgNodes.kind as nodeKind',
+          'orgNodes.name as nodeName',
+        ])
         .where('roleGrants.userId', '=', user.id)
         .execute()
       return { ...user, grants }

@@ -1,6 +1,13 @@
 import type { Role } from '../store/database-schema.ts'
 
-export const roles = ['admin', 'finance', 'service', 'engineering', 'leasing', 'viewer'] as const satisfies readonly Role[]
+export const roles = [
+  'admin',
+  'finance',
+  'service',
+  'engineering',
+  'leasing',
+  'viewer',
+] as const satisfies readonly Role[]
 
 /**
  * What a role may change. Reading is granted by any role; a permission applies to the
@@ -16,7 +23,15 @@ export type Permission =
   | 'meters.write'
 
 const rolePermissions: Record<Role, readonly Permission[]> = {
-  admin: ['read', 'org.write', 'users.manage', 'property.write', 'customers.write', 'devices.write', 'meters.write'],
+  admin: [
+    'read',
+    'org.write',
+    'users.manage',
+    'property.write',
+    'customers.write',
+    'devices.write',
+    'meters.write',
+  ],
   finance: ['read', 'customers.write'],
   service: ['read', 'customers.write'],
   engineering: ['read', 'devices.write', 'meters.write'],

@@ -11,8 +11,10 @@ export class AccountError extends Error {
 }
 
 export function checkPasswordStrength(password: string, username: string, field = 'password') {
-  if (password.length < MIN_PASSWORD_LENGTH) throw new AccountError(field, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
-  if (password.toLowerCase().includes(username.toLowerCase())) throw new AccountError(field, 'must not contain the username')
+  if (password.length < MIN_PASSWORD_LENGTH)
+    throw new AccountError(field, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
+  if (password.toLowerCase().includes(username.toLowerCase()))
+    throw new AccountError(field, 'must not contain the username')
 }
 
 export interface NewAccount {
@@ -43,7 +45,13 @@ export async function createUser(db: Kysely<Database>, account: NewAccount) {
 }
 
 /** Grants `role` on a node (null: the whole organisation); granting twice is a no-op. */
-export async function grantRole(db: Kysely<Database>, userId: string, role: Role, nodeId: string | null, createdBy: string | null) {
+export async function grantRole(
+  db: Kysely<Database>,
+  userId: string,
+  role: Role,
+  nodeId: string | null,
+  createdBy: string | null,
+) {
   const existing = await db
     .selectFrom('roleGrants')
     .selectAll()
@@ -52,5 +60,9 @@ export async function grantRole(db: Kysely<Database>, userId: string, role: Role
     .where((eb) => (nodeId === null ? eb('nodeId', 'is', null) : eb('nodeId', '=', nodeId)))
     .executeTakeFirst()
   if (existing) return existing
-  return db.insertInto('roleGrants').values({ userId, role, nodeId, createdBy }).returningAll().executeTakeFirstOrThrow()
+  return db
+    .insertInto('roleGrants')
+    .values({ userId, role, nodeId, createdBy })
+    .returningAll()
+    .executeTakeFirstOrThrow()
 }

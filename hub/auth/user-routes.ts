@@ -2,7 +2,17 @@ import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
 import { ApiError, forbidden, invalid, notFound } from '../api/api-error.ts'
-import { errorReplies, Id, IdParams, Nullable, OneOf, Page, PageQuery, Timestamp } from '../api/schema-parts.ts'
+import { containsPattern } from '../api/like-pattern.ts'
+import {
+  errorReplies,
+  Id,
+  IdParams,
+  Nullable,
+  OneOf,
+  Page,
+  PageQuery,
+  Timestamp,
+} from '../api/schema-parts.ts'
 import type { Database, Role } from '../store/database-schema.ts'
 import type { AccessScope } from './access-scope.ts'
 import { hashPassword } from './password.ts'
@@ -34,7 +44,9 @@ const mayManage = (scope: AccessScope, nodeId: string | null) =>
   nodeId === null ? scope.globally('users.manage') : scope.can('users.manage', nodeId)
 
 const asApiError = (error: unknown) =>
-  error instanceof AccountError ? invalid(`body.${error.field}`, error.message.slice(error.field.length + 2)) : error
+  error instanceof AccountError
+    ? invalid(`body.${error.field}`, error.message.slice(error.field.length + 2))
+    : error
 
 /**
  * User administration. An admin sees the users holding a grant inside their scope and may
@@ -48,7 +60,11 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
   const grantsOf = (userIds: readonly string[]) =>
     userIds.length === 0
       ? Promise.resolve([])
-      : db.selectFrom('roleGrants').select(['id', 'userId', 'role', 'nodeId', 'createdAt']).where('userId', 'in', userIds).execute()
+      : db
+          .selectFrom('roleGrants')
+          .select(['id', 'userId', 'role', 'nodeId', 'createdAt'])
+          .where('userId', 'in', userIds)
+          .execute()
 
   const loadUser = async (scope: AccessScope, id: string) => {
     const user = await db
@@ -57,7 +73,11 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
       .where('id', '=', id)
       .executeTakeFirst()
     const grants = user ? await grantsOf([user.id]) : []
-    const visible = user && (user.id === scope.userId || scope.isGlobal || grants.some((g) => g.nodeId !== null && mayManage(scope, g.nodeId)))
+    const visible =
+      user &&
+      (user.id === scope.userId ||
+        scope.isGlobal ||
+        grants.some((g) => g.nodeId !== null && mayManage(scope, g.nodeId)))
     if (!user || !visible) throw notFound('user')
     return { ...user, grants }
   }
@@ -75,7 +95,10 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
         tags,
         summary: 'List the users holding grants inside the nodes you administer',
         security,
-        querystring: Type.Object({ ...PageQuery, q: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { ...PageQuery, q: Type.Optional(Type.String({ minLength: 1 })) },
+          { additionalProperties: false },
+        ),
         response: { 200: Page(User), ...errorReplies },
       },
     },
@@ -83,16 +106,34 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
       const { limit = 50, offset = 0, q } = request.query as { limit?: number; offset?: number; q?: string }
       const scope = request.scope
       const nodes = scope.visibleNodes().filter((id) => scope.can('users.manage', id))
-      if (nodes.length === 0 && !scope.globally('users.manage')) throw forbidden('listing users needs the admin role')
+      if (nodes.length === 0 && !scope.globally('users.manage'))
+        throw forbidden('listing users needs the admin role')
       let select = db.selectFrom('users')
       if (!scope.globally('users.manage')) {
         select = select.where((eb) =>
-          eb.exists(eb.selectFrom('roleGrants').select('roleGrants.id').whereRef('roleGrants.userId', '=', 'users.id').where('roleGrants.nodeId', 'in', nodes)),
+          eb.exists(
+            eb
+              .selectFrom('roleGrants')
+              .select('roleGrants.id')
+              .whereRef('roleGrants.userId', '=', 'users.id')
+              .where('roleGrants.nodeId', 'in', nodes),
+          ),
         )
       }
-      if (q) select = select.where((eb) => eb.or([eb('username', 'ilike', `%${q}%`), eb('displayName', 'ilike', `%${q}%`)]))
+      if (q)
+        select = select.where((eb) =>
+          eb.or([
+            eb('username', 'ilike', containsPattern(q)),
+            eb('displayName', 'ilike', containsPattern(q)),
+          ]),
+        )
       const [users, count] = await Promise.all([
-        select.select(['id', 'username', 'displayName', 'disabled', 'lastLoginAt', 'createdAt', 'updatedAt']).orderBy('username').limit(limit).offset(offset).execute(),
+        select
+          .select(['id', 'username', 'displayName', 'disabled', 'lastLoginAt', 'createdAt', 'updatedAt'])
+          .orderBy('username')
+          .limit(limit)
+          .offset(offset)
+          .execute(),
         select.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
       ])
       const grants = await grantsOf(users.map((u) => u.id))
@@ -103,7 +144,15 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
 
   app.get(
     '/api/v1/users/:id',
-    { schema: { tags, summary: 'Read one user', security, params: IdParams, response: { 200: User, ...errorReplies } } },
+    {
+      schema: {
+        tags,
+        summary: 'Read one user',
+        security,
+        params: IdParams,
+        response: { 200: User, ...errorReplies },
+      },
+    },
     async (request) => loadUser(request.scope, (request.params as { id: string }).id),
   )
 
@@ -115,23 +164,39 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
         summary: 'Create a user with at least one grant inside the nodes you administer',
         security,
         body: Type.Object(
-          { username: Username, displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), password: Password, grants: Type.Array(GrantBody, { minItems: 1 }) },
+          {
+            username: Username,
+            displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+            password: Password,
+            grants: Type.Array(GrantBody, { minItems: 1 }),
+          },
           { additionalProperties: false },
         ),
         response: { 201: User, ...errorReplies },
       },
     },
     async (request, reply) => {
-      const body = request.body as { username: string; displayName?: string; password: string; grants: { role: Role; nodeId: string | null }[] }
+      const body = request.body as {
+        username: string
+        displayName?: string
+        password: string
+        grants: { role: Role; nodeId: string | null }[]
+      }
       for (const [i, grant] of body.grants.entries()) {
-        if (grant.nodeId !== null && !request.scope.canSee(grant.nodeId)) throw notFound('organisation node', `body.grants.${i}.nodeId`)
-        if (!mayManage(request.scope, grant.nodeId)) throw forbidden('you may grant roles only inside the nodes you administer', `body.grants.${i}.nodeId`)
+        if (grant.nodeId !== null && !request.scope.canSee(grant.nodeId))
+          throw notFound('organisation node', `body.grants.${i}.nodeId`)
+        if (!mayManage(request.scope, grant.nodeId))
+          throw forbidden(
+            'you may grant roles only inside the nodes you administer',
+            `body.grants.${i}.nodeId`,
+          )
       }
       const created = await db.transaction().execute(async (trx) => {
         const user = await createUser(trx, body).catch((e) => {
           throw asApiError(e)
         })
-        for (const grant of body.grants) await grantRole(trx, user.id, grant.role, grant.nodeId, request.scope.userId)
+        for (const grant of body.grants)
+          await grantRole(trx, user.id, grant.role, grant.nodeId, request.scope.userId)
         return user
       })
       return reply.status(201).send(await loadUser(request.scope, created.id))
@@ -146,10 +211,17 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
         summary: 'Change a user (yourself: name and password only)',
         security,
         params: IdParams,
-        body: Type.Partial(Type.Object({ displayName: Type.String({ minLength: 1, maxLength: 100 }), password: Password, disabled: Type.Boolean() }), {
-          additionalProperties: false,
-          minProperties: 1,
-        }),
+        body: Type.Partial(
+          Type.Object({
+            displayName: Type.String({ minLength: 1, maxLength: 100 }),
+            password: Password,
+            disabled: Type.Boolean(),
+          }),
+          {
+            additionalProperties: false,
+            minProperties: 1,
+          },
+        ),
         response: { 200: User, ...errorReplies },
       },
     },
@@ -159,7 +231,9 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
       const self = user.id === request.scope.userId
       if (self && body.disabled !== undefined) throw invalid('body.disabled', 'you cannot disable yourself')
       if (!self) requireManage(request.scope, user)
-      const changes: { displayName?: string; passwordHash?: string; disabled?: boolean; updatedAt: Date } = { updatedAt: new Date() }
+      const changes: { displayName?: string; passwordHash?: string; disabled?: boolean; updatedAt: Date } = {
+        updatedAt: new Date(),
+      }
       if (body.displayName !== undefined) changes.displayName = body.displayName
       if (body.disabled !== undefined) changes.disabled = body.disabled
       if (body.password !== undefined) {
@@ -174,7 +248,12 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
         await trx.updateTable('users').set(changes).where('id', '=', user.id).execute()
         // A new password or a disabled account ends the sessions already open.
         if (body.password !== undefined || body.disabled) {
-          await trx.updateTable('sessions').set({ revokedAt: new Date() }).where('userId', '=', user.id).where('revokedAt', 'is', null).execute()
+          await trx
+            .updateTable('sessions')
+            .set({ revokedAt: new Date() })
+            .where('userId', '=', user.id)
+            .where('revokedAt', 'is', null)
+            .execute()
         }
       })
       return loadUser(request.scope, user.id)
@@ -184,13 +263,21 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
   app.post(
     '/api/v1/users/:id/grants',
     {
-      schema: { tags, summary: 'Grant a role on a node', security, params: IdParams, body: GrantBody, response: { 201: User, ...errorReplies } },
+      schema: {
+        tags,
+        summary: 'Grant a role on a node',
+        security,
+        params: IdParams,
+        body: GrantBody,
+        response: { 201: User, ...errorReplies },
+      },
     },
     async (request, reply) => {
       const user = await loadUser(request.scope, (request.params as { id: string }).id)
       const { role, nodeId } = request.body as { role: Role; nodeId: string | null }
       if (nodeId !== null && !request.scope.canSee(nodeId)) throw notFound('organisation node', 'body.nodeId')
-      if (!mayManage(request.scope, nodeId)) throw forbidden('you may grant roles only inside the nodes you administer', 'body.nodeId')
+      if (!mayManage(request.scope, nodeId))
+        throw forbidden('you may grant roles only inside the nodes you administer', 'body.nodeId')
       if (user.id === request.scope.userId) throw invalid('params.id', 'you cannot grant roles to yourself')
       await grantRole(db, user.id, role, nodeId, request.scope.userId)
       return reply.status(201).send(await loadUser(request.scope, user.id))
@@ -213,9 +300,12 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
       const user = await loadUser(request.scope, id)
       const grant = user.grants.find((g) => g.id === grantId)
       if (!grant) throw notFound('grant', 'params.grantId')
-      if (!mayManage(request.scope, grant.nodeId)) throw forbidden('this grant lies outside the nodes you administer')
+      if (!mayManage(request.scope, grant.nodeId))
+        throw forbidden('this grant lies outside the nodes you administer')
       if (user.id === request.scope.userId && grant.role === 'admin') {
-        throw new ApiError('EH_ERR_CONFLICT', 'you cannot withdraw your own admin grant', [{ field: 'params.grantId', message: 'own admin grant' }])
+        throw new ApiError('EH_ERR_CONFLICT', 'you cannot withdraw your own admin grant', [
+          { field: 'params.grantId', message: 'own admin grant' },
+        ])
       }
       await db.deleteFrom('roleGrants').where('id', '=', grant.id).execute()
       return loadUser(request.scope, user.id)

@@ -10,7 +10,9 @@ export async function runDemo(configFile: string | undefined) {
   console.log('  Demo estate 华景花园 is ready.')
   console.log(`  Log in:   ${login.username} / ${login.password}`)
   console.log(`  API docs: ${hub.url}/docs`)
-  console.log(`  Try:      curl -s -X POST ${hub.url}/api/v1/auth/login -H 'content-type: application/json' \\`)
+  console.log(
+    `  Try:      curl -s -X POST ${hub.url}/api/v1/auth/login -H 'content-type: application/json' \\`,
+  )
   console.log(`              -d '{"username":"${login.username}","password":"${login.password}"}'`)
   console.log('  Stop with Ctrl-C.')
 }

@@ -40,7 +40,9 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   }
   process.once('SIGINT', () => void shutdown('SIGINT'))
   process.once('SIGTERM', () => void shutdown('SIGTERM'))
-  console.log(`EstateHub hub on ${url}  (API ${url}/api/v1, OpenAPI ${url}/docs)  store: ${describeStore(config)}`)
+  console.log(
+    `EstateHub hub on ${url}  (API ${url}/api/v1, OpenAPI ${url}/docs)  store: ${describeStore(config)}`,
+  )
   return { app, store, url }
 }
 

@@ -7,20 +7,32 @@ import { runMigrate } from './migrate-command.ts'
 import { addUser, grantUser } from './user-command.ts'
 
 const program = new Command('estatehub')
-  .description('EstateHub: property operations on top of the building\'s own devices')
+  .description("EstateHub: property operations on top of the building's own devices")
   .showHelpAfterError()
 
-const withConfig = (command: Command) => command.option('-c, --config <file>', 'YAML configuration file (default: built-in defaults)')
+const withConfig = (command: Command) =>
+  command.option('-c, --config <file>', 'YAML configuration file (default: built-in defaults)')
 
-withConfig(program.command('hub').description('run the hub: store, API, ingest')).action((o) => runHub(o.config))
-withConfig(program.command('gateway').description('run an on-site gateway (checks its config for now)')).action((o) => runGateway(o.config))
-withConfig(program.command('demo').description('run the hub with a seeded demo estate (what npm start runs)')).action((o) => runDemo(o.config))
-withConfig(program.command('migrate').description('apply pending database migrations and exit')).action((o) => runMigrate(o.config))
+withConfig(program.command('hub').description('run the hub: store, API, ingest')).action((o) =>
+  runHub(o.config),
+)
+withConfig(
+  program.command('gateway').description('run an on-site gateway (checks its config for now)'),
+).action((o) => runGateway(o.config))
+withConfig(
+  program.command('demo').description('run the hub with a seeded demo estate (what npm start runs)'),
+).action((o) => runDemo(o.config))
+withConfig(program.command('migrate').description('apply pending database migrations and exit')).action((o) =>
+  runMigrate(o.config),
+)
 
 const user = program.command('user').description('manage users from the command line')
 withConfig(user.command('add <username>').description('create a user, optionally granting a role'))
   .option('-r, --role <role>', 'role to grant: admin, finance, service, engineering, leasing, viewer')
-  .option('-n, --node <code>', 'organisation node code the role is granted on (default: the whole organisation)')
+  .option(
+    '-n, --node <code>',
+    'organisation node code the role is granted on (default: the whole organisation)',
+  )
   .option('--display-name <name>', 'name shown in the console')
   .option('--password-stdin', 'read the password from standard input instead of generating one')
   .action((username, o) => addUser(username, o))

@@ -8,7 +8,11 @@ export async function runMigrate(configFile: string | undefined) {
   const store = await openStore({ url: config.database.url, dataDir: config.database.dataDir })
   try {
     const { applied } = await migrateToLatest(store.db)
-    console.log(applied.length === 0 ? `${describeStore(config)}: up to date` : `${describeStore(config)}: applied ${applied.join(', ')}`)
+    console.log(
+      applied.length === 0
+        ? `${describeStore(config)}: up to date`
+        : `${describeStore(config)}: applied ${applied.join(', ')}`,
+    )
   } finally {
     await store.close()
   }

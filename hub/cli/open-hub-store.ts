@@ -4,7 +4,11 @@ import { openStore, type Store } from '../store/open-store.ts'
 
 /** Opens the configured store and brings its schema up to date. */
 export async function openMigratedStore(config: HubConfig): Promise<Store> {
-  const store = await openStore({ url: config.database.url, dataDir: config.database.dataDir, poolMax: config.database.poolMax })
+  const store = await openStore({
+    url: config.database.url,
+    dataDir: config.database.dataDir,
+    poolMax: config.database.poolMax,
+  })
   try {
     await migrateToLatest(store.db)
   } catch (error) {

@@ -15,7 +15,8 @@ interface UserOptions {
 }
 
 function parseRole(role: string): Role {
-  if (!(roles as readonly string[]).includes(role)) throw new Error(`--role: unknown role "${role}"; one of ${roles.join(', ')}`)
+  if (!(roles as readonly string[]).includes(role))
+    throw new Error(`--role: unknown role "${role}"; one of ${roles.join(', ')}`)
   return role as Role
 }
 
@@ -29,7 +30,9 @@ async function nodeIdOf(db: Kysely<Database>, code: string | undefined): Promise
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '')
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '')
 }
 
 /** `estatehub user add`: how the first admin comes to exist on a fresh install. */
@@ -40,9 +43,15 @@ export async function addUser(username: string, options: UserOptions) {
     const nodeId = await nodeIdOf(store.db, options.node)
     const generated = !options.passwordStdin
     const password = generated ? randomBytes(12).toString('base64url') : await readStdin()
-    const user = await createUser(store.db, { username, password, ...(options.displayName ? { displayName: options.displayName } : {}) })
+    const user = await createUser(store.db, {
+      username,
+      password,
+      ...(options.displayName ? { displayName: options.displayName } : {}),
+    })
     if (role) await grantRole(store.db, user.id, role, nodeId, null)
-    console.log(`user ${username} created${role ? `, granted ${role} on ${options.node ?? 'the whole organisation'}` : ''}`)
+    console.log(
+      `user ${username} created${role ? `, granted ${role} on ${options.node ?? 'the whole organisation'}` : ''}`,
+    )
     if (generated) console.log(`password (shown once): ${password}`)
   } finally {
     await store.close()
@@ -53,7 +62,11 @@ export async function grantUser(username: string, options: UserOptions & { role:
   const role = parseRole(options.role)
   const store = await openMigratedStore(loadHubConfig(options.config))
   try {
-    const user = await store.db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst()
+    const user = await store.db
+      .selectFrom('users')
+      .select('id')
+      .where('username', '=', username)
+      .executeTakeFirst()
     if (!user) throw new Error(`no user "${username}"`)
     await grantRole(store.db, user.id, role, await nodeIdOf(store.db, options.node), null)
     console.log(`granted ${role} on ${options.node ?? 'the whole organisation'} to ${username}`)

@@ -20,13 +20,25 @@ export interface DemoLogin {
  */
 export async function seedDemo(db: Kysely<Database>): Promise<DemoLogin> {
   const estateId = await db.transaction().execute(async (trx) => {
-    const existing = await trx.selectFrom('orgNodes').select('id').where('code', '=', DEMO_ESTATE_CODE).executeTakeFirst()
+    const existing = await trx
+      .selectFrom('orgNodes')
+      .select('id')
+      .where('code', '=', DEMO_ESTATE_CODE)
+      .executeTakeFirst()
     return existing?.id ?? seedEstate(trx)
   })
   const password = `demo-${randomBytes(9).toString('base64url')}`
-  const user = await db.selectFrom('users').select('id').where('username', '=', DEMO_USERNAME).executeTakeFirst()
+  const user = await db
+    .selectFrom('users')
+    .select('id')
+    .where('username', '=', DEMO_USERNAME)
+    .executeTakeFirst()
   if (user) {
-    await db.updateTable('users').set({ passwordHash: await hashPassword(password), disabled: false }).where('id', '=', user.id).execute()
+    await db
+      .updateTable('users')
+      .set({ passwordHash: await hashPassword(password), disabled: false })
+      .where('id', '=', user.id)
+      .execute()
   } else {
     const created = await createUser(db, { username: DEMO_USERNAME, displayName: '演示管理员', password })
     await grantRole(db, created.id, 'admin', null, null)
@@ -38,7 +50,14 @@ async function seedEstate(db: Kysely<Database>): Promise<string> {
   const node = (kind: 'group' | 'company' | 'estate', parentId: string | null, code: string, name: string) =>
     db
       .insertInto('orgNodes')
-      .values({ kind, parentId, code, name, timezone: kind === 'estate' ? 'Asia/Shanghai' : null, address: null })
+      .values({
+        kind,
+        parentId,
+        code,
+        name,
+        timezone: kind === 'estate' ? 'Asia/Shanghai' : null,
+        address: null,
+      })
       .returning('id')
       .executeTakeFirstOrThrow()
   const group = await node('group', null, 'DEMO-GROUP', '华景集团')
@@ -48,7 +67,13 @@ async function seedEstate(db: Kysely<Database>): Promise<string> {
 
   const gateway = await db
     .insertInto('gateways')
-    .values({ estateId, code: 'demo-gw-1', name: '1号配电房网关', secretHash: await hashPassword(randomBytes(24).toString('base64url')), enabled: true })
+    .values({
+      estateId,
+      code: 'demo-gw-1',
+      name: '1号配电房网关',
+      secretHash: await hashPassword(randomBytes(24).toString('base64url')),
+      enabled: true,
+    })
     .returning('id')
     .executeTakeFirstOrThrow()
   const device = await db
@@ -69,7 +94,16 @@ async function seedEstate(db: Kysely<Database>): Promise<string> {
 
   const master = await db
     .insertInto('meters')
-    .values({ estateId, code: 'E-MAIN', kind: 'electricity', location: '1号配电房', multiplier: '40', registerCapacity: '1000000', installReading: '0', billing: false })
+    .values({
+      estateId,
+      code: 'E-MAIN',
+      kind: 'electricity',
+      location: '1号配电房',
+      multiplier: '40',
+      registerCapacity: '1000000',
+      installReading: '0',
+      billing: false,
+    })
     .returning('id')
     .executeTakeFirstOrThrow()
 
@@ -87,16 +121,39 @@ async function seedEstate(db: Kysely<Database>): Promise<string> {
         const status = statuses[(floor * 2 + n + b) % statuses.length]!
         const unit = await db
           .insertInto('units')
-          .values({ estateId, buildingId: building.id, code, floor, areaM2: n === 1 ? '89.50' : '120.36', use: 'residence', status })
+          .values({
+            estateId,
+            buildingId: building.id,
+            code,
+            floor,
+            areaM2: n === 1 ? '89.50' : '120.36',
+            use: 'residence',
+            status,
+          })
           .returning('id')
           .executeTakeFirstOrThrow()
         if (status !== 'vacant') {
           const customer = await db
             .insertInto('customers')
-            .values({ estateId, code: `C-${code}`, kind: 'person', name: `业主${code}`, phone: `1380000${String(register).padStart(4, '0')}` })
+            .values({
+              estateId,
+              code: `C-${code}`,
+              kind: 'person',
+              name: `业主${code}`,
+              phone: `1380000${String(register).padStart(4, '0')}`,
+            })
             .returning('id')
             .executeTakeFirstOrThrow()
-          await db.insertInto('occupancies').values({ estateId, unitId: unit.id, customerId: customer.id, role: 'owner', startDate: '2023-01-01' }).execute()
+          await db
+            .insertInto('occupancies')
+            .values({
+              estateId,
+              unitId: unit.id,
+              customerId: customer.id,
+              role: 'owner',
+              startDate: '2023-01-01',
+            })
+            .execute()
         }
         const point = await db
           .insertInto('points')
@@ -117,9 +174,28 @@ async function seedEstate(db: Kysely<Database>): Promise<string> {
         register += 2
         await db
           .insertInto('meters')
-          .values({ estateId, code: `E-${code}`, kind: 'electricity', unitId: unit.id, buildingId: building.id, registerCapacity: '100000', pointId: point.id, parentMeterId: master.id })
+          .values({
+            estateId,
+            code: `E-${code}`,
+            kind: 'electricity',
+            unitId: unit.id,
+            buildingId: building.id,
+            registerCapacity: '100000',
+            pointId: point.id,
+            parentMeterId: master.id,
+          })
           .execute()
-        await db.insertInto('meters').values({ estateId, code: `W-${code}`, kind: 'water', unitId: unit.id, buildingId: building.id, registerCapacity: '100000' }).execute()
+        await db
+          .insertInto('meters')
+          .values({
+            estateId,
+            code: `W-${code}`,
+            kind: 'water',
+            unitId: unit.id,
+            buildingId: building.id,
+            registerCapacity: '100000',
+          })
+          .execute()
       }
     }
   }

@@ -5,7 +5,13 @@ import { Code, Id, Name, Nullable, OneOf, Timestamp } from '../api/schema-parts.
 import type { DeviceProtocol } from '../store/database-schema.ts'
 import { checkShape, connectionSchemas } from './protocol-schemas.ts'
 
-export const protocols = ['modbus-tcp', 'modbus-rtu', 'modbus-rtu-over-tcp', 'bacnet-ip', 'access-webhook'] as const
+export const protocols = [
+  'modbus-tcp',
+  'modbus-rtu',
+  'modbus-rtu-over-tcp',
+  'bacnet-ip',
+  'access-webhook',
+] as const
 
 const Connection = Type.Record(Type.String(), Type.Unknown(), {
   description: 'how the gateway reaches the device; its keys depend on the protocol (docs/data-model.md)',
@@ -16,7 +22,9 @@ const fields = {
   name: Name,
   protocol: OneOf(protocols),
   connection: Connection,
-  deviceClass: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 64, description: 'pump, lift, meter, door…' }))),
+  deviceClass: Type.Optional(
+    Nullable(Type.String({ minLength: 1, maxLength: 64, description: 'pump, lift, meter, door…' })),
+  ),
   buildingId: Type.Optional(Nullable(Id)),
   unitId: Type.Optional(Nullable(Id)),
   pollIntervalMs: Type.Optional(Nullable(Type.Integer({ minimum: 100, maximum: 86_400_000 }))),
@@ -46,8 +54,17 @@ export const deviceResource: EstateResource = {
     { title: 'Device' },
   ),
   create: Type.Object(fields, { additionalProperties: false }),
-  update: Type.Partial(Type.Object({ ...fields, gatewayId: Id }), { additionalProperties: false, minProperties: 1 }),
-  filters: { gatewayId: Id, protocol: OneOf(protocols), buildingId: Id, unitId: Id, deviceClass: Type.String() },
+  update: Type.Partial(Type.Object({ ...fields, gatewayId: Id }), {
+    additionalProperties: false,
+    minProperties: 1,
+  }),
+  filters: {
+    gatewayId: Id,
+    protocol: OneOf(protocols),
+    buildingId: Id,
+    unitId: Id,
+    deviceClass: Type.String(),
+  },
   search: ['code', 'name'],
   orderBy: 'code',
   references: {
@@ -57,10 +74,23 @@ export const deviceResource: EstateResource = {
   },
   estateFrom: 'gatewayId',
   async check({ db, existing, next }) {
-    checkShape(connectionSchemas[next.protocol as DeviceProtocol], next.connection, 'body.connection', `${next.protocol} device`)
+    checkShape(
+      connectionSchemas[next.protocol as DeviceProtocol],
+      next.connection,
+      'body.connection',
+      `${next.protocol} device`,
+    )
     if (existing && next.protocol !== existing.protocol) {
-      const points = await db.selectFrom('points').select('id').where('deviceId', '=', existing.id).executeTakeFirst()
-      if (points) throw invalid('body.protocol', 'cannot change while the device has points addressed for the old protocol')
+      const points = await db
+        .selectFrom('points')
+        .select('id')
+        .where('deviceId', '=', existing.id)
+        .executeTakeFirst()
+      if (points)
+        throw invalid(
+          'body.protocol',
+          'cannot change while the device has points addressed for the old protocol',
+        )
     }
   },
 }

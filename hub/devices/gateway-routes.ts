@@ -36,7 +36,13 @@ export function registerGatewayRoutes(app: FastifyInstance, db: Kysely<Database>
       const secret = body.secret ?? newSecret()
       const gateway = await db
         .insertInto('gateways')
-        .values({ estateId, code: body.code, name: body.name, secretHash: await hashPassword(secret), enabled: true })
+        .values({
+          estateId,
+          code: body.code,
+          name: body.name,
+          secretHash: await hashPassword(secret),
+          enabled: true,
+        })
         .returningAll()
         .executeTakeFirstOrThrow()
       return reply.status(201).send({ gateway, secret })
@@ -56,7 +62,11 @@ export function registerGatewayRoutes(app: FastifyInstance, db: Kysely<Database>
     },
     async (request) => {
       const { id } = request.params as { id: string }
-      const existing = await db.selectFrom('gateways').select(['id', 'estateId']).where('id', '=', id).executeTakeFirst()
+      const existing = await db
+        .selectFrom('gateways')
+        .select(['id', 'estateId'])
+        .where('id', '=', id)
+        .executeTakeFirst()
       if (!existing || !request.scope.canSee(existing.estateId)) throw notFound('gateway')
       requirePermission(request.scope, 'devices.write', existing.estateId, "rotating a gateway's secret")
       const secret = newSecret()

@@ -12,7 +12,9 @@ const fields = {
   deviceId: Id,
   code: Code,
   name: Name,
-  address: Type.Record(Type.String(), Type.Unknown(), { description: 'protocol address (docs/data-model.md)' }),
+  address: Type.Record(Type.String(), Type.Unknown(), {
+    description: 'protocol address (docs/data-model.md)',
+  }),
   dataType: OneOf(dataTypes),
   byteOrder: Type.Optional(Nullable(OneOf(byteOrders, 'byte/word order of multi-register values'))),
   scale: Type.Optional(Decimal(10)),
@@ -21,7 +23,15 @@ const fields = {
   kind: OneOf(pointKinds, 'counter: cumulative register billed from; gauge; state; event'),
 }
 
-const registerCount: Record<string, number> = { int32: 2, uint32: 2, float32: 2, bcd32: 2, int64: 4, uint64: 4, float64: 4 }
+const registerCount: Record<string, number> = {
+  int32: 2,
+  uint32: 2,
+  float32: 2,
+  bcd32: 2,
+  int64: 4,
+  uint64: 4,
+  float64: 4,
+}
 
 /** A value a device offers: one register (or group of registers) or one BACnet property. */
 export const pointResource: EstateResource = {
@@ -45,7 +55,10 @@ export const pointResource: EstateResource = {
     { title: 'Point' },
   ),
   create: Type.Object(fields, { additionalProperties: false }),
-  update: Type.Partial(Type.Object({ ...fields, deviceId: Id }), { additionalProperties: false, minProperties: 1 }),
+  update: Type.Partial(Type.Object({ ...fields, deviceId: Id }), {
+    additionalProperties: false,
+    minProperties: 1,
+  }),
   filters: { deviceId: Id, kind: OneOf(pointKinds), code: Code },
   search: ['code', 'name'],
   orderBy: 'code',
@@ -53,17 +66,37 @@ export const pointResource: EstateResource = {
   estateFrom: 'deviceId',
   decimals: { scale: 10, offset: 10 },
   async check({ db, next }) {
-    const device = await db.selectFrom('devices').select('protocol').where('id', '=', next.deviceId as string).executeTakeFirstOrThrow()
-    checkShape(pointAddressSchemas[device.protocol as DeviceProtocol], next.address, 'body.address', `${device.protocol} point`)
+    const device = await db
+      .selectFrom('devices')
+      .select('protocol')
+      .where('id', '=', next.deviceId as string)
+      .executeTakeFirstOrThrow()
+    checkShape(
+      pointAddressSchemas[device.protocol as DeviceProtocol],
+      next.address,
+      'body.address',
+      `${device.protocol} point`,
+    )
     const address = next.address as { table?: string; register?: number; bit?: number }
-    if (address.table && (address.table === 'coil' || address.table === 'discrete-input') !== (next.dataType === 'bool')) {
-      throw invalid('body.dataType', `a ${address.table} holds ${address.table.includes('register') ? 'registers, not a bool' : 'one bool'}`)
+    if (
+      address.table &&
+      (address.table === 'coil' || address.table === 'discrete-input') !== (next.dataType === 'bool')
+    ) {
+      throw invalid(
+        'body.dataType',
+        `a ${address.table} holds ${address.table.includes('register') ? 'registers, not a bool' : 'one bool'}`,
+      )
     }
-    if (next.dataType === 'bit' && address.bit === undefined) throw invalid('body.address.bit', 'is required for dataType bit')
+    if (next.dataType === 'bit' && address.bit === undefined)
+      throw invalid('body.address.bit', 'is required for dataType bit')
     const words = registerCount[next.dataType as string] ?? 1
     if (address.register !== undefined && address.register + words - 1 > 65535) {
-      throw invalid('body.address.register', `a ${next.dataType} needs ${words} registers and would run past 65535`)
+      throw invalid(
+        'body.address.register',
+        `a ${next.dataType} needs ${words} registers and would run past 65535`,
+      )
     }
-    if (words > 1 && !next.byteOrder) throw invalid('body.byteOrder', `is required for ${next.dataType} (ABCD, CDAB, BADC or DCBA)`)
+    if (words > 1 && !next.byteOrder)
+      throw invalid('body.byteOrder', `is required for ${next.dataType} (ABCD, CDAB, BADC or DCBA)`)
   },
 }

@@ -23,8 +23,14 @@ const strict = { additionalProperties: false } as const
 
 export const connectionSchemas: Record<DeviceProtocol, TSchema> = {
   'modbus-tcp': Type.Object({ host: Host, port: Type.Optional(Port), unitId: UnitId, ...ReadLimits }, strict),
-  'modbus-rtu': Type.Object({ serialPath: Type.String({ minLength: 1 }), unitId: UnitId, ...Serial, ...ReadLimits }, strict),
-  'modbus-rtu-over-tcp': Type.Object({ host: Host, port: Port, unitId: UnitId, ...Serial, ...ReadLimits }, strict),
+  'modbus-rtu': Type.Object(
+    { serialPath: Type.String({ minLength: 1 }), unitId: UnitId, ...Serial, ...ReadLimits },
+    strict,
+  ),
+  'modbus-rtu-over-tcp': Type.Object(
+    { host: Host, port: Port, unitId: UnitId, ...Serial, ...ReadLimits },
+    strict,
+  ),
   'bacnet-ip': Type.Object(
     { host: Host, port: Type.Optional(Port), deviceInstance: Type.Integer({ minimum: 0, maximum: 4194303 }) },
     strict,
@@ -37,7 +43,11 @@ const modbusAddress = Type.Object(
     table: Type.Enum(['coil', 'discrete-input', 'input-register', 'holding-register']),
     // Wire addresses start at 0; documentation numbers such as 40001 are rejected by maximum
     // only when they exceed 65535, so the planner also refuses 3xxxx/4xxxx-looking values.
-    register: Type.Integer({ minimum: 0, maximum: 65535, description: 'zero-based wire address (40001 in a manual is 0)' }),
+    register: Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      description: 'zero-based wire address (40001 in a manual is 0)',
+    }),
     bit: Type.Optional(Type.Integer({ minimum: 0, maximum: 15 })),
   },
   strict,
@@ -61,7 +71,20 @@ export const pointAddressSchemas: Record<DeviceProtocol, TSchema> = {
 }
 
 export const dataTypes = [
-  'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float32', 'float64', 'bcd16', 'bcd32', 'bit', 'bool', 'enum', 'string',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'float32',
+  'float64',
+  'bcd16',
+  'bcd32',
+  'bit',
+  'bool',
+  'enum',
+  'string',
 ] as const
 
 /** Validates `value` against `schema`, naming each offending key under `field`. */
@@ -69,10 +92,14 @@ export function checkShape(schema: TSchema, value: unknown, field: string, what:
   const details = [...Value.Errors(schema, value)]
     .filter((e) => e.keyword !== 'boolean' || !e.instancePath)
     .map((e) => {
-      const extra = (e.params as { additionalProperties?: string[]; requiredProperties?: string[] })
+      const extra = e.params as { additionalProperties?: string[]; requiredProperties?: string[] }
       const key = extra.additionalProperties?.[0] ?? extra.requiredProperties?.[0]
       const path = [field, ...e.instancePath.split('/').filter(Boolean), ...(key ? [key] : [])].join('.')
-      const message = extra.additionalProperties ? 'unknown key' : extra.requiredProperties ? 'is required' : (e.message ?? 'invalid')
+      const message = extra.additionalProperties
+        ? 'unknown key'
+        : extra.requiredProperties
+          ? 'is required'
+          : (e.message ?? 'invalid')
       return { field: path, message }
     })
   if (details.length > 0) {

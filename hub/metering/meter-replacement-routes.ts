@@ -32,10 +32,17 @@ export function registerMeterReplacementRoutes(app: FastifyInstance, db: Kysely<
     },
     async (request, reply) => {
       const body = request.body as ReplacementBody
-      const estateId = await visibleEstateOf(db, request.scope, { table: 'meters', label: 'meter' }, body.meterId, 'body.meterId')
+      const estateId = await visibleEstateOf(
+        db,
+        request.scope,
+        { table: 'meters', label: 'meter' },
+        body.meterId,
+        'body.meterId',
+      )
       requirePermission(request.scope, 'meters.write', estateId, 'recording a meter replacement')
       const replacedAt = new Date(body.replacedAt)
-      if (replacedAt.getTime() > Date.now() + CLOCK_SKEW_MS) throw invalid('body.replacedAt', 'is in the future')
+      if (replacedAt.getTime() > Date.now() + CLOCK_SKEW_MS)
+        throw invalid('body.replacedAt', 'is in the future')
       const oldFinalReading = decimalString(body.oldFinalReading, 3, 'body.oldFinalReading')
       const newStartReading = decimalString(body.newStartReading, 3, 'body.newStartReading')
       const row = await db.transaction().execute(async (trx) => {
@@ -52,12 +59,21 @@ export function registerMeterReplacementRoutes(app: FastifyInstance, db: Kysely<
           .orderBy('replacedAt', 'desc')
           .executeTakeFirst()
         if (last && last.replacedAt >= replacedAt) {
-          throw invalid('body.replacedAt', `must be after the previous replacement (${last.replacedAt.toISOString()})`)
+          throw invalid(
+            'body.replacedAt',
+            `must be after the previous replacement (${last.replacedAt.toISOString()})`,
+          )
         }
         if (meter.registerCapacity !== null && Number(oldFinalReading) >= Number(meter.registerCapacity)) {
-          throw invalid('body.oldFinalReading', `must be below the register capacity ${meter.registerCapacity}`)
+          throw invalid(
+            'body.oldFinalReading',
+            `must be below the register capacity ${meter.registerCapacity}`,
+          )
         }
-        const newMultiplier = body.newMultiplier === undefined ? meter.multiplier : decimalString(body.newMultiplier, 4, 'body.newMultiplier')
+        const newMultiplier =
+          body.newMultiplier === undefined
+            ? meter.multiplier
+            : decimalString(body.newMultiplier, 4, 'body.newMultiplier')
         const inserted = await trx
           .insertInto('meterReplacements')
           .values({
@@ -77,7 +93,11 @@ export function registerMeterReplacementRoutes(app: FastifyInstance, db: Kysely<
           .executeTakeFirstOrThrow()
         await trx
           .updateTable('meters')
-          .set({ serialNumber: body.newSerialNumber ?? meter.serialNumber, multiplier: newMultiplier, updatedAt: new Date() })
+          .set({
+            serialNumber: body.newSerialNumber ?? meter.serialNumber,
+            multiplier: newMultiplier,
+            updatedAt: new Date(),
+          })
           .where('id', '=', meter.id)
           .execute()
         return inserted

@@ -11,7 +11,9 @@ const fields = {
   kind: OneOf(meterKinds),
   unitId: Type.Optional(Nullable(Id)),
   buildingId: Type.Optional(Nullable(Id)),
-  location: Type.Optional(Nullable(Type.String({ maxLength: 200, description: 'for common-area meters: where it is' }))),
+  location: Type.Optional(
+    Nullable(Type.String({ maxLength: 200, description: 'for common-area meters: where it is' })),
+  ),
   serialNumber: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
   multiplier: Type.Optional(Decimal(4, 'multiplier (倍率), e.g. a CT ratio of 40')),
   registerCapacity: Type.Optional(
@@ -21,7 +23,9 @@ const fields = {
   installedOn: Type.Optional(Nullable(DateString)),
   pointId: Type.Optional(Nullable(Id)),
   parentMeterId: Type.Optional(Nullable(Id)),
-  billing: Type.Optional(Type.Boolean({ description: 'read for bills (false: a check or sub-metering meter)' })),
+  billing: Type.Optional(
+    Type.Boolean({ description: 'read for bills (false: a check or sub-metering meter)' }),
+  ),
   status: Type.Optional(OneOf(['active', 'retired'] as const)),
 }
 const { estateId: _estate, ...changeable } = fields
@@ -65,7 +69,14 @@ export const meterResource: EstateResource = {
     additionalProperties: false,
     minProperties: 1,
   }),
-  filters: { kind: OneOf(meterKinds), unitId: Id, buildingId: Id, parentMeterId: Id, pointId: Id, billing: Type.Boolean() },
+  filters: {
+    kind: OneOf(meterKinds),
+    unitId: Id,
+    buildingId: Id,
+    parentMeterId: Id,
+    pointId: Id,
+    billing: Type.Boolean(),
+  },
   search: ['code', 'serialNumber', 'location'],
   orderBy: 'code',
   references: {
@@ -79,22 +90,41 @@ export const meterResource: EstateResource = {
   present: (row) => ({ ...row, commonArea: row.unitId === null }),
   async check({ db, existing, next }) {
     if (next.unitId && next.buildingId) {
-      const unit = await db.selectFrom('units').select('buildingId').where('id', '=', next.unitId as string).executeTakeFirstOrThrow()
-      if (unit.buildingId !== next.buildingId) throw invalid('body.buildingId', "must be the unit's own building")
+      const unit = await db
+        .selectFrom('units')
+        .select('buildingId')
+        .where('id', '=', next.unitId as string)
+        .executeTakeFirstOrThrow()
+      if (unit.buildingId !== next.buildingId)
+        throw invalid('body.buildingId', "must be the unit's own building")
     }
     if (next.registerCapacity != null && Number(next.installReading ?? 0) >= Number(next.registerCapacity)) {
       throw invalid('body.installReading', 'must be below registerCapacity')
     }
     if (next.pointId) {
-      const point = await db.selectFrom('points').select('kind').where('id', '=', next.pointId as string).executeTakeFirstOrThrow()
-      if (point.kind !== 'counter') throw invalid('body.pointId', `a meter reads a counter point, this one is a ${point.kind}`)
+      const point = await db
+        .selectFrom('points')
+        .select('kind')
+        .where('id', '=', next.pointId as string)
+        .executeTakeFirstOrThrow()
+      if (point.kind !== 'counter')
+        throw invalid('body.pointId', `a meter reads a counter point, this one is a ${point.kind}`)
     }
     // Walk up from the new parent: meeting this meter again would make a loop.
     let parentId = (next.parentMeterId as string | null | undefined) ?? null
     for (let depth = 0; parentId; depth++) {
-      if (existing && parentId === existing.id) throw invalid('body.parentMeterId', 'would make the meter its own ancestor')
-      const parent = await db.selectFrom('meters').select(['kind', 'parentMeterId']).where('id', '=', parentId).executeTakeFirstOrThrow()
-      if (depth === 0 && parent.kind !== next.kind) throw invalid('body.parentMeterId', `a ${next.kind} meter needs a ${next.kind} parent, not ${parent.kind}`)
+      if (existing && parentId === existing.id)
+        throw invalid('body.parentMeterId', 'would make the meter its own ancestor')
+      const parent = await db
+        .selectFrom('meters')
+        .select(['kind', 'parentMeterId'])
+        .where('id', '=', parentId)
+        .executeTakeFirstOrThrow()
+      if (depth === 0 && parent.kind !== next.kind)
+        throw invalid(
+          'body.parentMeterId',
+          `a ${next.kind} meter needs a ${next.kind} parent, not ${parent.kind}`,
+        )
       if (depth > 32) throw invalid('body.parentMeterId', 'the meter tree is deeper than 32 levels')
       parentId = parent.parentMeterId
     }

@@ -2,13 +2,33 @@ import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
 import { forbidden, invalid, notFound } from '../api/api-error.ts'
-import { errorReplies, Code, Id, IdParams, Name, Nullable, OneOf, Page, PageQuery, Timestamp } from '../api/schema-parts.ts'
+import { containsPattern } from '../api/like-pattern.ts'
+import {
+  errorReplies,
+  Code,
+  Id,
+  IdParams,
+  Name,
+  Nullable,
+  OneOf,
+  Page,
+  PageQuery,
+  Timestamp,
+} from '../api/schema-parts.ts'
 import type { Database, OrgNodeKind } from '../store/database-schema.ts'
 
 const kinds = ['group', 'company', 'estate'] as const
-const parentKind: Record<OrgNodeKind, OrgNodeKind | null> = { group: null, company: 'group', estate: 'company' }
+const parentKind: Record<OrgNodeKind, OrgNodeKind | null> = {
+  group: null,
+  company: 'group',
+  estate: 'company',
+}
 
-const TimeZone = Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone of an estate, e.g. Asia/Shanghai' })
+const TimeZone = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'IANA zone of an estate, e.g. Asia/Shanghai',
+})
 const OrgNode = Type.Object(
   {
     id: Id,
@@ -60,14 +80,25 @@ export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
         summary: 'List the organisation nodes you may see',
         security,
         querystring: Type.Object(
-          { ...PageQuery, kind: Type.Optional(OneOf(kinds)), parentId: Type.Optional(Id), q: Type.Optional(Type.String({ minLength: 1 })) },
+          {
+            ...PageQuery,
+            kind: Type.Optional(OneOf(kinds)),
+            parentId: Type.Optional(Id),
+            q: Type.Optional(Type.String({ minLength: 1 })),
+          },
           { additionalProperties: false },
         ),
         response: { 200: Page(OrgNode), ...errorReplies },
       },
     },
     async (request) => {
-      const { limit = 50, offset = 0, kind, parentId, q } = request.query as {
+      const {
+        limit = 50,
+        offset = 0,
+        kind,
+        parentId,
+        q,
+      } = request.query as {
         limit?: number
         offset?: number
         kind?: OrgNodeKind
@@ -80,7 +111,10 @@ export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
       let select = db.selectFrom('orgNodes').where('id', 'in', ids)
       if (kind) select = select.where('kind', '=', kind)
       if (parentId) select = select.where('parentId', '=', parentId)
-      if (q) select = select.where((eb) => eb.or([eb('code', 'ilike', `%${q}%`), eb('name', 'ilike', `%${q}%`)]))
+      if (q)
+        select = select.where((eb) =>
+          eb.or([eb('code', 'ilike', containsPattern(q)), eb('name', 'ilike', containsPattern(q))]),
+        )
       const [items, count] = await Promise.all([
         select.selectAll().orderBy('kind').orderBy('code').limit(limit).offset(offset).execute(),
         select.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
@@ -91,7 +125,15 @@ export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
 
   app.get(
     '/api/v1/org-nodes/:id',
-    { schema: { tags, summary: 'Read one organisation node', security, params: IdParams, response: { 200: OrgNode, ...errorReplies } } },
+    {
+      schema: {
+        tags,
+        summary: 'Read one organisation node',
+        security,
+        params: IdParams,
+        response: { 200: OrgNode, ...errorReplies },
+      },
+    },
     async (request) => visible((request.params as { id: string }).id, (id) => request.scope.canSee(id)),
   )
 
@@ -110,20 +152,37 @@ export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
       },
     },
     async (request, reply) => {
-      const body = request.body as { kind: OrgNodeKind; parentId?: string | null; code: string; name: string; timezone?: string | null; address?: string | null }
+      const body = request.body as {
+        kind: OrgNodeKind
+        parentId?: string | null
+        code: string
+        name: string
+        timezone?: string | null
+        address?: string | null
+      }
       const wantedParent = parentKind[body.kind]
       // Access first, shape second: a caller learns nothing about nodes they cannot see.
-      const parent = body.parentId ? await visible(body.parentId, (id) => request.scope.canSee(id)) : undefined
-      if (parent && !request.scope.can('org.write', parent.id)) throw forbidden(`your roles do not allow adding to this ${parent.kind}`)
+      const parent = body.parentId
+        ? await visible(body.parentId, (id) => request.scope.canSee(id))
+        : undefined
+      if (parent && !request.scope.can('org.write', parent.id))
+        throw forbidden(`your roles do not allow adding to this ${parent.kind}`)
       if (wantedParent === null) {
-        if (!request.scope.globally('org.write')) throw forbidden('creating a group needs an admin grant on the whole organisation')
+        if (!request.scope.globally('org.write'))
+          throw forbidden('creating a group needs an admin grant on the whole organisation')
         if (parent) throw invalid('body.parentId', 'a group has no parent')
       } else {
         if (!parent) throw invalid('body.parentId', `a ${body.kind} needs a parent ${wantedParent}`)
-        if (parent.kind !== wantedParent) throw invalid('body.parentId', `the parent of a ${body.kind} must be a ${wantedParent}, not a ${parent.kind}`)
+        if (parent.kind !== wantedParent)
+          throw invalid(
+            'body.parentId',
+            `the parent of a ${body.kind} must be a ${wantedParent}, not a ${parent.kind}`,
+          )
       }
-      if (body.timezone && !validTimeZone(body.timezone)) throw invalid('body.timezone', `unknown time zone ${body.timezone}`)
-      if (body.kind !== 'estate' && body.timezone) throw invalid('body.timezone', 'only an estate has a time zone')
+      if (body.timezone && !validTimeZone(body.timezone))
+        throw invalid('body.timezone', `unknown time zone ${body.timezone}`)
+      if (body.kind !== 'estate' && body.timezone)
+        throw invalid('body.timezone', 'only an estate has a time zone')
       const node = await db
         .insertInto('orgNodes')
         .values({
@@ -154,13 +213,20 @@ export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
     },
     async (request) => {
       const node = await visible((request.params as { id: string }).id, (id) => request.scope.canSee(id))
-      if (!request.scope.can('org.write', node.id)) throw forbidden(`your roles do not allow changing this ${node.kind}`)
+      if (!request.scope.can('org.write', node.id))
+        throw forbidden(`your roles do not allow changing this ${node.kind}`)
       const body = request.body as { name?: string; timezone?: string | null; address?: string | null }
       if (body.timezone !== undefined) {
         if (node.kind !== 'estate') throw invalid('body.timezone', 'only an estate has a time zone')
-        if (body.timezone === null || !validTimeZone(body.timezone)) throw invalid('body.timezone', `unknown time zone ${body.timezone}`)
+        if (body.timezone === null || !validTimeZone(body.timezone))
+          throw invalid('body.timezone', `unknown time zone ${body.timezone}`)
       }
-      return db.updateTable('orgNodes').set({ ...body, updatedAt: new Date() }).where('id', '=', node.id).returningAll().executeTakeFirstOrThrow()
+      return db
+        .updateTable('orgNodes')
+        .set({ ...body, updatedAt: new Date() })
+        .where('id', '=', node.id)
+        .returningAll()
+        .executeTakeFirstOrThrow()
     },
   )
 }

@@ -17,7 +17,15 @@ export const buildingResource: EstateResource = {
   tag: 'property',
   writePermission: 'property.write',
   record: Type.Object(
-    { id: Id, estateId: Id, ...fields, floorsAbove: Nullable(Type.Integer()), floorsBelow: Nullable(Type.Integer()), createdAt: Timestamp, updatedAt: Timestamp },
+    {
+      id: Id,
+      estateId: Id,
+      ...fields,
+      floorsAbove: Nullable(Type.Integer()),
+      floorsBelow: Nullable(Type.Integer()),
+      createdAt: Timestamp,
+      updatedAt: Timestamp,
+    },
     { title: 'Building' },
   ),
   create: Type.Object({ estateId: Id, ...fields }, { additionalProperties: false }),

@@ -25,7 +25,14 @@ export const occupancyResource: EstateResource = {
   tag: 'customers',
   writePermission: 'customers.write',
   record: Type.Object(
-    { id: Id, estateId: Id, ...fields, endDate: Nullable(DateString), createdAt: Timestamp, updatedAt: Timestamp },
+    {
+      id: Id,
+      estateId: Id,
+      ...fields,
+      endDate: Nullable(DateString),
+      createdAt: Timestamp,
+      updatedAt: Timestamp,
+    },
     { title: 'Occupancy' },
   ),
   create: Type.Object(fields, { additionalProperties: false }),
@@ -53,8 +60,11 @@ export const occupancyResource: EstateResource = {
       .where('customerId', '=', next.customerId as string)
       .where('role', '=', next.role as 'owner' | 'tenant')
       .where('id', '!=', existing?.id ?? '00000000-0000-0000-0000-000000000000')
-      .where(sql<boolean>`daterange(start_date, end_date, '[]') && daterange(${start}::date, ${end}::date, '[]')`)
+      .where(
+        sql<boolean>`daterange(start_date, end_date, '[]') && daterange(${start}::date, ${end}::date, '[]')`,
+      )
       .executeTakeFirst()
-    if (overlapping) throw conflict('body.startDate', 'overlaps another range of this customer in this role on this unit')
+    if (overlapping)
+      throw conflict('body.startDate', 'overlaps another range of this customer in this role on this unit')
   },
 }

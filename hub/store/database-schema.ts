@@ -17,7 +17,12 @@ export type UnitUse = 'residence' | 'shop' | 'office' | 'parking' | 'storage' | 
 export type UnitStatus = 'vacant' | 'occupied' | 'rented' | 'decorating'
 export type CustomerKind = 'person' | 'company'
 export type OccupancyRole = 'owner' | 'tenant'
-export type DeviceProtocol = 'modbus-tcp' | 'modbus-rtu' | 'modbus-rtu-over-tcp' | 'bacnet-ip' | 'access-webhook'
+export type DeviceProtocol =
+  | 'modbus-tcp'
+  | 'modbus-rtu'
+  | 'modbus-rtu-over-tcp'
+  | 'bacnet-ip'
+  | 'access-webhook'
 export type PointKind = 'counter' | 'gauge' | 'state' | 'event'
 export type MeterKind = 'water' | 'electricity' | 'gas' | 'heat'
 export type Role = 'admin' | 'finance' | 'service' | 'engineering' | 'leasing' | 'viewer'

@@ -18,7 +18,9 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationRe
   const failed = result.results?.find((r) => r.status === 'Error')
   if (result.error || failed) {
     const cause = result.error instanceof Error ? result.error.message : String(result.error)
-    throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${cause}`, { cause: result.error })
+    throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${cause}`, {
+      cause: result.error,
+    })
   }
   return { applied: (result.results ?? []).map((r) => r.migrationName) }
 }

@@ -23,30 +23,91 @@ async function create(hub: TestHub, token: string, url: string, payload: Record<
 }
 
 /** Creates an estate under `companyId` and one of everything in it, through the API. */
-export async function furnishEstate(hub: TestHub, token: string, companyId: string, code: string): Promise<EstateIds> {
-  const estate = await create(hub, token, '/api/v1/org-nodes', { kind: 'estate', parentId: companyId, code, name: `Estate ${code}` })
-  const estateId = estate.id as string
-  const building = await create(hub, token, '/api/v1/buildings', { estateId, code: `${code}-B1`, name: 'Building 1', floorsAbove: 18 })
-  const unit = await create(hub, token, '/api/v1/units', {
-    buildingId: building.id, code: `${code}-1-101`, floor: 1, areaM2: '89.50', use: 'residence', status: 'occupied',
+export async function furnishEstate(
+  hub: TestHub,
+  token: string,
+  companyId: string,
+  code: string,
+): Promise<EstateIds> {
+  const estate = await create(hub, token, '/api/v1/org-nodes', {
+    kind: 'estate',
+    parentId: companyId,
+    code,
+    name: `Estate ${code}`,
   })
-  const customer = await create(hub, token, '/api/v1/customers', { estateId, code: `${code}-C1`, kind: 'person', name: '张三', phone: '13800000000' })
-  const occupancy = await create(hub, token, '/api/v1/occupancies', { unitId: unit.id, customerId: customer.id, role: 'owner', startDate: '2024-01-01' })
-  const gateway = await create(hub, token, '/api/v1/gateways', { estateId, code: `gw-${code}`, name: 'Gateway 1' })
+  const estateId = estate.id as string
+  const building = await create(hub, token, '/api/v1/buildings', {
+    estateId,
+    code: `${code}-B1`,
+    name: 'Building 1',
+    floorsAbove: 18,
+  })
+  const unit = await create(hub, token, '/api/v1/units', {
+    buildingId: building.id,
+    code: `${code}-1-101`,
+    floor: 1,
+    areaM2: '89.50',
+    use: 'residence',
+    status: 'occupied',
+  })
+  const customer = await create(hub, token, '/api/v1/customers', {
+    estateId,
+    code: `${code}-C1`,
+    kind: 'person',
+    name: '张三',
+    phone: '13800000000',
+  })
+  const occupancy = await create(hub, token, '/api/v1/occupancies', {
+    unitId: unit.id,
+    customerId: customer.id,
+    role: 'owner',
+    startDate: '2024-01-01',
+  })
+  const gateway = await create(hub, token, '/api/v1/gateways', {
+    estateId,
+    code: `gw-${code}`,
+    name: 'Gateway 1',
+  })
   const device = await create(hub, token, '/api/v1/devices', {
-    gatewayId: gateway.gateway.id, code: `${code}-M1`, name: 'Meter bus 1', protocol: 'modbus-tcp', connection: { host: '127.0.0.1', port: 5020, unitId: 1 },
+    gatewayId: gateway.gateway.id,
+    code: `${code}-M1`,
+    name: 'Meter bus 1',
+    protocol: 'modbus-tcp',
+    connection: { host: '127.0.0.1', port: 5020, unitId: 1 },
   })
   const point = await create(hub, token, '/api/v1/points', {
-    deviceId: device.id, code: 'energy', name: 'Total energy', address: { table: 'holding-register', register: 0 }, dataType: 'uint32', byteOrder: 'ABCD', scale: '0.01', unit: 'kWh', kind: 'counter',
+    deviceId: device.id,
+    code: 'energy',
+    name: 'Total energy',
+    address: { table: 'holding-register', register: 0 },
+    dataType: 'uint32',
+    byteOrder: 'ABCD',
+    scale: '0.01',
+    unit: 'kWh',
+    kind: 'counter',
   })
   const meter = await create(hub, token, '/api/v1/meters', {
-    estateId, code: `${code}-E-MAIN`, kind: 'electricity', location: 'switch room', multiplier: 40, registerCapacity: '100000', pointId: point.id,
+    estateId,
+    code: `${code}-E-MAIN`,
+    kind: 'electricity',
+    location: 'switch room',
+    multiplier: 40,
+    registerCapacity: '100000',
+    pointId: point.id,
   })
   const subMeter = await create(hub, token, '/api/v1/meters', {
-    estateId, code: `${code}-E-101`, kind: 'electricity', unitId: unit.id, parentMeterId: meter.id,
+    estateId,
+    code: `${code}-E-101`,
+    kind: 'electricity',
+    unitId: unit.id,
+    parentMeterId: meter.id,
   })
   const replacement = await create(hub, token, '/api/v1/meter-replacements', {
-    meterId: subMeter.id, replacedAt: '2025-06-01T08:00:00Z', oldFinalReading: '1234.5', newStartReading: '0', newSerialNumber: 'SN-2',
+    meterId: subMeter.id,
+    replacedAt: '2025-06-01T08:00:00Z',
+    oldFinalReading: '1234.5',
+    newStartReading: '0',
+    newSerialNumber: 'SN-2',
   })
   return {
     estateId,
@@ -75,7 +136,12 @@ export interface TwoEstates {
 export async function twoEstates(hub: TestHub): Promise<TwoEstates> {
   const rootToken = await hub.userWithGrants('root-admin', [{ role: 'admin', nodeId: null }])
   const group = await create(hub, rootToken, '/api/v1/org-nodes', { kind: 'group', code: 'G1', name: '集团' })
-  const company = await create(hub, rootToken, '/api/v1/org-nodes', { kind: 'company', parentId: group.id, code: 'C1', name: '公司' })
+  const company = await create(hub, rootToken, '/api/v1/org-nodes', {
+    kind: 'company',
+    parentId: group.id,
+    code: 'C1',
+    name: '公司',
+  })
   const a = await furnishEstate(hub, rootToken, company.id, 'A')
   const b = await furnishEstate(hub, rootToken, company.id, 'B')
   return { groupId: group.id, companyId: company.id, a, b, rootToken }

@@ -37,7 +37,9 @@ interface OpenApiOperation {
   requestBody?: { content?: Record<string, { schema: Schema }> }
 }
 
-export function operationsOf(document: { paths: Record<string, Record<string, OpenApiOperation>> }): Operation[] {
+export function operationsOf(document: {
+  paths: Record<string, Record<string, OpenApiOperation>>
+}): Operation[] {
   const operations: Operation[] = []
   for (const [path, methods] of Object.entries(document.paths)) {
     for (const [method, op] of Object.entries(methods)) {
@@ -49,7 +51,9 @@ export function operationsOf(document: { paths: Record<string, Record<string, Op
         secured: (op.security?.length ?? 0) > 0,
         pathParams: parameters.filter((p) => p.in === 'path').map((p) => p.name),
         querySchema:
-          query.length === 0 ? undefined : { type: 'object', properties: Object.fromEntries(query.map((p) => [p.name, p.schema])) },
+          query.length === 0
+            ? undefined
+            : { type: 'object', properties: Object.fromEntries(query.map((p) => [p.name, p.schema])) },
         bodySchema: op.requestBody?.content?.['application/json']?.schema,
       })
     }
@@ -67,7 +71,11 @@ export function sampleString(schema: Schema): string {
   const min = schema.minLength ?? 1
   for (const c of candidates) {
     const value = c.length >= min ? c : c.padEnd(min, 'x')
-    if ((!schema.pattern || new RegExp(schema.pattern).test(value)) && value.length <= (schema.maxLength ?? 1000)) return value
+    if (
+      (!schema.pattern || new RegExp(schema.pattern).test(value)) &&
+      value.length <= (schema.maxLength ?? 1000)
+    )
+      return value
   }
   throw new Error(`no sample string fits ${JSON.stringify(schema)}`)
 }
@@ -87,12 +95,15 @@ export function sample(schema: Schema, name: string, idFor: (field: string) => s
       const out: Record<string, unknown> = {}
       for (const [key, child] of Object.entries(schema.properties ?? {})) {
         // Required fields, plus every reference, so that each id-bearing field is exercised.
-        if (schema.required?.includes(key) || key.endsWith('Id') || !schema.required) out[key] = sample(child, key, idFor)
+        if (schema.required?.includes(key) || key.endsWith('Id') || !schema.required)
+          out[key] = sample(child, key, idFor)
       }
       return out
     }
     case 'array':
-      return Array.from({ length: Math.max(1, schema.minItems ?? 1) }, () => sample(schema.items ?? {}, name, idFor))
+      return Array.from({ length: Math.max(1, schema.minItems ?? 1) }, () =>
+        sample(schema.items ?? {}, name, idFor),
+      )
     case 'integer':
     case 'number':
       return Math.max(1, schema.minimum ?? 1)

@@ -33,7 +33,9 @@ function postgres(url: string): StoreBackend {
       try {
         await admin.connect()
       } catch (error) {
-        throw new Error(`ESTATEHUB_TEST_PG_URL is set but PostgreSQL does not answer at ${url}: ${(error as Error).message}`)
+        throw new Error(
+          `ESTATEHUB_TEST_PG_URL is set but PostgreSQL does not answer at ${url}: ${(error as Error).message}`,
+        )
       }
       const name = `eh_test_${randomBytes(6).toString('hex')}`
       await admin.query(`create database ${name}`)
@@ -58,8 +60,10 @@ function postgres(url: string): StoreBackend {
 
 export function storeBackends(): StoreBackend[] {
   if (!pgUrl) {
-    if (inCi) throw new Error('CI=true but ESTATEHUB_TEST_PG_URL is not set: the PostgreSQL suites would not run')
-    if (!warned) console.warn('[estatehub tests] ESTATEHUB_TEST_PG_URL not set: store suites run on PGlite only')
+    if (inCi)
+      throw new Error('CI=true but ESTATEHUB_TEST_PG_URL is not set: the PostgreSQL suites would not run')
+    if (!warned)
+      console.warn('[estatehub tests] ESTATEHUB_TEST_PG_URL not set: store suites run on PGlite only')
     warned = true
     return [pglite]
   }

@@ -40,7 +40,11 @@ export async function openTestHub(backend: StoreBackend): Promise<TestHub> {
     async userWithGrants(username, grants) {
       const user = await createUser(store.db, { username, password: TEST_PASSWORD })
       for (const grant of grants) await grantRole(store.db, user.id, grant.role, grant.nodeId, null)
-      const login = await call(undefined, { method: 'POST', url: '/api/v1/auth/login', payload: { username, password: TEST_PASSWORD } })
+      const login = await call(undefined, {
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { username, password: TEST_PASSWORD },
+      })
       if (login.status !== 200) throw new Error(`login of ${username} failed: ${JSON.stringify(login.body)}`)
       return login.body.token as string
     },
