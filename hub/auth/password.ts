@@ -25,11 +25,22 @@ export async function hashPassword(password: string): Promise<string> {
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [scheme, n, r, p, salt, key] = stored.split('$')
-  if (scheme !== 'scrypt' || !n || !r || !p || !salt || !key) return false
-  const expected = Buffer.from(key, 'base64url')
-  const actual = await derive(password, Buffer.from(salt, 'base64url'), Number(n), Number(r), Number(p))
-  return actual.length === expected.length && timingSafeEqual(actual, expected)
+  const parts = stored.split('$')
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false
+  const [n, r, p] = parts
+    .slice(1, 4)
+    .map((part) => (/^\d{1,10}$/.test(part) ? Number(part) : Number.NaN)) as [number, number, number]
+  const salt = Buffer.from(parts[4]!, 'base64url')
+  const expected = Buffer.from(parts[5]!, 'base64url')
+  // A damaged or hostile stored hash must fail the login, not crash it or exhaust memory.
+  const sane = n > 1 && (n & (n - 1)) === 0 && r >= 1 && p >= 1 && 128 * n * r * p <= MAX_MEMORY
+  if (!sane || salt.length < 8 || expected.length !== KEY_LENGTH) return false
+  try {
+    const actual = await derive(password, salt, n, r, p)
+    return timingSafeEqual(actual, expected)
+  } catch {
+    return false
+  }
 }
 
 /** A hash no password matches, to spend the same time on unknown usernames as on known ones. */

@@ -25,7 +25,15 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     ...(tls ? { https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {}),
   })
   app.addHook('onClose', () => store.close())
-  await app.listen({ host: config.http.host, port: config.http.port })
+  try {
+    await app.listen({ host: config.http.host, port: config.http.port })
+  } catch (error) {
+    await app.close()
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(`http.port: ${config.http.host}:${config.http.port} is already in use; set another port in the config (0 picks a free one)`)
+    }
+    throw error
+  }
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.http.port
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host
