@@ -85,7 +85,7 @@ describe.each(storeBackends())('core model API on $name', (backend) => {
       expect(wildcard.body.total).toBe(0)
       const badLimit = await get('/api/v1/units?limit=100000')
       expect(badLimit.status).toBe(400)
-      expect(badLimit.body.details[0].field).toBe('querystring.limit')
+      expect(badLimit.body.details[0].field).toBe('query.limit')
     })
 
     it('updates only what is sent and refuses an empty change', async () => {
@@ -374,6 +374,92 @@ describe.each(storeBackends())('core model API on $name', (backend) => {
       expect(future.body.details[0].field).toBe('body.replacedAt')
       const history = await get(`/api/v1/meter-replacements?meterId=${meter.body.id}`)
       expect(history.body.total).toBe(1)
+    })
+  })
+
+  describe('history-bearing fields', () => {
+    it('changes a multiplier only through a replacement record', async () => {
+      const direct = await patch(`/api/v1/meters/${org.a.meterId}`, { multiplier: '80' })
+      expect(direct.status).toBe(400)
+      expect(direct.body.details[0]).toMatchObject({ field: 'body.multiplier', message: 'unknown field' })
+    })
+
+    it('checks a replacement against installation date and the new register capacity', async () => {
+      const meter = await post('/api/v1/meters', {
+        estateId: org.a.estateId,
+        code: 'A-W-INST',
+        kind: 'water',
+        installedOn: '2026-01-10',
+        registerCapacity: '9999.9',
+      })
+      const beforeInstall = await post('/api/v1/meter-replacements', {
+        meterId: meter.body.id,
+        replacedAt: '2026-01-01T00:00:00Z',
+        oldFinalReading: '1',
+        newStartReading: '0',
+      })
+      expect(beforeInstall.body.details[0].field).toBe('body.replacedAt')
+      const overNew = await post('/api/v1/meter-replacements', {
+        meterId: meter.body.id,
+        replacedAt: '2026-02-01T00:00:00Z',
+        oldFinalReading: '12.5',
+        newStartReading: '100000',
+        newRegisterCapacity: '99999.9',
+      })
+      expect(overNew.body.details[0].field).toBe('body.newStartReading')
+      const bigger = await post('/api/v1/meter-replacements', {
+        meterId: meter.body.id,
+        replacedAt: '2026-02-01T00:00:00Z',
+        oldFinalReading: '12.5',
+        newStartReading: '3',
+        newRegisterCapacity: '99999.9',
+      })
+      expect(bigger.status).toBe(201)
+      expect(bigger.body).toMatchObject({ oldRegisterCapacity: '9999.900', newRegisterCapacity: '99999.900' })
+      expect((await get(`/api/v1/meters/${meter.body.id}`)).body).toMatchObject({
+        registerCapacity: '99999.900',
+        serialNumber: null,
+      })
+    })
+  })
+
+  describe('input limits', () => {
+    it('refuses negative quantities in the schema, naming the field', async () => {
+      const negative = await post('/api/v1/units', {
+        buildingId: org.a.buildingId,
+        code: 'A-NEG',
+        floor: 1,
+        areaM2: '-5',
+        use: 'shop',
+        status: 'vacant',
+      })
+      expect(negative.status).toBe(400)
+      expect(negative.body.details.map((d: any) => d.field)).toContain('body.areaM2')
+      const offset = await post('/api/v1/points', {
+        deviceId: org.a.deviceId,
+        code: 'neg-offset',
+        name: 'x',
+        address: { table: 'input-register', register: 7 },
+        dataType: 'int16',
+        offset: '-40',
+        kind: 'gauge',
+      })
+      expect(offset.status).toBe(201)
+      expect(offset.body.offset).toBe('-40')
+    })
+
+    it('answers 413 for a body over the limit and 400 for a search where there is nothing to search', async () => {
+      const huge = await post('/api/v1/customers', {
+        estateId: org.a.estateId,
+        code: 'X',
+        kind: 'person',
+        name: 'x'.repeat(21 * 1024 * 1024),
+      })
+      expect(huge.status).toBe(413)
+      expect(huge.body.error).toBe('EH_ERR_PAYLOAD_TOO_LARGE')
+      const q = await get('/api/v1/occupancies?q=abc')
+      expect(q.status).toBe(400)
+      expect(q.body.details[0]).toMatchObject({ field: 'query.q', message: 'unknown field' })
     })
   })
 

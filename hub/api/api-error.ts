@@ -16,6 +16,7 @@ export const errorCodes = {
   EH_ERR_FORBIDDEN: 403,
   EH_ERR_NOT_FOUND: 404,
   EH_ERR_CONFLICT: 409,
+  EH_ERR_PAYLOAD_TOO_LARGE: 413,
   EH_ERR_UNSUPPORTED_MEDIA: 415,
   EH_ERR_IMPORT_REJECTED: 422,
   EH_ERR_LOCKED: 429,
@@ -37,6 +38,7 @@ export class ApiError extends Error {
   }
 }
 
+/** `body.x` / `query.x` / `params.x`: where in the request. */
 export const notFound = (what: string, field = 'params.id') =>
   new ApiError('EH_ERR_NOT_FOUND', `${what} not found`, [{ field, message: 'no such record you may see' }])
 

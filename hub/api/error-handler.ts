@@ -54,7 +54,10 @@ export function handleError(
   if (error instanceof ApiError) {
     apiError = error
   } else if (fastifyError.validation) {
-    const details = validationDetails(fastifyError.validationContext ?? 'body', fastifyError.validation)
+    // Fastify says 'querystring'; every other message of ours says 'query'.
+    const context =
+      fastifyError.validationContext === 'querystring' ? 'query' : (fastifyError.validationContext ?? 'body')
+    const details = validationDetails(context, fastifyError.validation)
     const first = details[0]
     apiError = new ApiError(
       'EH_ERR_VALIDATION',
@@ -64,6 +67,10 @@ export function handleError(
   } else if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     apiError = new ApiError('EH_ERR_UNSUPPORTED_MEDIA', error.message, [
       { field: 'headers.content-type', message: 'unsupported' },
+    ])
+  } else if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    apiError = new ApiError('EH_ERR_PAYLOAD_TOO_LARGE', error.message, [
+      { field: 'body', message: 'too large' },
     ])
   } else if (fastifyError.statusCode && fastifyError.statusCode < 500) {
     apiError = new ApiError('EH_ERR_VALIDATION', error.message, [

@@ -47,13 +47,17 @@ export function registerEstateResource(app: FastifyInstance, db: Kysely<Database
         querystring: Type.Object(
           {
             ...PageQuery,
-            q: Type.Optional(
-              Type.String({
-                minLength: 1,
-                maxLength: 100,
-                description: `search ${resource.search.join(', ')}`,
-              }),
-            ),
+            ...(resource.search.length === 0
+              ? {}
+              : {
+                  q: Type.Optional(
+                    Type.String({
+                      minLength: 1,
+                      maxLength: 100,
+                      description: `search ${resource.search.join(', ')}`,
+                    }),
+                  ),
+                }),
             estateId: Type.Optional(Id),
             ...Object.fromEntries(Object.entries(resource.filters).map(([k, s]) => [k, Type.Optional(s)])),
           },

@@ -61,6 +61,8 @@ export interface EstateResource {
   readonly estateFrom: string
   /** Decimal fields and their allowed fractional digits. */
   readonly decimals?: Record<string, number>
+  /** Decimal fields that may be negative (all others may not). */
+  readonly signedDecimals?: readonly string[]
   /** Generic routes this resource does not offer (it has its own). */
   readonly without?: readonly ('create' | 'update')[]
   /** Domain rules the schema cannot say; throw an ApiError naming the field. */
@@ -70,13 +72,12 @@ export interface EstateResource {
 }
 
 /** Converts an accepted decimal (number or string) to the exact string stored. */
-export function decimalString(value: unknown, scale: number, field: string): string {
-  const text = typeof value === 'number' ? String(value) : String(value)
-  if (!new RegExp(`^-?\\d{1,14}(\\.\\d{1,${scale}})?$`).test(text)) {
-    throw invalid(
-      field,
-      `must be a decimal with at most ${scale} decimal places, got ${JSON.stringify(value)}`,
-    )
+export function decimalString(value: unknown, scale: number, field: string, signed = false): string {
+  // String(1e21) is '1e+21' and String(0.1 + 0.2) has 17 places: both fail the pattern.
+  const text = String(value)
+  if (!new RegExp(`^${signed ? '-?' : ''}\\d{1,14}(\\.\\d{1,${scale}})?$`).test(text)) {
+    const what = signed ? 'a decimal' : 'a non-negative decimal'
+    throw invalid(field, `must be ${what} with at most ${scale} decimal places, got ${JSON.stringify(value)}`)
   }
   return text
 }
@@ -88,7 +89,7 @@ export function normaliseDecimals(
   const out = { ...body }
   for (const [field, scale] of Object.entries(resource.decimals ?? {})) {
     if (out[field] !== undefined && out[field] !== null)
-      out[field] = decimalString(out[field], scale, `body.${field}`)
+      out[field] = decimalString(out[field], scale, `body.${field}`, resource.signedDecimals?.includes(field))
   }
   return out
 }

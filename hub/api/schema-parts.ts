@@ -16,14 +16,15 @@ export const OneOf = <const T extends readonly string[]>(values: T, description?
 /**
  * A decimal number with at most `scale` fractional digits, given as a JSON number or a
  * string, returned as a string: areas, readings and multipliers are never rounded silently.
+ * Non-negative unless `signed` (only offsets may be below zero).
  */
-export const Decimal = (scale: number, description?: string) =>
+export const Decimal = (scale: number, description?: string, signed = false) =>
   Type.Union(
     [
-      Type.String({ pattern: `^-?\\d{1,14}(\\.\\d{1,${scale}})?$` }),
-      Type.Number({ description: `at most ${scale} decimal places` }),
+      Type.String({ pattern: `^${signed ? '-?' : ''}\\d{1,14}(\\.\\d{1,${scale}})?$` }),
+      Type.Number({ description: `at most ${scale} decimal places`, ...(signed ? {} : { minimum: 0 }) }),
     ],
-    { description: description ?? `decimal, up to ${scale} places` },
+    { description: description ?? `${signed ? '' : 'non-negative '}decimal, up to ${scale} places` },
   )
 export const DecimalOut = Type.String({ pattern: '^-?\\d+(\\.\\d+)?$' })
 

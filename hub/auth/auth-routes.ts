@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import { Type } from 'typebox'
 import { ApiError } from '../api/api-error.ts'
 import { errorReplies, Id, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'
@@ -88,6 +88,16 @@ export function registerAuthRoutes(app: FastifyInstance, db: Kysely<Database>, o
         .values({ userId: user.id, tokenHash: hashSessionToken(token), expiresAt })
         .execute()
       await db.updateTable('users').set({ lastLoginAt: new Date() }).where('id', '=', user.id).execute()
+      // Sessions that ended more than a day ago serve no one; logins are rare enough to tidy here.
+      await db
+        .deleteFrom('sessions')
+        .where((eb) =>
+          eb.or([
+            eb('expiresAt', '<', sql<Date>`now() - interval '1 day'`),
+            eb('revokedAt', '<', sql<Date>`now() - interval '1 day'`),
+          ]),
+        )
+        .execute()
       return {
         token,
         expiresAt,

@@ -4,9 +4,12 @@ import { hashPassword, MIN_PASSWORD_LENGTH } from './password.ts'
 
 export class AccountError extends Error {
   readonly field: string
-  constructor(field: string, message: string) {
+  /** True when the problem is a clash with an existing account (HTTP 409), not bad input. */
+  readonly conflict: boolean
+  constructor(field: string, message: string, conflict = false) {
     super(`${field}: ${message}`)
     this.field = field
+    this.conflict = conflict
   }
 }
 
@@ -31,7 +34,7 @@ export async function createUser(db: Kysely<Database>, account: NewAccount) {
     .select('id')
     .where((eb) => eb(eb.fn('lower', ['username']), '=', account.username.toLowerCase()))
     .executeTakeFirst()
-  if (taken) throw new AccountError('username', `${account.username} is taken`)
+  if (taken) throw new AccountError('username', `${account.username} is taken`, true)
   return db
     .insertInto('users')
     .values({

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
-import { ApiError, forbidden, invalid, notFound } from '../api/api-error.ts'
+import { ApiError, conflict, forbidden, invalid, notFound } from '../api/api-error.ts'
 import { containsPattern } from '../api/like-pattern.ts'
 import {
   errorReplies,
@@ -43,10 +43,11 @@ const Password = Type.String({ minLength: 10, maxLength: 200 })
 const mayManage = (scope: AccessScope, nodeId: string | null) =>
   nodeId === null ? scope.globally('users.manage') : scope.can('users.manage', nodeId)
 
-const asApiError = (error: unknown) =>
-  error instanceof AccountError
-    ? invalid(`body.${error.field}`, error.message.slice(error.field.length + 2))
-    : error
+const asApiError = (error: unknown) => {
+  if (!(error instanceof AccountError)) return error
+  const message = error.message.slice(error.field.length + 2)
+  return error.conflict ? conflict(`body.${error.field}`, message) : invalid(`body.${error.field}`, message)
+}
 
 /**
  * User administration. An admin sees the users holding a grant inside their scope and may

@@ -5,6 +5,14 @@ import { type HubConfig, loadHubConfig } from '../config/hub-config.ts'
 import type { Store } from '../store/open-store.ts'
 import { describeStore, openMigratedStore } from './open-hub-store.ts'
 
+function readPem(file: string, key: string): Buffer {
+  try {
+    return readFileSync(file)
+  } catch (error) {
+    throw new Error(`${key}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+}
+
 export interface RunningHub {
   readonly app: FastifyInstance
   readonly store: Store
@@ -22,7 +30,14 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       level: config.log.level,
       redact: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.secret', '*.token'],
     },
-    ...(tls ? { https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {}),
+    ...(tls
+      ? {
+          https: {
+            cert: readPem(tls.certFile, 'http.tls.certFile'),
+            key: readPem(tls.keyFile, 'http.tls.keyFile'),
+          },
+        }
+      : {}),
   })
   app.addHook('onClose', () => store.close())
   try {
@@ -30,7 +45,9 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   } catch (error) {
     await app.close()
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new Error(`http.port: ${config.http.host}:${config.http.port} is already in use; set another port in the config (0 picks a free one)`)
+      throw new Error(
+        `http.port: ${config.http.host}:${config.http.port} is already in use; set another port in the config (0 picks a free one)`,
+      )
     }
     throw error
   }

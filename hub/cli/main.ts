@@ -13,9 +13,7 @@ const program = new Command('estatehub')
 const withConfig = (command: Command) =>
   command.option('-c, --config <file>', 'YAML configuration file (default: built-in defaults)')
 
-withConfig(program.command('hub').description('run the hub: store, API, ingest')).action((o) =>
-  runHub(o.config),
-)
+withConfig(program.command('hub').description('run the hub: store and API')).action((o) => runHub(o.config))
 withConfig(
   program.command('gateway').description('run an on-site gateway (checks its config for now)'),
 ).action((o) => runGateway(o.config))

@@ -5,7 +5,11 @@ import { describeStore } from './open-hub-store.ts'
 
 export async function runMigrate(configFile: string | undefined) {
   const config = loadHubConfig(configFile)
-  const store = await openStore({ url: config.database.url, dataDir: config.database.dataDir })
+  const store = await openStore({
+    url: config.database.url,
+    dataDir: config.database.dataDir,
+    poolMax: config.database.poolMax,
+  })
   try {
     const { applied } = await migrateToLatest(store.db)
     console.log(

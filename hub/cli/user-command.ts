@@ -65,7 +65,7 @@ export async function grantUser(username: string, options: UserOptions & { role:
     const user = await store.db
       .selectFrom('users')
       .select('id')
-      .where('username', '=', username)
+      .where((eb) => eb(eb.fn('lower', ['username']), '=', username.toLowerCase()))
       .executeTakeFirst()
     if (!user) throw new Error(`no user "${username}"`)
     await grantRole(store.db, user.id, role, await nodeIdOf(store.db, options.node), null)

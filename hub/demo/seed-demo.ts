@@ -180,7 +180,8 @@ async function seedEstate(db: Kysely<Database>): Promise<string> {
             kind: 'electricity',
             unitId: unit.id,
             buildingId: building.id,
-            registerCapacity: '100000',
+            // The bound point is a uint32 × 0.01 kWh register: it wraps at 2^32 × 0.01.
+            registerCapacity: '42949672.96',
             pointId: point.id,
             parentMeterId: master.id,
           })

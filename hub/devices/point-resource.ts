@@ -17,8 +17,8 @@ const fields = {
   }),
   dataType: OneOf(dataTypes),
   byteOrder: Type.Optional(Nullable(OneOf(byteOrders, 'byte/word order of multi-register values'))),
-  scale: Type.Optional(Decimal(10)),
-  offset: Type.Optional(Decimal(10)),
+  scale: Type.Optional(Decimal(10, 'value = raw × scale + offset; may be negative', true)),
+  offset: Type.Optional(Decimal(10, undefined, true)),
   unit: Type.Optional(Nullable(Type.String({ maxLength: 32, description: 'kWh, m³, °C…' }))),
   kind: OneOf(pointKinds, 'counter: cumulative register billed from; gauge; state; event'),
 }
@@ -65,6 +65,7 @@ export const pointResource: EstateResource = {
   references: { deviceId: { table: 'devices', label: 'device' } },
   estateFrom: 'deviceId',
   decimals: { scale: 10, offset: 10 },
+  signedDecimals: ['scale', 'offset'],
   async check({ db, next }) {
     const device = await db
       .selectFrom('devices')
@@ -96,7 +97,7 @@ export const pointResource: EstateResource = {
         `a ${next.dataType} needs ${words} registers and would run past 65535`,
       )
     }
-    if (words > 1 && !next.byteOrder)
+    if (words > 1 && address.table && !next.byteOrder)
       throw invalid('body.byteOrder', `is required for ${next.dataType} (ABCD, CDAB, BADC or DCBA)`)
   },
 }

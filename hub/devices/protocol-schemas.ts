@@ -7,7 +7,13 @@ import type { DeviceProtocol } from '../store/database-schema.ts'
 // keep them as JSON, and these schemas check them when they are written.
 const Host = Type.String({ minLength: 1, maxLength: 253 })
 const Port = Type.Integer({ minimum: 1, maximum: 65535 })
-const UnitId = Type.Integer({ minimum: 0, maximum: 255, description: 'Modbus unit (slave) id' })
+const UnitId = Type.Integer({ minimum: 0, maximum: 255, description: 'Modbus unit id (TCP: 0-255)' })
+// On a serial bus 0 is broadcast (no reply) and 248-255 are reserved.
+const SerialUnitId = Type.Integer({
+  minimum: 1,
+  maximum: 247,
+  description: 'Modbus slave address on the bus',
+})
 const ReadLimits = {
   maxRegistersPerRead: Type.Optional(Type.Integer({ minimum: 1, maximum: 125 })),
   maxGap: Type.Optional(Type.Integer({ minimum: 0, maximum: 124 })),
@@ -24,15 +30,15 @@ const strict = { additionalProperties: false } as const
 export const connectionSchemas: Record<DeviceProtocol, TSchema> = {
   'modbus-tcp': Type.Object({ host: Host, port: Type.Optional(Port), unitId: UnitId, ...ReadLimits }, strict),
   'modbus-rtu': Type.Object(
-    { serialPath: Type.String({ minLength: 1 }), unitId: UnitId, ...Serial, ...ReadLimits },
+    { serialPath: Type.String({ minLength: 1 }), unitId: SerialUnitId, ...Serial, ...ReadLimits },
     strict,
   ),
   'modbus-rtu-over-tcp': Type.Object(
-    { host: Host, port: Port, unitId: UnitId, ...Serial, ...ReadLimits },
+    { host: Host, port: Port, unitId: SerialUnitId, ...Serial, ...ReadLimits },
     strict,
   ),
   'bacnet-ip': Type.Object(
-    { host: Host, port: Type.Optional(Port), deviceInstance: Type.Integer({ minimum: 0, maximum: 4194303 }) },
+    { host: Host, port: Type.Optional(Port), deviceInstance: Type.Integer({ minimum: 0, maximum: 4194302 }) },
     strict,
   ),
   'access-webhook': Type.Object({ controllerId: Type.String({ minLength: 1, maxLength: 64 }) }, strict),
@@ -41,8 +47,9 @@ export const connectionSchemas: Record<DeviceProtocol, TSchema> = {
 const modbusAddress = Type.Object(
   {
     table: Type.Enum(['coil', 'discrete-input', 'input-register', 'holding-register']),
-    // Wire addresses start at 0; documentation numbers such as 40001 are rejected by maximum
-    // only when they exceed 65535, so the planner also refuses 3xxxx/4xxxx-looking values.
+    // Wire addresses start at 0: holding register "40001" in a manual is register 0 here.
+    // 40001 itself stays legal (SunSpec maps start at wire address 40000), so the table
+    // name, not the number, says which kind of register is meant.
     register: Type.Integer({
       minimum: 0,
       maximum: 65535,

@@ -13,6 +13,7 @@ interface ReplacementBody {
   newStartReading: string | number
   newSerialNumber?: string | null
   newMultiplier?: string | number
+  newRegisterCapacity?: string | number | null
   reason?: string | null
 }
 
@@ -64,6 +65,9 @@ export function registerMeterReplacementRoutes(app: FastifyInstance, db: Kysely<
             `must be after the previous replacement (${last.replacedAt.toISOString()})`,
           )
         }
+        if (meter.installedOn && body.replacedAt.slice(0, 10) < meter.installedOn) {
+          throw invalid('body.replacedAt', `is before the meter was installed (${meter.installedOn})`)
+        }
         if (meter.registerCapacity !== null && Number(oldFinalReading) >= Number(meter.registerCapacity)) {
           throw invalid(
             'body.oldFinalReading',
@@ -74,6 +78,18 @@ export function registerMeterReplacementRoutes(app: FastifyInstance, db: Kysely<
           body.newMultiplier === undefined
             ? meter.multiplier
             : decimalString(body.newMultiplier, 4, 'body.newMultiplier')
+        const newCapacity =
+          body.newRegisterCapacity === undefined
+            ? meter.registerCapacity
+            : body.newRegisterCapacity === null
+              ? null
+              : decimalString(body.newRegisterCapacity, 3, 'body.newRegisterCapacity')
+        if (newCapacity !== null && Number(newStartReading) >= Number(newCapacity)) {
+          throw invalid(
+            'body.newStartReading',
+            `must be below the new meter's register capacity ${newCapacity}`,
+          )
+        }
         const inserted = await trx
           .insertInto('meterReplacements')
           .values({
@@ -86,6 +102,8 @@ export function registerMeterReplacementRoutes(app: FastifyInstance, db: Kysely<
             newSerialNumber: body.newSerialNumber ?? null,
             oldMultiplier: meter.multiplier,
             newMultiplier,
+            oldRegisterCapacity: meter.registerCapacity,
+            newRegisterCapacity: newCapacity,
             reason: body.reason ?? null,
             recordedBy: request.scope.userId,
           })
@@ -94,8 +112,9 @@ export function registerMeterReplacementRoutes(app: FastifyInstance, db: Kysely<
         await trx
           .updateTable('meters')
           .set({
-            serialNumber: body.newSerialNumber ?? meter.serialNumber,
+            serialNumber: body.newSerialNumber ?? null,
             multiplier: newMultiplier,
+            registerCapacity: newCapacity,
             updatedAt: new Date(),
           })
           .where('id', '=', meter.id)

@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import { Type } from 'typebox'
 import { invalid } from '../api/api-error.ts'
 import type { EstateResource } from '../api/estate-resource.ts'
@@ -28,7 +29,9 @@ const fields = {
   ),
   status: Type.Optional(OneOf(['active', 'retired'] as const)),
 }
-const { estateId: _estate, ...changeable } = fields
+// The multiplier changes only through a replacement (换表), which records old and new, so
+// consumption before and after the change stays reproducible.
+const { estateId: _estate, multiplier: _multiplier, ...changeable } = fields
 
 /**
  * 水表/电表/燃气表/热量表. A meter hangs on a unit, or on common areas when it has none; a
@@ -88,7 +91,11 @@ export const meterResource: EstateResource = {
   estateFrom: 'estateId',
   decimals: { multiplier: 4, registerCapacity: 3, installReading: 3 },
   present: (row) => ({ ...row, commonArea: row.unitId === null }),
-  async check({ db, existing, next }) {
+  async check({ db, existing, next, estateId }) {
+    // Two concurrent re-parentings could each pass the loop check below and together make a
+    // loop; one transaction-scoped lock per estate's meter tree makes them take turns.
+    if (next.parentMeterId)
+      await sql`select pg_advisory_xact_lock(hashtext(${`meter-tree:${estateId}`}))`.execute(db)
     if (next.unitId && next.buildingId) {
       const unit = await db
         .selectFrom('units')

@@ -218,7 +218,9 @@ export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
       const body = request.body as { name?: string; timezone?: string | null; address?: string | null }
       if (body.timezone !== undefined) {
         if (node.kind !== 'estate') throw invalid('body.timezone', 'only an estate has a time zone')
-        if (body.timezone === null || !validTimeZone(body.timezone))
+        if (body.timezone === null)
+          throw invalid('body.timezone', 'an estate needs a time zone (its cut-off is local time)')
+        if (!validTimeZone(body.timezone))
           throw invalid('body.timezone', `unknown time zone ${body.timezone}`)
       }
       return db

@@ -52,7 +52,14 @@ export const occupancyResource: EstateResource = {
     const start = next.startDate as string
     const end = (next.endDate as string | null | undefined) ?? null
     if (end !== null && end < start) throw invalid('body.endDate', 'must not be before startDate')
-    // The same customer cannot hold the same role on the same unit twice at once.
+    // The same customer cannot hold the same role on the same unit twice at once. Locking the
+    // unit row makes two concurrent writers for one unit take turns, so the check holds.
+    await db
+      .selectFrom('units')
+      .select('id')
+      .where('id', '=', next.unitId as string)
+      .forUpdate()
+      .execute()
     const overlapping = await db
       .selectFrom('occupancies')
       .select('id')

@@ -167,6 +167,8 @@ export interface MeterReplacementTable {
   newSerialNumber: string | null
   oldMultiplier: Decimal
   newMultiplier: Decimal
+  oldRegisterCapacity: Decimal | null
+  newRegisterCapacity: Decimal | null
   reason: string | null
   recordedBy: string | null
   createdAt: CreatedAt

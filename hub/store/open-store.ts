@@ -3,6 +3,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { CamelCasePlugin, Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import type { Database } from './database-schema.ts'
+import { lockDataDir } from './data-dir-lock.ts'
 import { PGliteDialect } from './pglite-dialect.ts'
 
 export interface StoreOptions {
@@ -45,11 +46,20 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     return { db, backend: 'postgres', close: () => db.destroy() }
   }
   const dataDir = options.dataDir ?? './data/hub'
-  if (!dataDir.includes('://')) mkdirSync(dataDir, { recursive: true })
+  let unlock = () => {}
+  if (!dataDir.includes('://')) {
+    mkdirSync(dataDir, { recursive: true })
+    unlock = lockDataDir(dataDir)
+  }
   const pglite = new PGlite(dataDir, {
     parsers: { [OID.date]: identity, [OID.numeric]: identity, [OID.int8]: Number },
   })
-  await pglite.waitReady
+  try {
+    await pglite.waitReady
+  } catch (error) {
+    unlock()
+    throw error
+  }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), plugins })
   return {
     db,
@@ -57,6 +67,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     close: async () => {
       await db.destroy()
       await pglite.close()
+      unlock()
     },
   }
 }
