@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type EstateIds, twoEstates, type TwoEstates } from './support/estate-fixture.ts'
+import { type EstateIds, type TwoEstates, twoEstates } from './support/estate-fixture.ts'
 import { type Operation, operationsOf, sample } from './support/openapi-walk.ts'
 import { storeBackends } from './support/store-backends.ts'
 import { openTestHub, type TestHub } from './support/test-hub.ts'

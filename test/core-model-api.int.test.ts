@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyPassword } from '../hub/auth/password.ts'
-import { twoEstates, type TwoEstates } from './support/estate-fixture.ts'
+import { type TwoEstates, twoEstates } from './support/estate-fixture.ts'
 import { storeBackends } from './support/store-backends.ts'
 import { openTestHub, type TestHub } from './support/test-hub.ts'
 

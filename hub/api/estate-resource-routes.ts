@@ -4,7 +4,6 @@ import { sql } from 'kysely'
 import { Type } from 'typebox'
 import type { Database } from '../store/database-schema.ts'
 import { notFound } from './api-error.ts'
-import { containsPattern } from './like-pattern.ts'
 import {
   checkReferences,
   type EstateResource,
@@ -15,6 +14,7 @@ import {
   visibleEstate,
   visibleEstateOf,
 } from './estate-resource.ts'
+import { containsPattern } from './like-pattern.ts'
 import { errorReplies, Id, IdParams, Page, PageQuery } from './schema-parts.ts'
 
 /**

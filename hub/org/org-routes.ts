@@ -4,8 +4,8 @@ import { Type } from 'typebox'
 import { forbidden, invalid, notFound } from '../api/api-error.ts'
 import { containsPattern } from '../api/like-pattern.ts'
 import {
-  errorReplies,
   Code,
+  errorReplies,
   Id,
   IdParams,
   Name,

@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs'
 import { PGlite } from '@electric-sql/pglite'
 import { CamelCasePlugin, Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
-import type { Database } from './database-schema.ts'
 import { lockDataDir } from './data-dir-lock.ts'
+import type { Database } from './database-schema.ts'
 import { PGliteDialect } from './pglite-dialect.ts'
 
 export interface StoreOptions {
