@@ -1,0 +1,66 @@
+/**
+ * The small shared vocabulary of drivers, the gateway and the hub's wire contract.
+ * Drivers import nothing else of ours.
+ */
+
+export type Quality = 'good' | 'uncertain' | 'bad'
+export type PointKind = 'counter' | 'gauge' | 'state' | 'event'
+
+export type DataType =
+  | 'int16'
+  | 'uint16'
+  | 'int32'
+  | 'uint32'
+  | 'int64'
+  | 'uint64'
+  | 'float32'
+  | 'float64'
+  | 'bcd16'
+  | 'bcd32'
+  | 'bit'
+  | 'bool'
+  | 'string'
+
+/**
+ * Order of the bytes of a multi-register value as they arrive, A being the most significant:
+ * ABCD big-endian (Modbus standard), CDAB word-swapped, BADC byte-swapped, DCBA little-endian.
+ * For 64-bit values the same pattern applies per 16-bit word pair (ABCDEFGH, GHEFCDAB…).
+ */
+export type ByteOrder = 'ABCD' | 'CDAB' | 'BADC' | 'DCBA'
+
+/** A value as read, after decoding, scale and offset. */
+export type PointValue = number | boolean | string
+
+export interface Reading {
+  /** `<device code>/<point code>`: unique on one gateway. */
+  readonly point: string
+  /** Milliseconds since the epoch, taken when the reply arrived. */
+  readonly ts: number
+  /** null when quality is bad (nothing trustworthy was read). */
+  readonly value: PointValue | null
+  readonly quality: Quality
+  /** Why the quality is not good: a timeout, an exception code, a decode failure. */
+  readonly reason?: string
+}
+
+export type DeviceEventType =
+  | 'granted'
+  | 'denied'
+  | 'forced'
+  | 'held_open'
+  | 'tamper'
+  | 'alarm_input'
+  | 'state_change'
+  | 'alarm'
+
+export interface DeviceEvent {
+  /** `<device code>` or `<device code>/<point or door>`. */
+  readonly source: string
+  readonly ts: number
+  readonly type: DeviceEventType
+  readonly payload: Readonly<Record<string, unknown>>
+}
+
+export interface CancelOptions {
+  readonly signal?: AbortSignal
+}
