@@ -149,6 +149,16 @@ describe('loadGatewayConfig', () => {
     const path = file('gateway:\n  id: gw-01\n  secret: ${GW_SECRET}\n')
     expect(loadGatewayConfig(path, { GW_SECRET: '0123456789abcdef' })).toEqual({
       gateway: { id: 'gw-01', secret: '0123456789abcdef', hubUrl: 'mqtt://127.0.0.1:1883' },
+      outbox: { dir: './data/gateway/outbox', maxBatches: 200_000, maxBytes: 2_147_483_648 },
+      schedule: {
+        counterIntervalMs: 900_000,
+        gaugeIntervalMs: 10_000,
+        stateIntervalMs: 2_000,
+        maxReadingsPerBatch: 2000,
+      },
+      http: { host: '127.0.0.1', port: 9108 },
+      bacnet: { port: 47808 },
+      devices: [],
       log: { level: 'info' },
     })
   })

@@ -15,8 +15,14 @@ export class ConfigError extends Error {
   }
 }
 
-type Path = readonly (string | number)[]
-type Problem = { path: Path; message: string }
+export type Path = readonly (string | number)[]
+export type Problem = { path: Path; message: string }
+
+/**
+ * Rules a schema cannot state (a device's connection depends on its protocol): given the
+ * validated config, returns more problems, reported in the same one-line form.
+ */
+export type ConfigRefinement<T> = (config: T) => readonly Problem[]
 // TypeBox schemas are plain JSON Schema objects; we only read a few keywords.
 type SchemaNode = Record<string, unknown>
 
@@ -24,6 +30,7 @@ export function loadConfig<S extends TSchema>(
   schema: S,
   file: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
+  refine?: ConfigRefinement<Static<S>>,
 ): Static<S> {
   const label = file ?? '(defaults)'
   const fail = (problems: readonly Problem[]): never => {
@@ -43,6 +50,10 @@ export function loadConfig<S extends TSchema>(
   const unset = new Set(sub.problems.map((p) => pathKey(p.path)))
   const problems = [...sub.problems, ...validate(schema, value).filter((p) => !unset.has(pathKey(p.path)))]
   if (problems.length > 0) fail(problems)
+  if (refine) {
+    const refined = refine(value as Static<S>)
+    if (refined.length > 0) fail(refined)
+  }
   return value as Static<S>
 }
 
@@ -133,6 +144,11 @@ function child(schema: SchemaNode, key: string | number): SchemaNode | undefined
 
 function schemaAt(schema: SchemaNode, path: Path): SchemaNode | undefined {
   return path.reduce<SchemaNode | undefined>((s, key) => (s === undefined ? s : child(s, key)), schema)
+}
+
+/** The problems of `value` against `schema`, their paths under `base`: for refinements. */
+export function schemaProblems(schema: TSchema, value: unknown, base: Path): Problem[] {
+  return validate(schema, value).map((p) => ({ path: [...base, ...p.path], message: p.message }))
 }
 
 function validate(schema: TSchema, value: unknown): Problem[] {
