@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest'
+import type { Reading } from '../../drivers/driver-types.ts'
+import { type BatchContent, ReadingBatcher } from './reading-batcher.ts'
+
+const reading = (i: number): Reading => ({
+  point: `m${i}/kwh`,
+  ts: 1_700_000_000_000 + i,
+  value: i,
+  quality: 'good',
+})
+
+describe('reading batcher', () => {
+  it('closes a batch at the size limit and after the linger time, in order', async () => {
+    const batches: BatchContent[] = []
+    const batcher = new ReadingBatcher({
+      maxReadings: 100,
+      lingerMs: 30,
+      sink: async (b) => {
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        batches.push(b)
+      },
+    })
+    batcher.addReadings(Array.from({ length: 250 }, (_, i) => reading(i)))
+    await new Promise((resolve) => setTimeout(resolve, 80))
+    expect(batches.map((b) => b.readings.length)).toEqual([100, 100, 50])
+    const all = batches.flatMap((b) => b.readings.map((r) => r.value))
+    expect(all).toEqual(Array.from({ length: 250 }, (_, i) => i))
+  })
+
+  it('carries events and flushes on demand', async () => {
+    const batches: BatchContent[] = []
+    const batcher = new ReadingBatcher({
+      maxReadings: 10,
+      lingerMs: 10_000,
+      sink: async (b) => void batches.push(b),
+    })
+    batcher.addEvent({ source: 'door-1', ts: 1, type: 'forced', payload: {} })
+    batcher.addReadings([reading(1)])
+    await batcher.flush()
+    expect(batches).toHaveLength(1)
+    expect(batches[0]!.events[0]!.type).toBe('forced')
+    expect(batcher.pending).toBe(0)
+  })
+})
