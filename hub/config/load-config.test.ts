@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { Type } from 'typebox'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadGatewayConfig } from '../../gateway/config/gateway-config.ts'
+import { loadHubConfig } from './hub-config.ts'
 import { ConfigError, loadConfig } from './load-config.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'estatehub-config-'))
@@ -161,5 +162,19 @@ describe('loadGatewayConfig', () => {
       devices: [],
       log: { level: 'info' },
     })
+  })
+})
+
+describe('many problems', () => {
+  it('lists every problem of a file, not the first eight', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'estatehub-many-'))
+    const path = join(dir, 'many.yaml')
+    writeFileSync(path, Array.from({ length: 12 }, (_, i) => `unknown${i}: 1`).join('\n'))
+    expect(() => loadHubConfig(path)).toThrow(ConfigError)
+    try {
+      loadHubConfig(path)
+    } catch (error) {
+      expect((error as ConfigError).problems).toHaveLength(12)
+    }
   })
 })

@@ -5,8 +5,13 @@
 import { readFileSync } from 'node:fs'
 import type { Static, TSchema } from 'typebox'
 import type { TLocalizedValidationError } from 'typebox/error'
+import { Settings } from 'typebox/system'
 import { Value } from 'typebox/value'
 import { LineCounter, parseDocument } from 'yaml'
+
+// TypeBox stops collecting errors at 8 by default (a guard for untrusted input); a config
+// file is the operator's own and every problem should be listed in one run.
+Settings.Set({ maxErrors: 200 })
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
