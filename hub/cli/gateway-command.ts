@@ -1,11 +1,27 @@
 import { loadGatewayConfig } from '../../gateway/config/gateway-config.ts'
+import { checkDevices, formatCheckTable } from '../../gateway/runtime/gateway-check.ts'
 
 /**
- * The gateway process. Until the device drivers and the uplink land (issue 3) it checks its
- * configuration and says what it would run, so installers can validate files already.
+ * `estatehub gateway [check]`. `check` validates the file and reads every device once,
+ * printing a table for the installer; it exits non-zero when anything could not be read.
  */
-export async function runGateway(configFile: string | undefined) {
+export async function runGateway(action: string | undefined, configFile: string | undefined) {
   const config = loadGatewayConfig(configFile)
-  console.log(`gateway ${config.gateway.id}: configuration is valid (hub ${config.gateway.hubUrl}).`)
-  console.log('Device polling and the MQTT uplink are not part of this build yet; nothing to run.')
+  if (action === 'check') {
+    const result = await checkDevices(config)
+    console.log(formatCheckTable(result))
+    if (result.problems.length > 0) {
+      console.error(`\n${result.problems.length} problem(s):`)
+      for (const problem of result.problems) console.error(problem)
+      process.exitCode = 1
+    }
+    return
+  }
+  if (action !== undefined) throw new Error(`gateway: unknown action "${action}" (only "check")`)
+  console.log(
+    `gateway ${config.gateway.id}: configuration is valid (${config.devices.length} devices, hub ${config.gateway.hubUrl}).`,
+  )
+  console.log(
+    'The polling loop and MQTT uplink are not part of this build yet; `gateway check` reads the devices once.',
+  )
 }

@@ -15,8 +15,11 @@ const withConfig = (command: Command) =>
 
 withConfig(program.command('hub').description('run the hub: store and API')).action((o) => runHub(o.config))
 withConfig(
-  program.command('gateway').description('run an on-site gateway (checks its config for now)'),
-).action((o) => runGateway(o.config))
+  program
+    .command('gateway')
+    .argument('[action]', '"check": validate the file, read every device once and print a table')
+    .description('run an on-site gateway, or check its devices'),
+).action((action, o) => runGateway(action, o.config))
 withConfig(
   program.command('demo').description('run the hub with a seeded demo estate (what npm start runs)'),
 ).action((o) => runDemo(o.config))
