@@ -105,6 +105,5 @@ export const dataTypes = [
   'bcd32',
   'bit',
   'bool',
-  'enum',
   'string',
 ] as const
