@@ -1,0 +1,50 @@
+/**
+ * The gateway ↔ hub wire contract (docs/protocol.md). The hub imports this module and nothing
+ * else of the gateway; it depends only on typebox and drivers/driver-types.ts.
+ */
+export { type Ack, AckSchema, encodeAck, MAX_ACK_BYTES, type ParsedAck, parseAck } from './ack-schema.ts'
+export {
+  encodeBatch,
+  MAX_BATCH_BYTES,
+  MAX_EVENT_PAYLOAD_KEYS,
+  MAX_EVENTS,
+  MAX_NAME_LENGTH,
+  MAX_READINGS,
+  MAX_REASON_LENGTH,
+  MAX_STRING_VALUE_LENGTH,
+  type ParsedBatch,
+  parseBatch,
+  SESSION_PATTERN,
+  type UplinkBatch,
+  UplinkBatchSchema,
+  type WireEvent,
+  WireEventSchema,
+  type WireReading,
+  WireReadingSchema,
+} from './batch-schema.ts'
+export {
+  encodeStatus,
+  type GatewayStatus,
+  MAX_STATUS_BYTES,
+  type ParsedStatus,
+  parseStatus,
+  StatusSchema,
+} from './status-schema.ts'
+export {
+  ALL_BATCHES_FILTER,
+  ackTopic,
+  batchTopic,
+  commandTopic,
+  GATEWAY_ID_PATTERN,
+  gatewayTopic,
+  HUB_SHARED_BATCH_FILTER,
+  isGatewayId,
+  parseTopic,
+  sharedBatchFilter,
+  statusTopic,
+  TOPIC_QOS,
+  TOPIC_ROOT,
+  type TopicKind,
+  topicKinds,
+} from './topics.ts'
+export { fromWireEvent, fromWireReading, toWireEvent, toWireReading } from './wire-codec.ts'
