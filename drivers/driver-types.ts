@@ -6,20 +6,38 @@
 export type Quality = 'good' | 'uncertain' | 'bad'
 export type PointKind = 'counter' | 'gauge' | 'state' | 'event'
 
-export type DataType =
-  | 'int16'
-  | 'uint16'
-  | 'int32'
-  | 'uint32'
-  | 'int64'
-  | 'uint64'
-  | 'float32'
-  | 'float64'
-  | 'bcd16'
-  | 'bcd32'
-  | 'bit'
-  | 'bool'
-  | 'string'
+export const dataTypes = [
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'float32',
+  'float64',
+  'bcd16',
+  'bcd32',
+  'bit',
+  'bool',
+  'string',
+] as const
+export type DataType = (typeof dataTypes)[number]
+
+/** Registers a value of each multi-register type spans; every other type spans one. */
+export const wideDataTypes: Readonly<Partial<Record<DataType, number>>> = {
+  int32: 2,
+  uint32: 2,
+  float32: 2,
+  bcd32: 2,
+  int64: 4,
+  uint64: 4,
+  float64: 4,
+}
+
+/** How many registers (or coils / inputs) a point of this type occupies. */
+export function registerSpan(dataType: DataType, length?: number): number {
+  return dataType === 'string' ? (length ?? 1) : (wideDataTypes[dataType] ?? 1)
+}
 
 /**
  * Order of the bytes of a multi-register value as they arrive, A being the most significant:

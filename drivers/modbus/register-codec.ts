@@ -20,6 +20,7 @@
  * Floats are already approximate on the wire, so their scale and offset are applied in floating point.
  */
 import type { ByteOrder, DataType, PointValue, Quality } from '../driver-types.ts'
+import { wideDataTypes } from '../driver-types.ts'
 import type { ModbusPoint, ModbusTable, ReadRequest } from './modbus-types.ts'
 
 export interface DecodedPoint {
@@ -35,15 +36,7 @@ export interface RegisterData {
   readonly bits?: readonly boolean[]
 }
 
-const WIDE: Partial<Record<DataType, number>> = {
-  int32: 2,
-  uint32: 2,
-  float32: 2,
-  bcd32: 2,
-  int64: 4,
-  uint64: 4,
-  float64: 4,
-}
+const WIDE = wideDataTypes
 
 export function isBitTable(table: ModbusTable): boolean {
   return table === 'coil' || table === 'discrete-input'

@@ -1,4 +1,4 @@
-import type { DataType } from '../driver-types.ts'
+import { registerSpan as spanOf } from '../driver-types.ts'
 import type { ModbusPoint } from '../modbus/modbus-types.ts'
 
 /** A point of a loaded profile: a ModbusPoint plus what a person needs to trust it. */
@@ -14,20 +14,9 @@ export interface ProfileProblem {
   readonly message: string
 }
 
-const wordsOf: Partial<Record<DataType, number>> = {
-  int32: 2,
-  uint32: 2,
-  float32: 2,
-  bcd32: 2,
-  int64: 4,
-  uint64: 4,
-  float64: 4,
-}
-
 /** How many registers (or coils / inputs) a point occupies. */
 export function registerSpan(point: Pick<ModbusPoint, 'dataType' | 'length'>): number {
-  if (point.dataType === 'string') return point.length ?? 1
-  return wordsOf[point.dataType] ?? 1
+  return spanOf(point.dataType, point.length)
 }
 
 interface Occupied {

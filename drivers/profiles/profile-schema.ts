@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox'
-import type { DataType } from '../driver-types.ts'
+import { dataTypes } from '../driver-types.ts'
 
 /**
  * The shape of a device profile file (drivers/profiles/*.yaml; docs/profiles.md). A
@@ -12,25 +12,11 @@ const Code = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' })
 const Decimalish = Type.Union([Type.Number(), Type.String({ pattern: '^-?\\d+(\\.\\d+)?$' })])
 const Text = Type.String({ minLength: 1, maxLength: 400 })
 
-export const profileDataTypes = [
-  'int16',
-  'uint16',
-  'int32',
-  'uint32',
-  'int64',
-  'uint64',
-  'float32',
-  'float64',
-  'bcd16',
-  'bcd32',
-  'bit',
-  'bool',
-  'string',
-] as const satisfies readonly DataType[]
+export { dataTypes as profileDataTypes } from '../driver-types.ts'
 
 const Table = Type.Enum(['coil', 'discrete-input', 'input-register', 'holding-register'])
 const ByteOrder = Type.Enum(['ABCD', 'CDAB', 'BADC', 'DCBA'])
-const DataTypeSchema = Type.Enum([...profileDataTypes])
+const DataTypeSchema = Type.Enum([...dataTypes])
 
 /** A point as written in the file: table, dataType and byteOrder may come from `defaults`. */
 export const ProfilePointInFileSchema = Type.Object(

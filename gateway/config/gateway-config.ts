@@ -3,7 +3,7 @@
 import { type Static, Type } from 'typebox'
 import { LogConfigSchema } from '../../hub/config/hub-config.ts'
 import { loadConfig, type Problem, schemaProblems } from '../../hub/config/load-config.ts'
-import { connectionSchemas, dataTypes, deviceProtocols } from '../protocol/device-schemas.ts'
+import { connectionSchemas, dataTypes, deviceProtocols, registerSpan } from '../protocol/device-schemas.ts'
 
 const strict = { additionalProperties: false } as const
 const Code = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' })
@@ -127,15 +127,6 @@ export type ModbusPointConfig = Static<typeof ModbusPointSchema>
 export type BacnetPointConfig = Static<typeof BacnetPointSchema>
 
 const modbus = new Set(['modbus-tcp', 'modbus-rtu', 'modbus-rtu-over-tcp'])
-const wide: Record<string, number> = {
-  int32: 2,
-  uint32: 2,
-  float32: 2,
-  bcd32: 2,
-  int64: 4,
-  uint64: 4,
-  float64: 4,
-}
 
 /** Per-protocol rules: connection keys, point shapes, unique codes, byte orders. */
 export function refineDevices(config: GatewayConfig): Problem[] {
@@ -187,7 +178,7 @@ function refineModbusPoint(point: ModbusPointConfig, at: Path): Problem[] {
     out.push({ path: [...at, 'bit'], message: 'is required for dataType bit' })
   if (point.dataType === 'string' && point.length === undefined)
     out.push({ path: [...at, 'length'], message: 'is required for dataType string' })
-  const words = wide[point.dataType] ?? (point.dataType === 'string' ? (point.length ?? 1) : 1)
+  const words = registerSpan(point.dataType, point.length)
   if (point.register + words - 1 > 65535)
     out.push({ path: [...at, 'register'], message: `a ${point.dataType} here runs past 65535` })
   return out

@@ -92,18 +92,5 @@ export const pointAddressSchemas: Record<DeviceProtocol, TSchema> = {
   'access-webhook': accessAddress,
 }
 
-export const dataTypes = [
-  'int16',
-  'uint16',
-  'int32',
-  'uint32',
-  'int64',
-  'uint64',
-  'float32',
-  'float64',
-  'bcd16',
-  'bcd32',
-  'bit',
-  'bool',
-  'string',
-] as const
+// One list of data types and widths for drivers, gateway config and hub records.
+export { type DataType, dataTypes, registerSpan } from '../../drivers/driver-types.ts'

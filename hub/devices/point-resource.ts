@@ -1,4 +1,5 @@
 import { Type } from 'typebox'
+import { type DataType, registerSpan } from '../../gateway/protocol/device-schemas.ts'
 import { invalid } from '../api/api-error.ts'
 import type { EstateResource } from '../api/estate-resource.ts'
 import { Code, Decimal, DecimalOut, Id, Name, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'
@@ -21,16 +22,6 @@ const fields = {
   offset: Type.Optional(Decimal(10, undefined, true)),
   unit: Type.Optional(Nullable(Type.String({ maxLength: 32, description: 'kWh, m³, °C…' }))),
   kind: OneOf(pointKinds, 'counter: cumulative register billed from; gauge; state; event'),
-}
-
-const registerCount: Record<string, number> = {
-  int32: 2,
-  uint32: 2,
-  float32: 2,
-  bcd32: 2,
-  int64: 4,
-  uint64: 4,
-  float64: 4,
 }
 
 /** A value a device offers: one register (or group of registers) or one BACnet property. */
@@ -78,7 +69,7 @@ export const pointResource: EstateResource = {
       'body.address',
       `${device.protocol} point`,
     )
-    const address = next.address as { table?: string; register?: number; bit?: number }
+    const address = next.address as { table?: string; register?: number; bit?: number; length?: number }
     if (
       address.table &&
       (address.table === 'coil' || address.table === 'discrete-input') !== (next.dataType === 'bool')
@@ -90,7 +81,7 @@ export const pointResource: EstateResource = {
     }
     if (next.dataType === 'bit' && address.bit === undefined)
       throw invalid('body.address.bit', 'is required for dataType bit')
-    const words = registerCount[next.dataType as string] ?? 1
+    const words = registerSpan(next.dataType as DataType, address.length)
     if (address.register !== undefined && address.register + words - 1 > 65535) {
       throw invalid(
         'body.address.register',

@@ -5,8 +5,9 @@
  * 2. One 9600-baud RTU bus (RTU over TCP) of 30 meters: cycle time against the wire-time
  *    bound the frame sizes and inter-frame silences dictate.
  */
-import { ModbusDriver } from '../../drivers/modbus/modbus-driver.ts'
+
 import type { ModbusDevice } from '../../drivers/modbus/modbus-driver.ts'
+import { ModbusDriver } from '../../drivers/modbus/modbus-driver.ts'
 import type { ModbusPoint } from '../../drivers/modbus/modbus-types.ts'
 import { planReads } from '../../drivers/modbus/read-planner.ts'
 import { frameWireTimeMs, interFrameSilenceMs, rtuFrameBytes } from '../../drivers/modbus/rtu-timing.ts'
@@ -18,7 +19,9 @@ const points: readonly ModbusPoint[] = simulatedMeterPoints
 const CYCLES = 5
 
 async function tcpBench() {
-  const servers = await Promise.all(Array.from({ length: 5 }, () => startModbusTcpSim({ port: 0, meters: 200 })))
+  const servers = await Promise.all(
+    Array.from({ length: 5 }, () => startModbusTcpSim({ port: 0, meters: 200 })),
+  )
   const devices: ModbusDevice[] = servers.flatMap((server, s) =>
     Array.from({ length: 200 }, (_, i) => ({
       code: `tcp-${s}-${i + 1}`,
@@ -84,14 +87,29 @@ async function rtuBench() {
   await driver.close()
   await sim.close()
   const cycleMs = Math.min(...times)
-  return { meters: 30, baudRate, requestsPerCycle: requests.length, cycleMs: Math.round(cycleMs), wireBoundMs: Math.round(boundMs), floorMs: Math.round(floorMs), ratio: cycleMs / boundMs, floorRatio: cycleMs / floorMs }
+  return {
+    meters: 30,
+    baudRate,
+    requestsPerCycle: requests.length,
+    cycleMs: Math.round(cycleMs),
+    wireBoundMs: Math.round(boundMs),
+    floorMs: Math.round(floorMs),
+    ratio: cycleMs / boundMs,
+    floorRatio: cycleMs / floorMs,
+  }
 }
 
 const tcp = await tcpBench()
 console.log('Modbus TCP, 1,000 simulated meters (8 points each), mean of 5 cycles')
-console.log(`  points/s ${tcp.pointsPerSecond}   cycle ${tcp.cycleMs} ms   good readings ${tcp.goodReadings}/${tcp.pointsPerCycle * CYCLES}`)
-console.log(`  requests/cycle ${tcp.requestsPerCycle} (planned ${tcp.requestsPlanned})   one-per-point baseline ${tcp.naiveRequestsPerCycle}   ratio ${tcp.requestRatio.toFixed(3)}`)
+console.log(
+  `  points/s ${tcp.pointsPerSecond}   cycle ${tcp.cycleMs} ms   good readings ${tcp.goodReadings}/${tcp.pointsPerCycle * CYCLES}`,
+)
+console.log(
+  `  requests/cycle ${tcp.requestsPerCycle} (planned ${tcp.requestsPlanned})   one-per-point baseline ${tcp.naiveRequestsPerCycle}   ratio ${tcp.requestRatio.toFixed(3)}`,
+)
 const rtu = await rtuBench()
 console.log('Modbus RTU over TCP, one 9600-baud bus of 30 meters, best of 3 cycles')
-console.log(`  cycle ${rtu.cycleMs} ms   wire-time bound ${rtu.wireBoundMs} ms   ratio ${rtu.ratio.toFixed(2)}   requests/cycle ${rtu.requestsPerCycle}`)
+console.log(
+  `  cycle ${rtu.cycleMs} ms   wire-time bound ${rtu.wireBoundMs} ms   ratio ${rtu.ratio.toFixed(2)}   requests/cycle ${rtu.requestsPerCycle}`,
+)
 console.log(`  bound + silences + 5 ms meter delay ${rtu.floorMs} ms   ratio ${rtu.floorRatio.toFixed(2)}`)
