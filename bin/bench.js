@@ -6,7 +6,9 @@ import { register } from 'tsx/esm/api'
 
 register()
 const dir = join(import.meta.dirname, '..', 'test', 'bench')
-for (const file of readdirSync(dir).filter((f) => f.endsWith('-bench.ts')).sort()) {
+for (const file of readdirSync(dir)
+  .filter((f) => f.endsWith('-bench.ts'))
+  .sort()) {
   console.log(`== ${file}`)
   await import(join(dir, file))
 }
