@@ -18,10 +18,6 @@ export async function runGateway(action: string | undefined, configFile: string 
     return
   }
   if (action !== undefined) throw new Error(`gateway: unknown action "${action}" (only "check")`)
-  console.log(
-    `gateway ${config.gateway.id}: configuration is valid (${config.devices.length} devices, hub ${config.gateway.hubUrl}).`,
-  )
-  console.log(
-    'The polling loop and MQTT uplink are not part of this build yet; `gateway check` reads the devices once.',
-  )
+  const { runGatewayProcess } = await import('../../gateway/runtime/gateway-process.ts')
+  await runGatewayProcess(config)
 }

@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto'
+import { startAccessReceiver } from '../../drivers/access/access-receiver.ts'
+import { BacnetDriver } from '../../drivers/bacnet/bacnet-driver.ts'
+import type { DeviceEvent, Reading } from '../../drivers/driver-types.ts'
+import { ModbusDriver } from '../../drivers/modbus/modbus-driver.ts'
+import type { GatewayConfig } from '../config/gateway-config.ts'
+import { Outbox } from '../outbox/outbox.ts'
+import { toWireEvent, toWireReading } from '../protocol/wire-codec.ts'
+import { Uplink } from '../uplink/uplink.ts'
+import { pointReaders } from './device-readers.ts'
+import { buildGatewayHealthApp, createGatewayMetrics } from './gateway-health.ts'
+import { PollSchedule } from './poll-schedule.ts'
+import { ReadingBatcher } from './reading-batcher.ts'
+
+export interface RunningGateway {
+  readonly session: string
+  readonly healthPort: number
+  /** Runs every poll job once now and waits until its readings are in the outbox. */
+  pollNow(): Promise<void>
+  close(): Promise<void>
+}
+
+/**
+ * The on-site process: poll jobs per device and point kind on aligned ticks → batches →
+ * the durable outbox → the MQTT uplink, which deletes a batch only when the hub acks it.
+ * Pushed events (access controllers, BACnet alarms) join the same batches.
+ */
+export async function startGateway(
+  config: GatewayConfig,
+  log: (line: string) => void = console.log,
+): Promise<RunningGateway> {
+  const session = randomBytes(6).toString('base64url')
+  const outbox = await Outbox.open(config.outbox.dir, {
+    gateway: config.gateway.id,
+    session,
+    maxBatches: config.outbox.maxBatches,
+    maxBytes: config.outbox.maxBytes,
+  })
+  const uplink = new Uplink(outbox, {
+    url: config.gateway.hubUrl,
+    gatewayId: config.gateway.id,
+    secret: config.gateway.secret,
+    session,
+    caFile: config.gateway.caFile,
+    log,
+  })
+  const modbus = new ModbusDriver()
+  const needsBacnet = config.devices.some((d) => d.enabled && d.protocol === 'bacnet-ip')
+  const bacnet = needsBacnet ? new BacnetDriver() : undefined
+  await bacnet?.open({ port: config.bacnet.port })
+
+  const source = {
+    gatewayId: config.gateway.id,
+    uplinkConnected: () => uplink.connected,
+    outboxDepth: () => outbox.depth,
+    outboxBytes: () => outbox.bytes,
+    outboxFull: () => outbox.full,
+    lastAckAt: () => uplink.lastAckAt,
+    devices: () =>
+      config.devices
+        .filter((d) => d.enabled)
+        .map((d) => ({ code: d.code, online: modbus.deviceStatus(d.code).online })),
+  }
+  const metrics = createGatewayMetrics(source)
+  const batcher = new ReadingBatcher({
+    maxReadings: config.schedule.maxReadingsPerBatch,
+    lingerMs: 250,
+    sink: async (batch) => {
+      try {
+        // Sealed while the link is down means replayed late: the hub marks it historical.
+        await outbox.append({
+          readings: batch.readings.map(toWireReading),
+          events: batch.events.map(toWireEvent),
+          historical: !uplink.connected,
+        })
+        uplink.kick()
+      } catch (error) {
+        metrics.outboxRefused.inc()
+        log(`outbox refused a batch of ${batch.readings.length} readings: ${(error as Error).message}`)
+        throw error
+      }
+    },
+  })
+  const onEvent = (event: DeviceEvent) => batcher.addEvent(event)
+  bacnet?.onEvent(onEvent)
+
+  const schedule = new PollSchedule({
+    onError: (job, error) => log(`poll ${job.key} failed: ${(error as Error).message}`),
+  })
+  for (const reader of pointReaders(config, { modbus, ...(bacnet ? { bacnet } : {}) })) {
+    schedule.add({
+      key: `${reader.device}:${reader.kind}`,
+      intervalMs: reader.intervalMs,
+      run: async () => {
+        metrics.polls.inc({ device: reader.device })
+        let readings: Reading[]
+        try {
+          readings = await reader.read()
+        } catch (error) {
+          metrics.pollErrors.inc({ device: reader.device })
+          throw error
+        }
+        for (const r of readings) metrics.readings.inc({ quality: r.quality })
+        batcher.addReadings(readings)
+      },
+    })
+  }
+
+  const receiverConfig = config.access
+  const access = receiverConfig
+    ? await startAccessReceiver({
+        host: receiverConfig.host,
+        port: receiverConfig.port,
+        controllers: receiverConfig.controllers,
+        onEvent: async (e) => onEvent(e),
+      })
+    : undefined
+
+  const health = buildGatewayHealthApp(source, metrics)
+  await health.listen({ host: config.http.host, port: config.http.port })
+  const healthPort = (health.server.address() as { port: number }).port
+  uplink.start()
+  schedule.start()
+  log(
+    `gateway ${config.gateway.id} session ${session}: ${config.devices.length} devices, health on ${config.http.host}:${healthPort}`,
+  )
+
+  return {
+    session,
+    healthPort,
+    async pollNow() {
+      await schedule.runOnce()
+      await batcher.flush()
+    },
+    async close() {
+      schedule.stop()
+      await schedule.idle()
+      await batcher.flush().catch(() => {})
+      await access?.close()
+      await health.close()
+      await Promise.all([modbus.close(), bacnet?.close()])
+      await uplink.close()
+      await outbox.close()
+    },
+  }
+}
+
+/** `estatehub gateway`: runs until SIGINT/SIGTERM, then flushes and closes cleanly. */
+export async function runGatewayProcess(config: GatewayConfig) {
+  const gateway = await startGateway(config)
+  const stop = async () => {
+    await gateway.close()
+    process.exit(0)
+  }
+  process.once('SIGINT', () => void stop())
+  process.once('SIGTERM', () => void stop())
+}
