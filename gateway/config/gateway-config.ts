@@ -76,7 +76,8 @@ export const GatewayConfigSchema = Type.Object(
       {
         dir: Type.String({ minLength: 1, default: './data/gateway/outbox' }),
         maxBatches: Type.Integer({ minimum: 10, maximum: 10_000_000, default: 200_000 }),
-        maxBytes: Type.Integer({ minimum: 1_048_576, default: 2_147_483_648 }),
+        // Pending batches are also held in memory for fast resend: keep this within RAM.
+        maxBytes: Type.Integer({ minimum: 1_048_576, maximum: 4_294_967_296, default: 268_435_456 }),
       },
       { ...strict, default: {} },
     ),

@@ -150,7 +150,7 @@ describe('loadGatewayConfig', () => {
     const path = file('gateway:\n  id: gw-01\n  secret: ${GW_SECRET}\n')
     expect(loadGatewayConfig(path, { GW_SECRET: '0123456789abcdef' })).toEqual({
       gateway: { id: 'gw-01', secret: '0123456789abcdef', hubUrl: 'mqtt://127.0.0.1:1883' },
-      outbox: { dir: './data/gateway/outbox', maxBatches: 200_000, maxBytes: 2_147_483_648 },
+      outbox: { dir: './data/gateway/outbox', maxBatches: 200_000, maxBytes: 268_435_456 },
       schedule: {
         counterIntervalMs: 900_000,
         gaugeIntervalMs: 10_000,
