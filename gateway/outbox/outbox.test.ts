@@ -108,3 +108,19 @@ describe('outbox', () => {
     await outbox.close()
   })
 })
+
+describe('wire form of readings', () => {
+  it('keeps a batch valid when a driver gives a very long reason', async () => {
+    const { toWireReading } = await import('../protocol/wire-codec.ts')
+    const outbox = await Outbox.open(fresh(), options)
+    const reading = toWireReading({
+      point: 'm1/kwh',
+      ts: 1,
+      value: null,
+      quality: 'bad',
+      reason: 'x'.repeat(5000),
+    })
+    expect(await outbox.append({ readings: [reading], events: [], historical: false })).toBe(1)
+    await outbox.close()
+  })
+})

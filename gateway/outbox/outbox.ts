@@ -1,266 +1,367 @@
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs'
+import { type FileHandle, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { UplinkBatch, WireEvent, WireReading } from '../protocol/batch-schema.ts'
-import { encodeBatch, parseBatch } from '../protocol/batch-schema.ts'
-import { crc32 } from './crc32.ts'
-import { OutboxFullError, OutboxInvalidBatchError, OutboxLockedError } from './outbox-errors.ts'
+import { encodeBatch, MAX_BATCH_BYTES, parseBatch, type UplinkBatch } from '../protocol/batch-schema.ts'
+import { acquireLock, fsyncDir, replaceFileDurably, writeAll } from './durable-file.ts'
+import { encodeRecord, type JournalRecord, scanJournal } from './journal-record.ts'
+import { OutboxBrokenError, OutboxFullError, OutboxInvalidBatchError } from './outbox-errors.ts'
 
 export interface OutboxOptions {
-  readonly gateway: string
-  readonly session: string
+  /** Most batches held while waiting for the hub's ack. */
   readonly maxBatches: number
+  /** Most bytes of pending records; also about what they take in memory (see pending()). */
   readonly maxBytes: number
+  /** Compact once acked records take this much and at least half the journal. Default 1 MiB. */
+  readonly compactMinBytes?: number
+  /**
+   * First seq of a brand-new outbox. Default Date.now(): if a gateway's disk is replaced, its new
+   * outbox still starts above every seq the hub has seen from it (one batch a millisecond
+   * sustained would be needed to catch up), so the hub never drops new batches as duplicates.
+   */
+  readonly firstSeq?: number
+  /** Header defaults for append(): the gateway id and the process session. */
+  readonly gateway?: string
+  readonly session?: string
+  /** Clock for `sentAt` when the batch does not carry one (tests pin it). */
+  readonly now?: () => number
 }
 
-export interface NewBatch {
-  readonly readings: readonly WireReading[]
-  readonly events: readonly WireEvent[]
-  readonly historical: boolean
-}
+/** A whole batch but its seq and oldest, which the outbox assigns. */
+export type UnsequencedBatch = Omit<UplinkBatch, 'seq' | 'oldest'>
+/** What append() takes: the content, with the header fields defaulted from the options. */
+export type BatchInput = Pick<UplinkBatch, 'readings' | 'events' | 'historical'> &
+  Partial<Pick<UplinkBatch, 'v' | 'gateway' | 'session' | 'sentAt'>>
 
-interface Held {
+export interface OutboxEntry {
   readonly seq: number
-  readonly bytes: Buffer
+  /** The exact bytes to publish. */
+  readonly payload: Buffer
 }
+
+/** What open() found and repaired: worth a log line when anything is non-zero. */
+export interface OutboxRecovery {
+  readonly pending: number
+  readonly tornBytes: number
+  readonly corruptRecords: number
+  readonly stateUnreadable: boolean
+}
+
+const JOURNAL = 'journal.log'
+const STATE = 'state.json'
 
 /**
- * The gateway's durable outbox: a journal on disk of sealed batches, one line each
- * (`<crc32 hex> <json>`), fsynced before `append` resolves; a batch leaves only when the hub
- * has acknowledged it (`ack`). After a crash the journal is read back: a torn last line fails
- * its CRC and is dropped, never half-read. The acknowledged mark lives in a small state file
- * replaced atomically (write, fsync, rename), and seq numbers continue past the highest ever
- * issued, so the hub's de-duplication by (gateway, seq) stays right across restarts.
+ * The gateway's store-and-forward queue: an append-only journal of batches plus a small state
+ * file with the highest seq the hub acknowledged. A batch is durable (fsynced) before append()
+ * resolves and leaves only through ack(); the state file is replaced atomically, so a kill at
+ * any instant leaves either the old or the new acked seq — at worst a batch is sent twice,
+ * which the hub de-duplicates by seq. All mutations run one at a time, in call order.
  */
 export class Outbox {
-  readonly #dir: string
-  readonly #options: OutboxOptions
-  #held: Held[] = []
-  #bytes = 0
-  #acked = 0
-  #nextSeq = 1
-  #journalFd: number
-  #journalBytes = 0
+  readonly dir: string
+  readonly recovery: OutboxRecovery
+  readonly #opts: CheckedOptions
+  readonly #release: () => Promise<void>
+  #fh: FileHandle
+  #fileSize: number
+  #entries: JournalRecord[]
+  #head = 0
+  #bytes: number
+  #lastSeq: number
+  #ackedSeq: number
+  #compactions = 0
   #queue: Promise<unknown> = Promise.resolve()
+  #broken: OutboxBrokenError | undefined
+  #closed = false
 
-  private constructor(dir: string, options: OutboxOptions, fd: number) {
-    this.#dir = dir
-    this.#options = options
-    this.#journalFd = fd
+  private constructor(dir: string, opts: CheckedOptions, init: OutboxInit) {
+    this.dir = dir
+    this.#opts = opts
+    this.#release = init.release
+    this.#fh = init.fh
+    this.#fileSize = init.fileSize
+    this.#entries = init.entries
+    this.#bytes = init.entries.reduce((sum, e) => sum + e.line.length, 0)
+    this.#lastSeq = init.lastSeq
+    this.#ackedSeq = init.ackedSeq
+    this.recovery = init.recovery
   }
 
   static async open(dir: string, options: OutboxOptions): Promise<Outbox> {
-    mkdirSync(dir, { recursive: true })
-    lock(dir)
-    const journal = join(dir, 'journal.log')
-    const state = readState(dir)
-    const { records, validBytes } = readJournal(journal)
-    // Cut a torn tail so the next append starts on a clean line.
-    if (existsSync(journal)) truncateTo(journal, validBytes)
-    const fd = openSync(journal, 'a')
-    const outbox = new Outbox(dir, options, fd)
-    outbox.#acked = state.acked
-    outbox.#journalBytes = validBytes
-    let highest = state.acked
-    for (const record of records) {
-      highest = Math.max(highest, record.seq)
-      if (record.seq > state.acked) outbox.#held.push(record)
+    const opts = checkOptions(options)
+    await mkdir(dir, { recursive: true })
+    const release = await acquireLock(dir)
+    try {
+      const journal = join(dir, JOURNAL)
+      await rm(`${journal}.tmp`, { force: true }) // a compaction cut short: the old journal stands
+      const state = await readState(join(dir, STATE))
+      const scan = await scanJournal(journal, MAX_BATCH_BYTES + 64)
+      const acked = state.acked
+      const entries: JournalRecord[] = []
+      let corrupt = scan.corrupt
+      let maxSeq = Math.max(acked, state.lastSeq)
+      for (const record of scan.records) {
+        // Seqs only grow in the journal; one that does not is damage that slipped past the CRC.
+        if (record.seq <= (entries.at(-1)?.seq ?? 0)) corrupt++
+        else if (record.seq > acked) entries.push(record)
+        maxSeq = Math.max(maxSeq, record.seq)
+      }
+      const fresh = !state.existed && scan.records.length === 0
+      const lastSeq = fresh ? opts.firstSeq - 1 : maxSeq
+      const fh = await open(journal, 'a')
+      if (scan.tornBytes > 0) {
+        await fh.truncate(scan.goodBytes)
+        await fh.datasync()
+      }
+      if (!scan.existed) await fsyncDir(dir)
+      const recovery = {
+        pending: entries.length,
+        tornBytes: scan.tornBytes,
+        corruptRecords: corrupt,
+        stateUnreadable: state.unreadable,
+      }
+      return new Outbox(dir, opts, {
+        release,
+        fh,
+        fileSize: scan.goodBytes,
+        entries,
+        lastSeq,
+        ackedSeq: acked,
+        recovery,
+      })
+    } catch (error) {
+      await release()
+      throw error
     }
-    outbox.#held.sort((a, b) => a.seq - b.seq)
-    outbox.#bytes = outbox.#held.reduce((n, h) => n + h.bytes.length, 0)
-    outbox.#nextSeq = highest + 1
-    return outbox
   }
 
+  /** Batches waiting for the hub's ack. */
   get depth(): number {
-    return this.#held.length
+    return this.#entries.length - this.#head
   }
+  /** Bytes of the pending records on disk. */
   get bytes(): number {
     return this.#bytes
   }
   get full(): boolean {
-    return this.#held.length >= this.#options.maxBatches || this.#bytes >= this.#options.maxBytes
+    return this.depth >= this.#opts.maxBatches || this.#bytes >= this.#opts.maxBytes
+  }
+  /** The last seq handed out (persisted: it survives restarts even when everything was acked). */
+  get lastSeq(): number {
+    return this.#lastSeq
   }
   get ackedSeq(): number {
-    return this.#acked
+    return this.#ackedSeq
+  }
+  get oldestSeq(): number | undefined {
+    return this.#entries[this.#head]?.seq
+  }
+  get compactions(): number {
+    return this.#compactions
   }
 
-  /** Seals a batch with the next seq and stores it durably; resolves with its seq. */
-  append(batch: NewBatch): Promise<number> {
-    return this.#serial(() => {
-      const seq = this.#nextSeq
+  /**
+   * Assigns the next seq, makes the batch durable (fsync), then resolves with its seq.
+   * Rejects with OutboxFullError (nothing written, seq not used) when at a limit, and with
+   * OutboxInvalidBatchError for a batch the hub would refuse.
+   */
+  append(batch: BatchInput): Promise<number> {
+    return this.#serial(async () => {
+      const seq = this.#lastSeq + 1
       const sealed: UplinkBatch = {
         v: 1,
-        gateway: this.#options.gateway,
-        session: this.#options.session,
+        gateway: batch.gateway ?? this.#opts.gateway ?? '',
+        session: batch.session ?? this.#opts.session ?? '',
         seq,
-        oldest: this.#held[0]?.seq ?? seq,
-        sentAt: Date.now(),
+        oldest: this.oldestSeq ?? seq,
+        sentAt: batch.sentAt ?? this.#opts.now(),
         historical: batch.historical,
-        readings: [...batch.readings],
-        events: [...batch.events],
+        readings: batch.readings,
+        events: batch.events,
       }
-      const bytes = encodeBatch(sealed)
-      const checked = parseBatch(bytes)
-      if (!checked.ok) throw new OutboxInvalidBatchError(checked.error)
-      const { maxBatches, maxBytes } = this.#options
-      if (this.#held.length + 1 > maxBatches || this.#bytes + bytes.length > maxBytes) {
-        throw new OutboxFullError(this.#held.length, this.#bytes, maxBatches, maxBytes)
-      }
-      const line = Buffer.concat([
-        Buffer.from(`${crc32(bytes).toString(16).padStart(8, '0')} `),
-        bytes,
-        Buffer.from('\n'),
-      ])
-      writeSync(this.#journalFd, line)
-      fsyncSync(this.#journalFd)
-      this.#journalBytes += line.length
-      this.#nextSeq = seq + 1
-      this.#held.push({ seq, bytes })
-      this.#bytes += bytes.length
+      const payload = encodeBatch(sealed)
+      const record = encodeRecord(seq, payload)
+      const { maxBatches, maxBytes } = this.#opts
+      if (this.depth + 1 > maxBatches || this.#bytes + record.line.length > maxBytes)
+        throw new OutboxFullError(this.depth, this.#bytes, maxBatches, maxBytes)
+      // A batch the hub would refuse would never be acked and would block every later one.
+      const check = parseBatch(payload)
+      if (!check.ok) throw new OutboxInvalidBatchError(check.error)
+      await this.#appendLine(record.line)
+      this.#entries.push(record)
+      this.#bytes += record.line.length
+      this.#lastSeq = seq
       return seq
     })
   }
 
-  /** Batches waiting for the hub, oldest first, as the bytes to publish. */
-  pending(): readonly { readonly seq: number; readonly bytes: Buffer }[] {
-    return this.#held
+  /** Pending batches in seq order, decoded (for inspection and tests; the uplink uses entriesAfter). */
+  pending(): readonly UplinkBatch[] {
+    return this.#entries.slice(this.#head).map((e) => JSON.parse(e.payload.toString('utf8')) as UplinkBatch)
   }
 
-  /** The hub committed every batch up to `seq`: forget them, durably. */
-  ack(seq: number): Promise<void> {
-    return this.#serial(() => {
-      if (seq <= this.#acked) return
-      this.#acked = Math.min(seq, this.#nextSeq - 1)
-      writeState(this.#dir, this.#acked)
-      while (this.#held[0] && this.#held[0].seq <= this.#acked)
-        this.#bytes -= this.#held.shift()!.bytes.length
-      // Rewrite the journal once it is mostly acknowledged, so it does not grow forever.
-      if (this.#journalBytes > 1_048_576 && this.#bytes < this.#journalBytes / 4) this.#compact()
+  /** Up to `limit` pending entries with seq > afterSeq, in order. */
+  entriesAfter(afterSeq: number, limit: number): readonly OutboxEntry[] {
+    const from = this.#indexAfter(afterSeq)
+    return this.#entries.slice(from, from + Math.max(0, limit))
+  }
+
+  /** How many pending entries have seq > afterSeq. */
+  countAfter(afterSeq: number): number {
+    return this.#entries.length - this.#indexAfter(afterSeq)
+  }
+
+  #indexAfter(seq: number): number {
+    let lo = this.#head
+    let hi = this.#entries.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.#entries[mid]!.seq <= seq) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+
+  /**
+   * The hub committed every batch with seq ≤ `seq`: record that durably, then forget them.
+   * Resolves with how many were dropped. An ack beyond the last seq handed out is refused
+   * (RangeError): believing it would drop batches the hub never saw.
+   */
+  ack(seq: number): Promise<number> {
+    return this.#serial(async () => {
+      if (!Number.isSafeInteger(seq) || seq < 1) throw new RangeError(`ack seq must be a positive integer: ${seq}`)
+      if (seq <= this.#ackedSeq) return 0
+      if (seq > this.#lastSeq) throw new RangeError(`ack ${seq} is beyond the last batch sealed here (${this.#lastSeq})`)
+      const state = { v: 1, acked: seq, lastSeq: this.#lastSeq }
+      await replaceFileDurably(join(this.dir, STATE), Buffer.from(JSON.stringify(state)))
+      this.#ackedSeq = seq
+      const before = this.#head
+      while (this.#head < this.#entries.length && this.#entries[this.#head]!.seq <= seq)
+        this.#bytes -= this.#entries[this.#head++]!.line.length
+      if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
+        this.#entries = this.#entries.slice(this.#head)
+        this.#head = 0
+      }
+      const garbage = this.#fileSize - this.#bytes
+      if (garbage >= this.#opts.compactMinBytes && garbage >= this.#bytes && garbage > 0) await this.#compact()
+      return this.#head - before
     })
   }
 
-  async close(): Promise<void> {
-    await this.#queue.catch(() => {})
-    closeSync(this.#journalFd)
-    rmSync(join(this.#dir, 'outbox.lock'), { force: true })
+  close(): Promise<void> {
+    return this.#serial(async () => {
+      this.#closed = true
+      try {
+        await this.#fh.close()
+      } finally {
+        await this.#release()
+      }
+    }, true)
   }
 
-  #compact() {
-    const journal = join(this.#dir, 'journal.log')
-    const temp = `${journal}.tmp`
-    const fd = openSync(temp, 'w')
-    let size = 0
-    for (const held of this.#held) {
-      const line = Buffer.concat([
-        Buffer.from(`${crc32(held.bytes).toString(16).padStart(8, '0')} `),
-        held.bytes,
-        Buffer.from('\n'),
-      ])
-      writeSync(fd, line)
-      size += line.length
-    }
-    fsyncSync(fd)
-    closeSync(fd)
-    closeSync(this.#journalFd)
-    renameSync(temp, journal)
-    syncDir(this.#dir)
-    this.#journalFd = openSync(journal, 'a')
-    this.#journalBytes = size
-  }
-
-  #serial<T>(work: () => T): Promise<T> {
-    const run = this.#queue.catch(() => {}).then(work)
-    this.#queue = run
+  #serial<T>(fn: () => Promise<T>, closing = false): Promise<T> {
+    const run = this.#queue.then(() => {
+      if (this.#closed) {
+        if (closing) return undefined as T
+        throw new Error(`outbox ${this.dir} is closed`)
+      }
+      if (this.#broken && !closing) throw this.#broken
+      return fn()
+    })
+    this.#queue = run.catch(() => {})
     return run
   }
-}
 
-function readJournal(path: string): { records: Held[]; validBytes: number } {
-  if (!existsSync(path)) return { records: [], validBytes: 0 }
-  const data = readFileSync(path)
-  const records: Held[] = []
-  let offset = 0
-  while (offset < data.length) {
-    const end = data.indexOf(0x0a, offset)
-    if (end < 0) break // torn last line: no newline yet
-    const line = data.subarray(offset, end)
-    const crc = Number.parseInt(line.subarray(0, 8).toString('latin1'), 16)
-    const bytes = Buffer.from(line.subarray(9))
-    if (line[8] !== 0x20 || crc !== crc32(bytes)) break // torn or damaged: nothing after it is trusted
-    const parsed = parseBatch(bytes)
-    if (!parsed.ok) break
-    records.push({ seq: parsed.batch.seq, bytes })
-    offset = end + 1
+  async #appendLine(line: Buffer): Promise<void> {
+    const before = this.#fileSize
+    try {
+      await writeAll(this.#fh, line)
+    } catch (error) {
+      // A partial line (ENOSPC) would glue itself to the next record: cut it off again.
+      try {
+        await this.#fh.truncate(before)
+        await this.#fh.datasync()
+      } catch {
+        this.#broken = new OutboxBrokenError(`outbox ${this.dir}: append failed and could not be undone`, {
+          cause: error,
+        })
+      }
+      throw error
+    }
+    try {
+      await this.#fh.datasync()
+    } catch (error) {
+      // After a failed fsync the kernel may have dropped the dirty pages and cleared the error:
+      // nothing more written through this handle can be trusted (PostgreSQL's "fsyncgate").
+      this.#broken = new OutboxBrokenError(`outbox ${this.dir}: fsync failed`, { cause: error })
+      throw this.#broken
+    }
+    this.#fileSize = before + line.length
   }
-  return { records, validBytes: offset }
+
+  /** Rewrites the journal with the pending records only; a crash leaves the old or the new one. */
+  async #compact(): Promise<void> {
+    const journal = join(this.dir, JOURNAL)
+    const live = this.#entries.slice(this.#head)
+    const tmp = await open(`${journal}.tmp`, 'w')
+    try {
+      for (const e of live) await writeAll(tmp, e.line)
+      await tmp.datasync()
+    } finally {
+      await tmp.close()
+    }
+    await rename(`${journal}.tmp`, journal)
+    try {
+      await fsyncDir(this.dir)
+      await this.#fh.close()
+      this.#fh = await open(journal, 'a')
+    } catch (error) {
+      this.#broken = new OutboxBrokenError(`outbox ${this.dir}: journal reopen after compaction failed`, {
+        cause: error,
+      })
+      throw this.#broken
+    }
+    this.#entries = live
+    this.#head = 0
+    this.#fileSize = this.#bytes
+    this.#compactions++
+  }
 }
 
-function truncateTo(path: string, length: number) {
-  const fd = openSync(path, 'r+')
+interface OutboxInit {
+  readonly release: () => Promise<void>
+  readonly fh: FileHandle
+  readonly fileSize: number
+  readonly entries: JournalRecord[]
+  readonly lastSeq: number
+  readonly ackedSeq: number
+  readonly recovery: OutboxRecovery
+}
+
+type CheckedOptions = OutboxOptions & Required<Pick<OutboxOptions, 'compactMinBytes' | 'firstSeq' | 'now'>>
+
+function checkOptions(o: OutboxOptions): CheckedOptions {
+  const opts = { compactMinBytes: 1024 * 1024, firstSeq: Date.now(), now: Date.now, ...o }
+  for (const [key, min] of [['maxBatches', 1], ['maxBytes', 1], ['compactMinBytes', 0], ['firstSeq', 1]] as const)
+    if (!Number.isSafeInteger(opts[key]) || opts[key] < min)
+      throw new RangeError(`outbox ${key} must be an integer ≥ ${min}, got ${opts[key]}`)
+  return opts
+}
+
+/**
+ * An unreadable state file (a disk fault: it is only ever replaced by rename) is treated as
+ * "nothing acked": every batch in the journal is sent again and the hub drops the duplicates.
+ */
+async function readState(path: string): Promise<{ acked: number; lastSeq: number; existed: boolean; unreadable: boolean }> {
+  let text: string
   try {
-    // Cut through the fd, then make the shorter file durable.
-    ftruncateSync(fd, length)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-}
-
-function readState(dir: string): { acked: number } {
-  const path = join(dir, 'acked.json')
-  if (!existsSync(path)) return { acked: 0 }
-  const value = JSON.parse(readFileSync(path, 'utf8')) as { acked?: unknown }
-  return { acked: typeof value.acked === 'number' && Number.isSafeInteger(value.acked) ? value.acked : 0 }
-}
-
-function writeState(dir: string, acked: number) {
-  const path = join(dir, 'acked.json')
-  const temp = `${path}.tmp`
-  const fd = openSync(temp, 'w')
-  writeSync(fd, JSON.stringify({ acked }))
-  fsyncSync(fd)
-  closeSync(fd)
-  renameSync(temp, path)
-  syncDir(dir)
-}
-
-function syncDir(dir: string) {
-  const fd = openSync(dir, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-}
-
-function lock(dir: string) {
-  const path = join(dir, 'outbox.lock')
-  if (existsSync(path)) {
-    const pid = Number(readFileSync(path, 'utf8'))
-    if (pid && isAlive(pid)) throw new OutboxLockedError(dir, pid)
-    rmSync(path, { force: true })
-  }
-  const fd = openSync(path, 'wx')
-  writeSync(fd, String(process.pid))
-  closeSync(fd)
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
+    text = await readFile(path, 'utf8')
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { acked: 0, lastSeq: 0, existed: false, unreadable: false }
+    throw error
   }
+  try {
+    const s = JSON.parse(text) as { acked?: unknown; lastSeq?: unknown }
+    if (Number.isSafeInteger(s.acked) && Number.isSafeInteger(s.lastSeq))
+      return { acked: s.acked as number, lastSeq: s.lastSeq as number, existed: true, unreadable: false }
+  } catch {}
+  return { acked: 0, lastSeq: 0, existed: true, unreadable: true }
 }

@@ -1,5 +1,5 @@
 import type { DeviceEvent, Reading } from '../../drivers/driver-types.ts'
-import type { WireEvent, WireReading } from './batch-schema.ts'
+import { MAX_REASON_LENGTH, type WireEvent, type WireReading } from './batch-schema.ts'
 
 /**
  * Reading/DeviceEvent ↔ their compact wire form. Keys are one letter because a batch holds up
@@ -16,11 +16,12 @@ export function toWireReading(reading: Reading): WireReading {
       t: Math.trunc(reading.ts),
       v: null,
       q: 'bad',
-      r: reading.reason === undefined ? why : `${why}; ${reading.reason}`,
+      r: (reading.reason === undefined ? why : `${why}; ${reading.reason}`).slice(0, MAX_REASON_LENGTH),
     }
   }
   const wire: WireReading = { p: reading.point, t: Math.trunc(reading.ts), v: value, q: reading.quality }
-  if (reading.reason !== undefined) wire.r = reading.reason
+  // A long driver message must not make the whole batch invalid: cut it to the limit.
+  if (reading.reason !== undefined) wire.r = reading.reason.slice(0, MAX_REASON_LENGTH)
   return wire
 }
 
