@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseBatch } from '../protocol/batch-schema.ts'
-import { Outbox } from './outbox.ts'
+import { JournalOutbox as Outbox } from './journal-outbox.ts'
 import { OutboxFullError, OutboxLockedError } from './outbox-errors.ts'
 
 const options = { gateway: 'gw-1', session: 's1', maxBatches: 1000, maxBytes: 64 * 1024 * 1024 }

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs'
 import mqtt, { type MqttClient } from 'mqtt'
-import type { Outbox } from '../outbox/outbox.ts'
+import type { JournalOutbox } from '../outbox/journal-outbox.ts'
 import { parseAck } from '../protocol/ack-schema.ts'
 import { encodeStatus } from '../protocol/status-schema.ts'
 import { ackTopic, batchTopic, statusTopic, TOPIC_QOS } from '../protocol/topics.ts'
 
-export interface UplinkOptions {
+export interface BatchUplinkOptions {
   readonly url: string
   readonly gatewayId: string
   readonly secret: string
@@ -23,9 +23,9 @@ export interface UplinkOptions {
  * unacknowledged batch ourselves, so nothing can overtake an older batch; duplicates are
  * harmless because the hub de-duplicates by (gateway, seq).
  */
-export class Uplink {
-  readonly #options: UplinkOptions
-  readonly #outbox: Outbox
+export class BatchUplink {
+  readonly #options: BatchUplinkOptions
+  readonly #outbox: JournalOutbox
   #client: MqttClient | undefined
   #connected = false
   #lastSent = 0
@@ -34,7 +34,7 @@ export class Uplink {
   #retryMs = 500
   #timer: NodeJS.Timeout | undefined
 
-  constructor(outbox: Outbox, options: UplinkOptions) {
+  constructor(outbox: JournalOutbox, options: BatchUplinkOptions) {
     this.#outbox = outbox
     this.#options = options
   }
