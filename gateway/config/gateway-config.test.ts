@@ -78,3 +78,19 @@ describe('gateway config devices', () => {
     ])
   })
 })
+
+describe('the annotated example', () => {
+  it('deploy/examples/gateway.yaml loads, with every kind of device', () => {
+    const file = join(import.meta.dirname, '..', '..', 'deploy', 'examples', 'gateway.yaml')
+    const env = {
+      ESTATEHUB_GATEWAY_SECRET: '0123456789abcdef0123',
+      ACCESS_TOKEN_EAST: 'a'.repeat(20),
+      ACCESS_TOKEN_GARAGE: 'b'.repeat(20),
+    }
+    const config = loadGatewayConfig(file, env)
+    expect(new Set(config.devices.map((d) => d.protocol))).toEqual(
+      new Set(['modbus-tcp', 'modbus-rtu', 'modbus-rtu-over-tcp', 'bacnet-ip']),
+    )
+    expect(config.access?.controllers).toHaveLength(2)
+  })
+})

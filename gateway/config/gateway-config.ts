@@ -1,6 +1,7 @@
 // Gateway configuration schema. Unlike the hub, a gateway cannot run on defaults alone:
 // it must know who it is (id), how to authenticate to the hub (secret) and what to read.
 import { type Static, Type } from 'typebox'
+import { loadProfileDefinition } from '../../drivers/profiles/profile-loader.ts'
 import { LogConfigSchema } from '../../hub/config/hub-config.ts'
 import { loadConfig, type Problem, schemaProblems } from '../../hub/config/load-config.ts'
 import { connectionSchemas, dataTypes, deviceProtocols, registerSpan } from '../protocol/device-schemas.ts'
@@ -145,6 +146,12 @@ export function refineDevices(config: GatewayConfig): Problem[] {
     if (device.protocol === 'access-webhook') return
     if (device.profile && !modbus.has(device.protocol)) {
       problems.push({ path: [...base, 'profile'], message: 'profiles exist for Modbus devices only' })
+    } else if (device.profile) {
+      try {
+        loadProfileDefinition(device.profile)
+      } catch (error) {
+        problems.push({ path: [...base, 'profile'], message: (error as Error).message })
+      }
     }
     if (!device.profile && device.points.length === 0) {
       problems.push({ path: [...base, 'points'], message: 'lists no points and names no profile' })
