@@ -11,6 +11,17 @@ const Code = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' })
 const Kind = Type.Enum(['counter', 'gauge', 'state', 'event'])
 const Decimalish = Type.Union([Type.Number(), Type.String({ pattern: '^-?\\d+(\\.\\d+)?$' })])
 
+// A state point (a discrete input, a BACnet binary input) may raise events when it changes:
+// a leak sensor, a fire-panel dry contact, a door contact.
+const PointEventSchema = Type.Object(
+  {
+    type: Type.Enum(['alarm_input', 'state_change', 'forced', 'held_open', 'tamper']),
+    activeWhen: Type.Optional(Type.Boolean({ description: 'the raw state meaning active; default true' })),
+    input: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'fire, leak, intrusion…' })),
+  },
+  strict,
+)
+
 const ModbusPointSchema = Type.Object(
   {
     code: Code,
@@ -25,6 +36,7 @@ const ModbusPointSchema = Type.Object(
     offset: Type.Optional(Decimalish),
     unit: Type.Optional(Type.String({ maxLength: 32 })),
     kind: Kind,
+    event: Type.Optional(PointEventSchema),
   },
   strict,
 )
@@ -38,6 +50,7 @@ const BacnetPointSchema = Type.Object(
     unit: Type.Optional(Type.String({ maxLength: 32 })),
     kind: Kind,
     cov: Type.Optional(Type.Boolean({ description: 'subscribe to changes instead of polling' })),
+    event: Type.Optional(PointEventSchema),
   },
   strict,
 )

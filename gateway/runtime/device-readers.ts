@@ -1,6 +1,7 @@
+import type { StateChangeMapping } from '../../drivers/access/state-change-events.ts'
 import type { BacnetDriver } from '../../drivers/bacnet/bacnet-driver.ts'
 import type { BacnetPoint } from '../../drivers/bacnet/bacnet-types.ts'
-import type { CancelOptions, PointKind, Reading } from '../../drivers/driver-types.ts'
+import type { CancelOptions, DeviceEventType, PointKind, Reading } from '../../drivers/driver-types.ts'
 import type { ModbusDevice, ModbusDriver } from '../../drivers/modbus/modbus-driver.ts'
 import type { ModbusPoint } from '../../drivers/modbus/modbus-types.ts'
 import { loadProfileDefinition } from '../../drivers/profiles/profile-loader.ts'
@@ -123,4 +124,25 @@ function bacnetReaders(
       read: (options?: CancelOptions) => driver.read(ref, subset, options),
     }
   })
+}
+
+/** Every point configured to raise events on a change of state, for the detector. */
+export function stateEventMappings(config: GatewayConfig): StateChangeMapping[] {
+  const mappings: StateChangeMapping[] = []
+  for (const device of config.devices) {
+    if (!device.enabled) continue
+    for (const point of device.points as {
+      code: string
+      event?: { type: DeviceEventType; activeWhen?: boolean; input?: string }
+    }[]) {
+      if (!point.event) continue
+      mappings.push({
+        point: `${device.code}/${point.code}`,
+        type: point.event.type,
+        ...(point.event.activeWhen === undefined ? {} : { activeWhen: point.event.activeWhen }),
+        ...(point.event.input === undefined ? {} : { input: point.event.input }),
+      })
+    }
+  }
+  return mappings
 }

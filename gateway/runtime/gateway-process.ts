@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { startAccessReceiver } from '../../drivers/access/access-receiver.ts'
+import { createStateChangeDetector } from '../../drivers/access/state-change-events.ts'
 import { BacnetDriver } from '../../drivers/bacnet/bacnet-driver.ts'
 import type { DeviceEvent, Reading } from '../../drivers/driver-types.ts'
 import { ModbusDriver } from '../../drivers/modbus/modbus-driver.ts'
@@ -7,7 +8,7 @@ import type { GatewayConfig } from '../config/gateway-config.ts'
 import { JournalOutbox } from '../outbox/journal-outbox.ts'
 import { toWireEvent, toWireReading } from '../protocol/wire-codec.ts'
 import { BatchUplink } from '../uplink/batch-uplink.ts'
-import { pointReaders } from './device-readers.ts'
+import { pointReaders, stateEventMappings } from './device-readers.ts'
 import { buildGatewayHealthApp, createGatewayMetrics } from './gateway-health.ts'
 import { PollSchedule } from './poll-schedule.ts'
 import { ReadingBatcher } from './reading-batcher.ts'
@@ -82,6 +83,7 @@ export async function startGateway(
     },
   })
   const onEvent = (event: DeviceEvent) => batcher.addEvent(event)
+  const detectStateChange = createStateChangeDetector(stateEventMappings(config))
   bacnet?.onEvent(onEvent)
 
   const schedule = new PollSchedule({
@@ -100,7 +102,11 @@ export async function startGateway(
           metrics.pollErrors.inc({ device: reader.device })
           throw error
         }
-        for (const r of readings) metrics.readings.inc({ quality: r.quality })
+        for (const r of readings) {
+          metrics.readings.inc({ quality: r.quality })
+          const event = detectStateChange(r)
+          if (event) onEvent(event)
+        }
         batcher.addReadings(readings)
       },
     })

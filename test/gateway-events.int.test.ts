@@ -1,0 +1,79 @@
+import { mkdtempSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Aedes } from 'aedes'
+import mqtt from 'mqtt'
+import { Value } from 'typebox/value'
+import { afterAll, describe, expect, it } from 'vitest'
+import { startModbusTcpSim } from '../drivers/sim/modbus-tcp-sim.ts'
+import { type GatewayConfig, GatewayConfigSchema } from '../gateway/config/gateway-config.ts'
+import { parseBatch, type WireEvent } from '../gateway/protocol/batch-schema.ts'
+import { ALL_BATCHES_FILTER } from '../gateway/protocol/topics.ts'
+import { startGateway } from '../gateway/runtime/gateway-process.ts'
+
+describe('state points raise events when they change', () => {
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup()
+  })
+
+  it('a coil configured as a tamper contact raises one event per change, not per poll', async () => {
+    const broker = await Aedes.createBroker({ drainTimeout: 1000 })
+    const server = createServer(broker.handle)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    cleanups.push(async () => {
+      await new Promise<void>((resolve) => broker.close(() => resolve()))
+      await new Promise((resolve) => server.close(resolve))
+    })
+    const url = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`
+    const sim = await startModbusTcpSim({ port: 0, meters: 1 })
+    cleanups.push(() => sim.close())
+
+    const events: WireEvent[] = []
+    const hub = await mqtt.connectAsync(url, { clientId: 'events-hub' })
+    cleanups.push(() => hub.endAsync(true))
+    await hub.subscribeAsync(ALL_BATCHES_FILTER, { qos: 1 })
+    hub.on('message', (_topic, payload) => {
+      const parsed = parseBatch(payload)
+      if (parsed.ok) events.push(...parsed.batch.events)
+    })
+
+    const config = Value.Default(GatewayConfigSchema, {
+      gateway: { id: 'gw-events', secret: '0123456789abcdef', hubUrl: url },
+      outbox: { dir: join(mkdtempSync(join(tmpdir(), 'estatehub-events-')), 'outbox') },
+      http: { port: 0 },
+      schedule: { stateIntervalMs: 150 },
+      devices: [
+        {
+          code: 'cabinet',
+          protocol: 'modbus-tcp',
+          connection: { host: '127.0.0.1', port: sim.port, unitId: 1 },
+          points: [
+            {
+              code: 'door',
+              table: 'coil',
+              register: 0,
+              dataType: 'bool',
+              kind: 'state',
+              event: { type: 'tamper' },
+            },
+          ],
+        },
+      ],
+    }) as GatewayConfig
+    const gateway = await startGateway(config, () => {})
+    cleanups.push(() => gateway.close())
+
+    await new Promise((resolve) => setTimeout(resolve, 600)) // several polls, state unchanged
+    sim.meter(1).writeCoils(0, [true])
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    sim.meter(1).writeCoils(0, [false])
+    await new Promise((resolve) => setTimeout(resolve, 900))
+
+    expect(events.map((e) => [e.s, e.type, e.d.to])).toEqual([
+      ['cabinet/door', 'tamper', true],
+      ['cabinet/door', 'tamper', false],
+    ])
+  })
+})
