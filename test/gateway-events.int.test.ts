@@ -6,9 +6,10 @@ import { Aedes } from 'aedes'
 import mqtt from 'mqtt'
 import { Value } from 'typebox/value'
 import { afterAll, describe, expect, it } from 'vitest'
+import { startBacnetSim } from '../drivers/sim/bacnet-device-sim.ts'
 import { startModbusTcpSim } from '../drivers/sim/modbus-tcp-sim.ts'
 import { type GatewayConfig, GatewayConfigSchema } from '../gateway/config/gateway-config.ts'
-import { parseBatch, type WireEvent } from '../gateway/protocol/batch-schema.ts'
+import { parseBatch, type WireEvent, type WireReading } from '../gateway/protocol/batch-schema.ts'
 import { ALL_BATCHES_FILTER } from '../gateway/protocol/topics.ts'
 import { startGateway } from '../gateway/runtime/gateway-process.ts'
 
@@ -75,5 +76,55 @@ describe('state points raise events when they change', () => {
       ['cabinet/door', 'tamper', true],
       ['cabinet/door', 'tamper', false],
     ])
+  })
+
+  it('a BACnet point with cov: true reports its changes without being polled', async () => {
+    const broker = await Aedes.createBroker({ drainTimeout: 1000 })
+    const server = createServer(broker.handle)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    cleanups.push(async () => {
+      await new Promise<void>((resolve) => broker.close(() => resolve()))
+      await new Promise((resolve) => server.close(resolve))
+    })
+    const url = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`
+    const ahu = await startBacnetSim({
+      port: 47981,
+      deviceInstance: 2001,
+      objects: [{ type: 'analog-input', instance: 1, value: 20 }],
+    })
+    cleanups.push(() => ahu.close())
+
+    const readings: WireReading[] = []
+    const hub = await mqtt.connectAsync(url, { clientId: 'cov-hub' })
+    cleanups.push(() => hub.endAsync(true))
+    await hub.subscribeAsync(ALL_BATCHES_FILTER, { qos: 1 })
+    hub.on('message', (_topic, payload) => {
+      const parsed = parseBatch(payload)
+      if (parsed.ok) readings.push(...parsed.batch.readings)
+    })
+    const config = Value.Default(GatewayConfigSchema, {
+      gateway: { id: 'gw-cov', secret: '0123456789abcdef', hubUrl: url },
+      outbox: { dir: join(mkdtempSync(join(tmpdir(), 'estatehub-cov-')), 'outbox') },
+      http: { port: 0 },
+      bacnet: { port: 47980 },
+      devices: [
+        {
+          code: 'ahu',
+          protocol: 'bacnet-ip',
+          connection: { host: '127.0.0.1', port: 47981, deviceInstance: 2001 },
+          points: [
+            { code: 'supply-temp', objectType: 'analog-input', instance: 1, kind: 'gauge', cov: true },
+          ],
+        },
+      ],
+    }) as GatewayConfig
+    const gateway = await startGateway(config, () => {})
+    cleanups.push(() => gateway.close())
+    await new Promise((resolve) => setTimeout(resolve, 800))
+    ahu.setValue('analog-input', 1, 23.5)
+    await new Promise((resolve) => setTimeout(resolve, 1200))
+    const values = readings.filter((r) => r.p === 'ahu/supply-temp').map((r) => r.v)
+    expect(values).toContain(20)
+    expect(values).toContain(23.5)
   })
 })

@@ -105,7 +105,8 @@ function bacnetReaders(
     deviceInstance: connection.deviceInstance,
     code: device.code,
   }
-  const points = device.points as unknown as BacnetPointConfig[]
+  // Points with cov: true arrive by subscription (covSubscriptions), not by polling.
+  const points = (device.points as unknown as BacnetPointConfig[]).filter((p) => !p.cov)
   const units = new Map(points.filter((p) => p.unit).map((p) => [p.code, p.unit!]))
   return [...new Set(points.map((p) => p.kind))].map((kind) => {
     const subset: BacnetPoint[] = points
@@ -145,4 +146,36 @@ export function stateEventMappings(config: GatewayConfig): StateChangeMapping[] 
     }
   }
   return mappings
+}
+
+export interface CovSubscription {
+  readonly ref: { address: string; deviceInstance: number; code: string }
+  readonly point: BacnetPoint
+}
+
+/** BACnet points configured `cov: true`: subscribed to, renewed by the driver. */
+export function covSubscriptions(config: GatewayConfig): CovSubscription[] {
+  const out: CovSubscription[] = []
+  for (const device of config.devices) {
+    if (!device.enabled || device.protocol !== 'bacnet-ip') continue
+    const connection = device.connection as { host: string; port?: number; deviceInstance: number }
+    const ref = {
+      address: `${connection.host}:${connection.port ?? 47808}`,
+      deviceInstance: connection.deviceInstance,
+      code: device.code,
+    }
+    for (const p of device.points as unknown as BacnetPointConfig[]) {
+      if (!p.cov) continue
+      out.push({
+        ref,
+        point: {
+          code: p.code,
+          objectType: p.objectType,
+          instance: p.instance,
+          ...(p.property ? { property: p.property } : {}),
+        },
+      })
+    }
+  }
+  return out
 }

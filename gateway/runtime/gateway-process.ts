@@ -8,7 +8,7 @@ import type { GatewayConfig } from '../config/gateway-config.ts'
 import { JournalOutbox } from '../outbox/journal-outbox.ts'
 import { toWireEvent, toWireReading } from '../protocol/wire-codec.ts'
 import { BatchUplink } from '../uplink/batch-uplink.ts'
-import { pointReaders, stateEventMappings } from './device-readers.ts'
+import { covSubscriptions, pointReaders, stateEventMappings } from './device-readers.ts'
 import { buildGatewayHealthApp, createGatewayMetrics } from './gateway-health.ts'
 import { PollSchedule } from './poll-schedule.ts'
 import { ReadingBatcher } from './reading-batcher.ts'
@@ -112,6 +112,24 @@ export async function startGateway(
     })
   }
 
+  // COV points report by themselves; a failed subscription is logged and retried by the
+  // driver's renewal, and the point reads bad meanwhile.
+  const cancels: (() => Promise<void> | void)[] = []
+  for (const { ref, point } of bacnet ? covSubscriptions(config) : []) {
+    try {
+      cancels.push(
+        await bacnet!.subscribeCov(ref, point, (reading) => {
+          metrics.readings.inc({ quality: reading.quality })
+          const event = detectStateChange(reading)
+          if (event) onEvent(event)
+          batcher.addReadings([reading])
+        }),
+      )
+    } catch (error) {
+      log(`COV subscription ${ref.code}/${point.code} failed: ${(error as Error).message}`)
+    }
+  }
+
   const receiverConfig = config.access
   const access = receiverConfig
     ? await startAccessReceiver({
@@ -141,6 +159,7 @@ export async function startGateway(
     async close() {
       schedule.stop()
       await schedule.idle()
+      for (const cancel of cancels) await cancel()
       await batcher.flush().catch(() => {})
       await access?.close()
       await health.close()
