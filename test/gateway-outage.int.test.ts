@@ -194,6 +194,7 @@ describe.each(brokers.map((make) => ({ make, name: make().name })))(
       await broker.stop()
       const outageStarted = Date.now()
       await sleep(2_500)
+      const killedAt = Date.now()
       gateway.child.kill('SIGKILL')
       await new Promise((resolve) => gateway.child.once('exit', resolve))
       gateway = await startGatewayProcess(config)
@@ -225,6 +226,10 @@ describe.each(brokers.map((make) => ({ make, name: make().name })))(
           list.every((r) => r.q === 'good'),
           `${point} all good`,
         ).toBe(true)
+        // Every counter every cycle: until the kill, no point misses a 1-second tick.
+        const beforeKill = times.filter((t) => t < killedAt - 1_500)
+        const gaps = beforeKill.slice(1).map((t, i) => t - beforeKill[i]!)
+        expect(Math.max(...gaps), `${point} polled every cycle`).toBeLessThan(1_800)
         // Polled during the outage, stored, and delivered afterwards, flagged as historical.
         const duringOutage = list.filter((r) => r.t > outageStarted + 200 && r.t < outageEnded - 200)
         expect(duringOutage.length, `${point} has readings from the outage`).toBeGreaterThanOrEqual(3)
