@@ -95,6 +95,11 @@ export interface SimulatedMeterOptions {
   /** Start 0.5 kWh below the uint32 register's rollover (42 949 672.96 kWh). */
   readonly nearRollover?: boolean
   readonly startWaterM3?: number
+  /**
+   * A meter behind current transformers: its register counts the secondary side, so it
+   * advances 1/ctRatio as fast as the energy used; the hub multiplies back (倍率).
+   */
+  readonly ctRatio?: number
   /** Epoch ms; inject a fixed or stepped clock for exact expectations. */
   readonly clock?: () => number
 }
@@ -120,9 +125,11 @@ export class SimulatedMeter implements RegisterSource {
   #at: number
   #backwardsKwh = 0
   #rng: number
+  readonly ctRatio: number
 
   constructor(options: SimulatedMeterOptions) {
     this.unitId = options.unitId
+    this.ctRatio = options.ctRatio ?? 1
     this.#clock = options.clock ?? Date.now
     this.#at = this.#clock()
     this.#phase = (options.unitId * 2.399) % (2 * Math.PI)
@@ -141,7 +148,7 @@ export class SimulatedMeter implements RegisterSource {
   /** Energy as the uint32 register shows it now (0.01 kWh steps, rolled over), kWh. */
   energyKwh(): number {
     this.#advance()
-    const centi = Math.floor((this.#kwh - this.#backwardsKwh) * 100 + 1e-6)
+    const centi = Math.floor(((this.#kwh - this.#backwardsKwh) / this.ctRatio) * 100 + 1e-6)
     return (((centi % 2 ** 32) + 2 ** 32) % 2 ** 32) / 100
   }
 
@@ -257,5 +264,9 @@ export function createMeters(
   for (let unitId = firstUnitId; unitId < firstUnitId + count; unitId++) {
     meters.set(unitId, new SimulatedMeter({ ...options, unitId }))
   }
+  // The last meter of a larger set sits behind 200/5 A current transformers (multiplier 40).
+  const last = firstUnitId + count - 1
+  if (count >= 10 && options.ctRatio === undefined)
+    meters.set(last, new SimulatedMeter({ ...options, unitId: last, ctRatio: 40 }))
   return meters
 }
