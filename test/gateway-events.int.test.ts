@@ -5,21 +5,20 @@ import { join } from 'node:path'
 import { Aedes } from 'aedes'
 import mqtt from 'mqtt'
 import { Value } from 'typebox/value'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startBacnetSim } from '../drivers/sim/bacnet-device-sim.ts'
 import { startModbusTcpSim } from '../drivers/sim/modbus-tcp-sim.ts'
 import { type GatewayConfig, GatewayConfigSchema } from '../gateway/config/gateway-config.ts'
-import { parseBatch, type WireEvent, type WireReading } from '../gateway/protocol/batch-schema.ts'
+import { parseBatch, type UplinkBatch } from '../gateway/protocol/batch-schema.ts'
 import { ALL_BATCHES_FILTER } from '../gateway/protocol/topics.ts'
 import { startGateway } from '../gateway/runtime/gateway-process.ts'
 
 describe('state points raise events when they change', () => {
   const cleanups: (() => Promise<unknown>)[] = []
-  afterAll(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup()
-  })
-
-  it('a coil configured as a tamper contact raises one event per change, not per poll', async () => {
+  let url = ''
+  /** Every batch a stand-in hub received, from every gateway of this file. */
+  const batches: UplinkBatch[] = []
+  beforeAll(async () => {
     const broker = await Aedes.createBroker({ drainTimeout: 1000 })
     const server = createServer(broker.handle)
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -27,18 +26,22 @@ describe('state points raise events when they change', () => {
       await new Promise<void>((resolve) => broker.close(() => resolve()))
       await new Promise((resolve) => server.close(resolve))
     })
-    const url = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`
-    const sim = await startModbusTcpSim({ port: 0, meters: 1 })
-    cleanups.push(() => sim.close())
-
-    const events: WireEvent[] = []
+    url = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`
     const hub = await mqtt.connectAsync(url, { clientId: 'events-hub' })
     cleanups.push(() => hub.endAsync(true))
     await hub.subscribeAsync(ALL_BATCHES_FILTER, { qos: 1 })
     hub.on('message', (_topic, payload) => {
       const parsed = parseBatch(payload)
-      if (parsed.ok) events.push(...parsed.batch.events)
+      if (parsed.ok) batches.push(parsed.batch)
     })
+  })
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup()
+  })
+
+  it('a coil configured as a tamper contact raises one event per change, not per poll', async () => {
+    const sim = await startModbusTcpSim({ port: 0, meters: 1 })
+    cleanups.push(() => sim.close())
 
     const config = Value.Default(GatewayConfigSchema, {
       gateway: { id: 'gw-events', secret: '0123456789abcdef', hubUrl: url },
@@ -72,6 +75,7 @@ describe('state points raise events when they change', () => {
     sim.meter(1).writeCoils(0, [false])
     await new Promise((resolve) => setTimeout(resolve, 900))
 
+    const events = batches.filter((b) => b.gateway === 'gw-events').flatMap((b) => b.events)
     expect(events.map((e) => [e.s, e.type, e.d.to])).toEqual([
       ['cabinet/door', 'tamper', true],
       ['cabinet/door', 'tamper', false],
@@ -79,14 +83,6 @@ describe('state points raise events when they change', () => {
   })
 
   it('a BACnet point with cov: true reports its changes without being polled', async () => {
-    const broker = await Aedes.createBroker({ drainTimeout: 1000 })
-    const server = createServer(broker.handle)
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    cleanups.push(async () => {
-      await new Promise<void>((resolve) => broker.close(() => resolve()))
-      await new Promise((resolve) => server.close(resolve))
-    })
-    const url = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`
     const ahu = await startBacnetSim({
       port: 47981,
       deviceInstance: 2001,
@@ -94,14 +90,6 @@ describe('state points raise events when they change', () => {
     })
     cleanups.push(() => ahu.close())
 
-    const readings: WireReading[] = []
-    const hub = await mqtt.connectAsync(url, { clientId: 'cov-hub' })
-    cleanups.push(() => hub.endAsync(true))
-    await hub.subscribeAsync(ALL_BATCHES_FILTER, { qos: 1 })
-    hub.on('message', (_topic, payload) => {
-      const parsed = parseBatch(payload)
-      if (parsed.ok) readings.push(...parsed.batch.readings)
-    })
     const config = Value.Default(GatewayConfigSchema, {
       gateway: { id: 'gw-cov', secret: '0123456789abcdef', hubUrl: url },
       outbox: { dir: join(mkdtempSync(join(tmpdir(), 'estatehub-cov-')), 'outbox') },
@@ -123,6 +111,7 @@ describe('state points raise events when they change', () => {
     await new Promise((resolve) => setTimeout(resolve, 800))
     ahu.setValue('analog-input', 1, 23.5)
     await new Promise((resolve) => setTimeout(resolve, 1200))
+    const readings = batches.filter((b) => b.gateway === 'gw-cov').flatMap((b) => b.readings)
     const values = readings.filter((r) => r.p === 'ahu/supply-temp').map((r) => r.v)
     expect(values).toContain(20)
     expect(values).toContain(23.5)
