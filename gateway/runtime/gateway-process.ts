@@ -5,9 +5,9 @@ import { BacnetDriver } from '../../drivers/bacnet/bacnet-driver.ts'
 import type { DeviceEvent, Reading } from '../../drivers/driver-types.ts'
 import { ModbusDriver } from '../../drivers/modbus/modbus-driver.ts'
 import type { GatewayConfig } from '../config/gateway-config.ts'
-import { JournalOutbox } from '../outbox/journal-outbox.ts'
+import { Outbox } from '../outbox/outbox.ts'
 import { toWireEvent, toWireReading } from '../protocol/wire-codec.ts'
-import { BatchUplink } from '../uplink/batch-uplink.ts'
+import { Uplink } from '../uplink/uplink.ts'
 import { covSubscriptions, pointReaders, stateEventMappings } from './device-readers.ts'
 import { buildGatewayHealthApp, createGatewayMetrics } from './gateway-health.ts'
 import { PollSchedule } from './poll-schedule.ts'
@@ -31,13 +31,13 @@ export async function startGateway(
   log: (line: string) => void = console.log,
 ): Promise<RunningGateway> {
   const session = randomBytes(6).toString('base64url')
-  const outbox = await JournalOutbox.open(config.outbox.dir, {
+  const outbox = await Outbox.open(config.outbox.dir, {
     gateway: config.gateway.id,
     session,
     maxBatches: config.outbox.maxBatches,
     maxBytes: config.outbox.maxBytes,
   })
-  const uplink = new BatchUplink(outbox, {
+  const uplink = new Uplink(outbox, {
     url: config.gateway.hubUrl,
     gatewayId: config.gateway.id,
     secret: config.gateway.secret,
