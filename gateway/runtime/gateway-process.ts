@@ -57,9 +57,11 @@ export async function startGateway(
     outboxBytes: () => outbox.bytes,
     outboxFull: () => outbox.full,
     lastAckAt: () => uplink.lastAckAt,
+    // Online state is tracked for polled Modbus devices; others are not reported rather than
+    // reported wrongly as offline.
     devices: () =>
       config.devices
-        .filter((d) => d.enabled)
+        .filter((d) => d.enabled && d.protocol.startsWith('modbus'))
         .map((d) => ({ code: d.code, online: modbus.deviceStatus(d.code).online })),
   }
   const metrics = createGatewayMetrics(source)
@@ -112,8 +114,8 @@ export async function startGateway(
     })
   }
 
-  // COV points report by themselves; a failed subscription is logged and retried by the
-  // driver's renewal, and the point reads bad meanwhile.
+  // COV points report by themselves. A subscription the device refuses at start is logged and
+  // not retried until the next start (the driver renews only subscriptions it holds).
   const cancels: (() => Promise<void> | void)[] = []
   for (const { ref, point } of bacnet ? covSubscriptions(config) : []) {
     try {
@@ -145,9 +147,6 @@ export async function startGateway(
   const healthPort = (health.server.address() as { port: number }).port
   uplink.start()
   schedule.start()
-  log(
-    `gateway ${config.gateway.id} session ${session}: ${config.devices.length} devices, health on ${config.http.host}:${healthPort}`,
-  )
 
   return {
     session,
@@ -172,7 +171,13 @@ export async function startGateway(
 
 /** `estatehub gateway`: runs until SIGINT/SIGTERM, then flushes and closes cleanly. */
 export async function runGatewayProcess(config: GatewayConfig) {
-  const gateway = await startGateway(config)
+  // Progress lines are info; warn and above keep them quiet.
+  const quiet = ['warn', 'error', 'fatal', 'silent'].includes(config.log.level)
+  const gateway = await startGateway(config, quiet ? () => {} : console.log)
+  // Always printed, like the hub's: where to look, whatever the log level.
+  console.log(
+    `gateway ${config.gateway.id} session ${gateway.session}: ${config.devices.length} devices, health on ${config.http.host}:${gateway.healthPort}`,
+  )
   const stop = async () => {
     await gateway.close()
     process.exit(0)
