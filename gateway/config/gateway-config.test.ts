@@ -94,3 +94,20 @@ describe('the annotated example', () => {
     expect(config.access?.controllers).toHaveLength(2)
   })
 })
+
+describe('profiles in a device', () => {
+  it("apply the maker's read limit unless the device sets its own", async () => {
+    const { modbusPointsOf } = await import('../runtime/device-readers.ts')
+    const device = {
+      code: 'm',
+      protocol: 'modbus-tcp',
+      connection: { host: 'h', unitId: 1 },
+      profile: 'eastron-sdm630',
+      points: [],
+      enabled: true,
+    } as const
+    const { points, limits } = modbusPointsOf(device as never)
+    expect(limits.maxRegistersPerRead).toBe(80)
+    expect(points.find((p) => p.register === 0x48)?.dataType).toBe('float32')
+  })
+})

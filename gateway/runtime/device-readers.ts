@@ -42,12 +42,17 @@ function intervalFor(config: GatewayConfig, device: GatewayDeviceConfig, kind: P
 export function modbusPointsOf(device: GatewayDeviceConfig): {
   points: ModbusPoint[]
   units: Map<string, string>
+  /** The profile's read limits (the maker's), which the device's own connection keys override. */
+  limits: Record<string, number>
 } {
   const listed = device.points as unknown as ModbusPointConfig[]
   const units = new Map<string, string>()
   const byCode = new Map<string, ModbusPoint>()
+  let limits: Record<string, number> = {}
   if (device.profile) {
-    for (const point of loadProfileDefinition(device.profile).points) {
+    const profile = loadProfileDefinition(device.profile)
+    limits = { ...profile.limits }
+    for (const point of profile.points) {
       byCode.set(point.code, point)
       if (point.unit) units.set(point.code, point.unit)
     }
@@ -56,7 +61,7 @@ export function modbusPointsOf(device: GatewayDeviceConfig): {
     byCode.set(point.code, point)
     if (point.unit) units.set(point.code, point.unit)
   }
-  return { points: [...byCode.values()], units }
+  return { points: [...byCode.values()], units, limits }
 }
 
 /** Splits every enabled device into one reader per point kind, each on its own interval. */
@@ -76,12 +81,12 @@ function modbusReaders(
   device: GatewayDeviceConfig,
   driver: ModbusDriver,
 ): PointReader[] {
-  const { points, units } = modbusPointsOf(device)
+  const { points, units, limits } = modbusPointsOf(device)
   return [...new Set(points.map((p) => p.kind))].map((kind) => {
     const modbusDevice: ModbusDevice = {
       code: device.code,
       protocol: device.protocol as ModbusDevice['protocol'],
-      connection: device.connection as unknown as ModbusDevice['connection'],
+      connection: { ...limits, ...device.connection } as unknown as ModbusDevice['connection'],
       points: points.filter((p) => p.kind === kind),
     }
     return {
