@@ -138,7 +138,7 @@ describe('estatehub CLI', () => {
       'demo.yaml',
       `http:\n  port: 0\ndatabase:\n  dataDir: ${join(work, 'demo-data')}\nlog:\n  level: warn\n`,
     )
-    const demo = await start(['demo', '--config', file], /Log in:\s+(\S+) \/ (\S+)/)
+    const demo = await start(['demo', '--config', file], /Stop with Ctrl-C/)
     const out = demo.stdout()
     const url = out.match(/hub on (http:\/\/\S+)/)![1]
     const [, username, password] = out.match(/Log in:\s+(\S+) \/ (\S+)/)!
@@ -156,6 +156,16 @@ describe('estatehub CLI', () => {
     })
     const body = (await units.json()) as { total: number }
     expect(body.total).toBe(12)
+    // The demo's site: the gateway polls the simulated meters the hub's records describe.
+    const healthUrl = out.match(/health (http:\/\/\S+)/)?.[1]
+    expect(healthUrl, out).toBeDefined()
+    let health = { devices: [] as { online: boolean }[] }
+    for (let i = 0; i < 50 && !health.devices.some((d) => d.online); i++) {
+      health = (await (await fetch(healthUrl!)).json()) as typeof health
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    expect(health.devices).toHaveLength(12)
+    expect(health.devices.every((d) => d.online)).toBe(true)
     demo.child.kill('SIGTERM')
   })
 })

@@ -1,11 +1,21 @@
 import { loadHubConfig } from '../config/hub-config.ts'
+import { startDemoEdge } from '../demo/demo-edge.ts'
 import { seedDemo } from '../demo/seed-demo.ts'
 import { startHub } from './hub-command.ts'
 
 /** `npm start`: the hub on embedded defaults with a seeded demo estate and a printed login. */
 export async function runDemo(configFile: string | undefined) {
-  const hub = await startHub(loadHubConfig(configFile))
+  const config = loadHubConfig(configFile)
+  const hub = await startHub(config)
   const login = await seedDemo(hub.store.db)
+  // The site: simulated meters and the demo gateway polling them. A taken port leaves the
+  // demo with the hub alone rather than failing it.
+  const edge = await startDemoEdge(hub.store.db, `${config.database.dataDir}-gateway-outbox`).catch(
+    (error: Error) => {
+      console.log(`  (demo meters not started: ${error.message})`)
+      return undefined
+    },
+  )
   console.log('')
   console.log('  Demo estate 华景花园 is ready.')
   console.log(`  Log in:   ${login.username} / ${login.password}`)
@@ -14,5 +24,9 @@ export async function runDemo(configFile: string | undefined) {
     `  Try:      curl -s -X POST ${hub.url}/api/v1/auth/login -H 'content-type: application/json' \\`,
   )
   console.log(`              -d '{"username":"${login.username}","password":"${login.password}"}'`)
+  if (edge)
+    console.log(
+      `  Gateway:  demo-gw-1 polls ${edge.meters} simulated meters; health ${edge.gatewayHealthUrl}`,
+    )
   console.log('  Stop with Ctrl-C.')
 }

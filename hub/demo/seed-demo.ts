@@ -5,6 +5,8 @@ import { createUser, grantRole } from '../auth/user-accounts.ts'
 import type { Database, UnitStatus } from '../store/database-schema.ts'
 
 export const DEMO_USERNAME = 'demo-admin'
+/** The port of the demo's simulated Modbus TCP meter line. */
+export const DEMO_MODBUS_PORT = 15020
 const DEMO_ESTATE_CODE = 'DEMO-HJ'
 
 export interface DemoLogin {
@@ -76,21 +78,6 @@ async function seedEstate(db: Kysely<Database>): Promise<string> {
     })
     .returning('id')
     .executeTakeFirstOrThrow()
-  const device = await db
-    .insertInto('devices')
-    .values({
-      estateId,
-      gatewayId: gateway.id,
-      code: 'meter-bus-1',
-      name: '电表总线 1',
-      protocol: 'modbus-tcp',
-      connection: { host: '127.0.0.1', port: 5020, unitId: 1 },
-      deviceClass: 'meter',
-      pollIntervalMs: 60_000,
-      enabled: true,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow()
 
   const master = await db
     .insertInto('meters')
@@ -108,7 +95,7 @@ async function seedEstate(db: Kysely<Database>): Promise<string> {
     .executeTakeFirstOrThrow()
 
   const statuses: UnitStatus[] = ['occupied', 'occupied', 'rented', 'vacant', 'decorating']
-  let register = 0
+  let meterNumber = 0
   for (const [b, name] of ['1栋', '2栋'].entries()) {
     const building = await db
       .insertInto('buildings')
@@ -140,7 +127,7 @@ async function seedEstate(db: Kysely<Database>): Promise<string> {
               code: `C-${code}`,
               kind: 'person',
               name: `业主${code}`,
-              phone: `1380000${String(register).padStart(4, '0')}`,
+              phone: `1380000${String(meterNumber).padStart(4, '0')}`,
             })
             .returning('id')
             .executeTakeFirstOrThrow()
@@ -155,14 +142,33 @@ async function seedEstate(db: Kysely<Database>): Promise<string> {
             })
             .execute()
         }
+        // One smart meter per unit on the gateway's Modbus TCP line, unit ids 1, 2, …: the
+        // demo's simulator serves exactly these (DEMO_MODBUS_PORT).
+        meterNumber += 1
+        const device = await db
+          .insertInto('devices')
+          .values({
+            estateId,
+            gatewayId: gateway.id,
+            code: `meter-${code}`,
+            name: `${code} 电表`,
+            protocol: 'modbus-tcp',
+            connection: { host: '127.0.0.1', port: DEMO_MODBUS_PORT, unitId: meterNumber },
+            deviceClass: 'meter',
+            unitId: unit.id,
+            buildingId: building.id,
+            enabled: true,
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow()
         const point = await db
           .insertInto('points')
           .values({
             estateId,
             deviceId: device.id,
-            code: `kwh-${code}`,
+            code: 'energy',
             name: `${code} 电能`,
-            address: { table: 'holding-register', register },
+            address: { table: 'holding-register', register: 0 },
             dataType: 'uint32',
             byteOrder: 'ABCD',
             scale: '0.01',
@@ -171,7 +177,6 @@ async function seedEstate(db: Kysely<Database>): Promise<string> {
           })
           .returning('id')
           .executeTakeFirstOrThrow()
-        register += 2
         await db
           .insertInto('meters')
           .values({
