@@ -152,6 +152,16 @@ export class SimulatedMeter implements RegisterSource {
     return (((centi % 2 ** 32) + 2 ** 32) % 2 ** 32) / 100
   }
 
+  /**
+   * The meter is exchanged for a new one (换表) whose register starts at `startKwh`: what a
+   * technician does on site, after noting the old register's final reading.
+   */
+  replaceWithNew(startKwh = 0): void {
+    this.#advance()
+    this.#kwh = startKwh * this.ctRatio
+    this.#backwardsKwh = 0
+  }
+
   /** Water as its register shows it now, m³. */
   waterM3(): number {
     this.#advance()

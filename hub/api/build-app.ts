@@ -10,7 +10,9 @@ import { deviceResource } from '../devices/device-resource.ts'
 import { gatewayResource } from '../devices/gateway-resource.ts'
 import { registerGatewayRoutes } from '../devices/gateway-routes.ts'
 import { pointResource } from '../devices/point-resource.ts'
+import { registerPresenceRoutes } from '../devices/presence-routes.ts'
 import { registerImportRoutes } from '../import/import-routes.ts'
+import { registerMeterReadRoutes } from '../metering/meter-read-routes.ts'
 import { meterReplacementResource } from '../metering/meter-replacement-resource.ts'
 import { registerMeterReplacementRoutes } from '../metering/meter-replacement-routes.ts'
 import { meterResource } from '../metering/meter-resource.ts'
@@ -20,11 +22,12 @@ import { customerResource } from '../property/customer-resource.ts'
 import { occupancyResource } from '../property/occupancy-resource.ts'
 import { unitResource } from '../property/unit-resource.ts'
 import type { Store } from '../store/open-store.ts'
+import { registerSeriesRoutes } from '../timeseries/series-routes.ts'
 import { ApiError } from './api-error.ts'
 import { registerAuthentication } from './authenticate.ts'
 import { handleError } from './error-handler.ts'
 import { registerEstateResource } from './estate-resource-routes.ts'
-import { createMetrics, registerMetrics } from './http-metrics.ts'
+import { createMetrics, type HubMetrics, registerMetrics } from './http-metrics.ts'
 import { ErrorResponse } from './schema-parts.ts'
 
 export interface AppOptions {
@@ -34,6 +37,8 @@ export interface AppOptions {
   readonly version?: string
   /** Serve HTTPS with this certificate and key (PEM). */
   readonly https?: { readonly cert: Buffer; readonly key: Buffer }
+  /** The hub's Prometheus registry and HTTP metrics; created here when absent. */
+  readonly metrics?: HubMetrics
 }
 
 /** Every estate-scoped resource served by the generic routes; order sets the OpenAPI order. */
@@ -88,7 +93,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } })
 
-  const metrics = createMetrics()
+  const metrics = options.metrics ?? createMetrics()
   registerMetrics(app, metrics)
   registerAuthentication(app, db)
 
@@ -128,5 +133,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerGatewayRoutes(app, db)
   registerMeterReplacementRoutes(app, db)
   registerImportRoutes(app, db)
+  registerSeriesRoutes(app, db)
+  registerPresenceRoutes(app, db)
+  registerMeterReadRoutes(app, db)
   return app
 }

@@ -16,6 +16,7 @@ export type EstateTable =
   | 'points'
   | 'meters'
   | 'meterReplacements'
+  | 'meterReads'
 
 export type Row = Record<string, unknown> & { id: string; estateId: string }
 

@@ -21,6 +21,10 @@ export type Permission =
   | 'customers.write'
   | 'devices.write'
   | 'meters.write'
+  /** Run meter reads, override a reading with a reason, estimate a missing one. */
+  | 'meterReads.review'
+  /** Approve meter reads for billing. */
+  | 'meterReads.approve'
 
 const rolePermissions: Record<Role, readonly Permission[]> = {
   admin: [
@@ -31,10 +35,12 @@ const rolePermissions: Record<Role, readonly Permission[]> = {
     'customers.write',
     'devices.write',
     'meters.write',
+    'meterReads.review',
+    'meterReads.approve',
   ],
-  finance: ['read', 'customers.write'],
+  finance: ['read', 'customers.write', 'meterReads.review', 'meterReads.approve'],
   service: ['read', 'customers.write'],
-  engineering: ['read', 'devices.write', 'meters.write'],
+  engineering: ['read', 'devices.write', 'meters.write', 'meterReads.review'],
   leasing: ['read', 'property.write', 'customers.write'],
   viewer: ['read'],
 }

@@ -1,8 +1,13 @@
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../api/build-app.ts'
+import { createMetrics } from '../api/http-metrics.ts'
 import { type HubConfig, loadHubConfig } from '../config/hub-config.ts'
+import type { CommittedBatch } from '../ingest/ingest-service.ts'
+import { type RunningIngest, startIngest } from '../ingest/start-ingest.ts'
 import type { Store } from '../store/open-store.ts'
+import { InfluxWriter } from '../timeseries/influx-writer.ts'
+import { SeriesTagDirectory } from '../timeseries/series-tags.ts'
 import { describeStore, openMigratedStore } from './open-hub-store.ts'
 
 function readPem(file: string, key: string): Buffer {
@@ -17,14 +22,21 @@ export interface RunningHub {
   readonly app: FastifyInstance
   readonly store: Store
   readonly url: string
+  readonly ingest: RunningIngest
+  /** Where gateways connect (the embedded broker, or the external one). */
+  readonly mqttUrl: string
 }
+
+const HOUR_MS = 3_600_000
 
 /** Opens the store, builds the API and listens; closes both on SIGINT/SIGTERM. */
 export async function startHub(config: HubConfig): Promise<RunningHub> {
   const store = await openMigratedStore(config)
   const tls = config.http.tls
+  const metrics = createMetrics()
   const app = await buildApp({
     store,
+    metrics,
     auth: config.auth,
     logger: {
       level: config.log.level,
@@ -39,7 +51,75 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
         }
       : {}),
   })
-  app.addHook('onClose', () => store.close())
+  const influx = config.influx
+    ? new InfluxWriter(config.influx, {
+        registry: metrics.registry,
+        log: (level: 'warn' | 'error' | 'info', message: string, fields?: object) =>
+          app.log[level](fields ?? {}, message),
+      })
+    : undefined
+  const tags = new SeriesTagDirectory(store.db)
+  const copyToInflux = influx
+    ? ({ stored }: CommittedBatch) => {
+        void tags
+          .tagsFor(stored.map((s) => s.point.id))
+          .then((byPoint) => {
+            const rows = []
+            for (const { point, wire } of stored) {
+              const t = byPoint.get(point.id)
+              if (t) rows.push({ ...t, at: wire.t, value: wire.v, quality: wire.q })
+            }
+            influx.enqueue(rows)
+          })
+          .catch((error: unknown) =>
+            app.log.warn({ err: (error as Error).message }, 'influx: tag lookup failed'),
+          )
+      }
+    : undefined
+  const mqttTls = config.mqtt.tls
+  let ingest: RunningIngest
+  try {
+    ingest = await startIngest({
+      db: store.db,
+      config,
+      registry: metrics.registry,
+      log: app.log,
+      ...(mqttTls
+        ? {
+            tls: {
+              cert: readPem(mqttTls.certFile, 'mqtt.tls.certFile'),
+              key: readPem(mqttTls.keyFile, 'mqtt.tls.keyFile'),
+            },
+          }
+        : {}),
+      ...(copyToInflux ? { onCommitted: copyToInflux } : {}),
+    })
+  } catch (error) {
+    await app.close()
+    await store.close()
+    throw error
+  }
+  // Gauges and states age out by whole monthly partitions; counters stay for billing.
+  const retentionMs = config.timeseries.gaugeRetentionDays * 86_400_000
+  const dropOld = () =>
+    void ingest.partitions
+      .dropOtherBefore(Date.now() - retentionMs)
+      .then((dropped) => {
+        if (dropped.length > 0)
+          app.log.info({ dropped }, 'timeseries: gauge partitions past retention dropped')
+      })
+      .catch((error: unknown) =>
+        app.log.warn({ err: (error as Error).message }, 'timeseries: retention failed'),
+      )
+  const retentionTimer = setInterval(dropOld, HOUR_MS)
+  retentionTimer.unref()
+  dropOld()
+  app.addHook('onClose', async () => {
+    clearInterval(retentionTimer)
+    await ingest.close()
+    await influx?.close()
+    await store.close()
+  })
   try {
     await app.listen({ host: config.http.host, port: config.http.port })
   } catch (error) {
@@ -66,9 +146,9 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   process.once('SIGINT', () => void shutdown('SIGINT'))
   process.once('SIGTERM', () => void shutdown('SIGTERM'))
   console.log(
-    `EstateHub hub on ${url}  (API ${url}/api/v1, OpenAPI ${url}/docs)  store: ${describeStore(config)}`,
+    `EstateHub hub on ${url}  (API ${url}/api/v1, OpenAPI ${url}/docs)  store: ${describeStore(config)}  gateways: ${ingest.url}`,
   )
-  return { app, store, url }
+  return { app, store, url, ingest, mqttUrl: ingest.url }
 }
 
 export async function runHub(configFile: string | undefined) {

@@ -2,7 +2,8 @@
 // file at all) runs the embedded single-node setup: local HTTP, PGlite in ./data/hub.
 // Units live in the key names (tokenTtlMinutes) so a YAML file is self-explanatory.
 import { type Static, Type } from 'typebox'
-import { loadConfig } from './load-config.ts'
+import { InfluxConfigSchema } from '../timeseries/influx-config.ts'
+import { loadConfig, type Problem } from './load-config.ts'
 
 // Shared with the gateway config; kept here so both use the same level names as the logger.
 export const LogLevelSchema = Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -47,6 +48,39 @@ export const HubConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    mqtt: Type.Object(
+      {
+        // embedded: the hub runs its own broker and authenticates gateways itself;
+        // external: it consumes from a broker (Mosquitto, EMQX) through a shared subscription.
+        mode: Type.Enum(['embedded', 'external'], { default: 'embedded' }),
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 1883 }),
+        tls: Type.Optional(TlsSchema),
+        url: Type.Optional(Type.String({ pattern: '^(mqtts?|wss?)://.+' })),
+        username: Type.Optional(Type.String({ minLength: 1 })),
+        password: Type.Optional(Type.String({ minLength: 1 })),
+        clientId: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', default: 'estatehub-hub' }),
+        shareGroup: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', default: 'estatehub' }),
+        caFile: Type.Optional(Type.String({ minLength: 1 })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    ingest: Type.Object(
+      {
+        // Readings stamped further ahead or older than this are kept in unmatched_readings.
+        maxFutureMinutes: Type.Integer({ minimum: 1, maximum: 10_080, default: 10 }),
+        maxAgeDays: Type.Integer({ minimum: 1, maximum: 3_650, default: 400 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    timeseries: Type.Object(
+      {
+        // Gauges and states older than this are dropped by month; counters are kept for billing.
+        gaugeRetentionDays: Type.Integer({ minimum: 31, maximum: 36_500, default: 400 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    influx: Type.Optional(InfluxConfigSchema),
     log: LogConfigSchema,
   },
   { additionalProperties: false },
@@ -56,5 +90,10 @@ export type HubConfig = Static<typeof HubConfigSchema>
 
 /** Loads and validates the hub config; `file` undefined means all defaults. Throws ConfigError. */
 export function loadHubConfig(file?: string, env: NodeJS.ProcessEnv = process.env): HubConfig {
-  return loadConfig(HubConfigSchema, file, env)
+  return loadConfig(HubConfigSchema, file, env, (config) => {
+    const problems: Problem[] = []
+    if (config.mqtt.mode === 'external' && config.mqtt.url === undefined)
+      problems.push({ path: ['mqtt', 'url'], message: 'is required when mqtt.mode is external' })
+    return problems
+  })
 }

@@ -203,6 +203,145 @@ export interface SessionTable {
   createdAt: CreatedAt
 }
 
+export type Quality = 'good' | 'uncertain' | 'bad'
+export type GatewayState = 'online' | 'offline'
+export type MeterReadMethod = 'exact' | 'interpolated' | 'nearest' | 'estimated' | 'manual' | 'missing'
+export type MeterReadStatus = 'auto' | 'flagged' | 'estimated' | 'overridden' | 'approved'
+export type MeterReadAction = 'computed' | 'recomputed' | 'approved' | 'overridden' | 'estimated'
+
+/** Partitioned (list by counter, then range by UTC month); see migration 0002. */
+export interface ReadingTable {
+  pointId: string
+  ts: Timestamp
+  counter: boolean
+  value: string | null
+  valueText: string | null
+  quality: Quality
+  reason: string | null
+  historical: ColumnType<boolean, boolean | undefined, boolean>
+}
+
+export interface LatestValueTable {
+  pointId: string
+  ts: Timestamp
+  value: string | null
+  valueText: string | null
+  quality: Quality
+  reason: string | null
+  lastGoodAt: Timestamp | null
+  receivedAt: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface GatewayLinkTable {
+  gatewayId: string
+  committedSeq: ColumnType<number, number | undefined, number>
+  lastBatchAt: Timestamp | null
+  lastBatchSentAt: Timestamp | null
+  status: GatewayState | null
+  statusSession: string | null
+  statusAt: Timestamp | null
+  updatedAt: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface IngestedBatchTable {
+  gatewayId: string
+  seq: number
+}
+
+export interface DeviceEventTable {
+  id: Generated<number>
+  estateId: string
+  gatewayId: string
+  deviceId: string | null
+  source: string
+  ts: Timestamp
+  type: string
+  data: Json<Record<string, unknown>>
+  historical: boolean
+  gatewaySeq: number
+  receivedAt: ColumnType<Date, Date | string | undefined, never>
+}
+
+export interface UnmatchedReadingTable {
+  id: Generated<number>
+  gatewayId: string
+  gatewaySeq: number
+  name: string
+  ts: Timestamp | null
+  value: string | null
+  quality: string
+  reason: string
+  receivedAt: ColumnType<Date, Date | string | undefined, never>
+}
+
+export interface DeadLetterTable {
+  id: Generated<number>
+  receivedAt: ColumnType<Date, Date | string | undefined, never>
+  topic: string
+  gatewayCode: string | null
+  reason: string
+  /** Uint8Array from PGlite, Buffer (a Uint8Array) from pg. */
+  payload: ColumnType<Uint8Array, Uint8Array, never>
+  payloadBytes: number
+}
+
+export interface MeteringSettingsTable {
+  estateId: string
+  cutoffDay: number | null
+  windowHours: ColumnType<number, number | undefined, number>
+  estimateMissing: ColumnType<boolean, boolean | undefined, boolean>
+  spikeFactorWater: DefaultDecimal
+  spikeFactorElectricity: DefaultDecimal
+  spikeFactorGas: DefaultDecimal
+  spikeFactorHeat: DefaultDecimal
+  offlineAfterIntervals: ColumnType<number, number | undefined, number>
+  updatedAt: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface MeterReadFlag {
+  readonly code: string
+  readonly message: string
+}
+
+export interface MeterReadTable {
+  id: Generated<string>
+  estateId: string
+  meterId: string
+  period: string
+  periodStart: Timestamp
+  cutoffAt: Timestamp
+  previousReading: string | null
+  previousAt: Timestamp | null
+  previousSource: 'read' | 'install' | 'series' | null
+  currentReading: string | null
+  currentAt: Timestamp | null
+  method: MeterReadMethod
+  multiplier: Decimal
+  consumption: string | null
+  rollover: boolean
+  replacements: number
+  truesUp: boolean
+  flags: Json<MeterReadFlag[]>
+  status: MeterReadStatus
+  approvedBy: string | null
+  approvedAt: Timestamp | null
+  computedAt: ColumnType<Date, Date | string | undefined, Date | string>
+  updatedAt: ColumnType<Date, Date | string | undefined, Date | string>
+  version: ColumnType<number, number | undefined, number>
+}
+
+export interface MeterReadChangeTable {
+  id: Generated<number>
+  estateId: string
+  meterReadId: string
+  action: MeterReadAction
+  reason: string | null
+  changedBy: string | null
+  changedAt: ColumnType<Date, Date | string | undefined, never>
+  old: Json<Record<string, unknown>> | null
+  new: Json<Record<string, unknown>>
+}
+
 export interface Database {
   orgNodes: OrgNodeTable
   buildings: BuildingTable
@@ -217,6 +356,16 @@ export interface Database {
   users: UserTable
   roleGrants: RoleGrantTable
   sessions: SessionTable
+  readings: ReadingTable
+  latestValues: LatestValueTable
+  gatewayLinks: GatewayLinkTable
+  ingestedBatches: IngestedBatchTable
+  deviceEvents: DeviceEventTable
+  unmatchedReadings: UnmatchedReadingTable
+  deadLetters: DeadLetterTable
+  meteringSettings: MeteringSettingsTable
+  meterReads: MeterReadTable
+  meterReadChanges: MeterReadChangeTable
 }
 
 export type OrgNode = Selectable<OrgNodeTable>

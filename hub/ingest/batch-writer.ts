@@ -1,0 +1,267 @@
+import { type Kysely, sql } from 'kysely'
+import type { UplinkBatch, WireReading } from '../../gateway/protocol/index.ts'
+import type { Database, Quality } from '../store/database-schema.ts'
+import type { GatewayEntry, KnownPoint } from './point-directory.ts'
+import type { ReadingPartitions } from './reading-partitions.ts'
+
+export interface CommitLimits {
+  /** A reading stamped further ahead of the hub's clock is not stored as a reading. */
+  readonly maxFutureMs: number
+  /** Nor one older than this (a gateway clock reset to 1970). */
+  readonly maxAgeMs: number
+}
+
+export const defaultCommitLimits: CommitLimits = { maxFutureMs: 10 * 60_000, maxAgeMs: 400 * 86_400_000 }
+
+/** A reading stored in `readings`, with the point it belongs to (for the InfluxDB copy). */
+export interface StoredReading {
+  readonly point: KnownPoint
+  readonly name: string
+  readonly wire: WireReading
+}
+
+export interface CommitResult {
+  readonly duplicate: boolean
+  /** The gateway's committed mark after this batch: ack this. */
+  readonly committedSeq: number
+  readonly stored: readonly StoredReading[]
+  readonly unmatched: number
+  readonly events: number
+}
+
+const DECIMAL = /^[+-]?\d+(\.\d+)?$/
+
+/** Numeric column and text column of one wire value. */
+function columns(v: WireReading['v']): [string | null, string | null] {
+  if (v === null) return [null, null]
+  if (typeof v === 'boolean') return [v ? '1' : '0', null]
+  // String(n) is the shortest round-trip decimal of the double the gateway sent (docs 0009).
+  if (typeof v === 'number') return [String(v), null]
+  return DECIMAL.test(v) ? [v, null] : [null, v]
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString()
+}
+
+interface Placed {
+  readonly accepted: StoredReading[]
+  readonly unmatched: { name: string; t: number; v: string | null; q: Quality; reason: string }[]
+}
+
+function place(
+  gateway: GatewayEntry,
+  readings: readonly WireReading[],
+  now: number,
+  limits: CommitLimits,
+): Placed {
+  const accepted: StoredReading[] = []
+  const unmatched: Placed['unmatched'] = []
+  for (const wire of readings) {
+    const point = gateway.points.get(wire.p)
+    const v = wire.v === null ? null : String(wire.v)
+    let reason: string | undefined
+    if (point === undefined) reason = 'unknown point: no such device/point on this gateway'
+    else if (point.kind === 'event') reason = 'point is configured as an event point, not a reading'
+    else if (wire.t > now + limits.maxFutureMs) reason = `timestamp ${iso(wire.t)} is ahead of the hub clock`
+    else if (wire.t < now - limits.maxAgeMs)
+      reason = `timestamp ${iso(wire.t)} is older than the accepted age`
+    if (reason === undefined && point !== undefined) accepted.push({ point, name: wire.p, wire })
+    else unmatched.push({ name: wire.p, t: wire.t, v, q: wire.q, reason: reason ?? 'unknown point' })
+  }
+  return { accepted, unmatched }
+}
+
+/**
+ * Commits one batch the way docs/protocol.md § Acknowledgements says: de-duplicates by
+ * (gateway, seq), writes readings, latest values, events and leftovers in one transaction
+ * with the seq, and moves the committed mark. Rows go in as arrays through `unnest`, one
+ * statement per table whatever the batch size (a multi-row VALUES would hit PostgreSQL's
+ * 65,535-parameter limit at 5,000 readings × 8 columns).
+ */
+export async function commitBatch(
+  db: Kysely<Database>,
+  partitions: ReadingPartitions,
+  gateway: GatewayEntry,
+  batch: UplinkBatch,
+  options: { now?: number; limits?: CommitLimits } = {},
+): Promise<CommitResult> {
+  const now = options.now ?? Date.now()
+  const limits = options.limits ?? defaultCommitLimits
+  const { accepted, unmatched } = place(gateway, batch.readings, now, limits)
+  // DDL outside the transaction: a partition is needed whether or not this batch commits.
+  await partitions.ensure(accepted.map((r) => ({ counter: r.point.kind === 'counter', ts: r.wire.t })))
+
+  return db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('gatewayLinks')
+      .values({ gatewayId: gateway.id })
+      .onConflict((oc) => oc.column('gatewayId').doNothing())
+      .execute()
+    // The row lock serialises batches of one gateway across hubs sharing the load.
+    const link = await trx
+      .selectFrom('gatewayLinks')
+      .select('committedSeq')
+      .where('gatewayId', '=', gateway.id)
+      .forUpdate()
+      .executeTakeFirstOrThrow()
+    let mark = link.committedSeq
+    const seen =
+      batch.seq <= mark ||
+      (await trx
+        .selectFrom('ingestedBatches')
+        .select('seq')
+        .where('gatewayId', '=', gateway.id)
+        .where('seq', '=', batch.seq)
+        .executeTakeFirst()) !== undefined
+    if (seen) return { duplicate: true, committedSeq: mark, stored: [], unmatched: 0, events: 0 }
+
+    await insertReadings(trx, accepted, batch.historical)
+    await upsertLatest(trx, accepted)
+    await insertEvents(trx, gateway, batch)
+    if (unmatched.length > 0) {
+      await trx
+        .insertInto('unmatchedReadings')
+        .values(
+          unmatched.map((u) => ({
+            gatewayId: gateway.id,
+            gatewaySeq: batch.seq,
+            name: u.name,
+            ts: iso(u.t),
+            value: u.v,
+            quality: u.q,
+            reason: u.reason,
+          })),
+        )
+        .execute()
+    }
+
+    await trx.insertInto('ingestedBatches').values({ gatewayId: gateway.id, seq: batch.seq }).execute()
+    mark = Math.max(mark, batch.oldest - 1)
+    const above = await trx
+      .selectFrom('ingestedBatches')
+      .select('seq')
+      .where('gatewayId', '=', gateway.id)
+      .where('seq', '>', mark)
+      .orderBy('seq')
+      .limit(10_000)
+      .execute()
+    for (const row of above) {
+      if (row.seq !== mark + 1) break
+      mark = row.seq
+    }
+    await trx
+      .deleteFrom('ingestedBatches')
+      .where('gatewayId', '=', gateway.id)
+      .where('seq', '<=', mark)
+      .execute()
+    await trx
+      .updateTable('gatewayLinks')
+      .set({
+        committedSeq: mark,
+        lastBatchAt: new Date(now),
+        lastBatchSentAt: new Date(batch.sentAt),
+        updatedAt: new Date(now),
+      })
+      .where('gatewayId', '=', gateway.id)
+      .execute()
+    return {
+      duplicate: false,
+      committedSeq: mark,
+      stored: accepted,
+      unmatched: unmatched.length,
+      events: batch.events.length,
+    }
+  })
+}
+
+async function insertReadings(trx: Kysely<Database>, rows: readonly StoredReading[], historical: boolean) {
+  if (rows.length === 0) return
+  const pointIds: string[] = []
+  const ts: string[] = []
+  const counter: boolean[] = []
+  const value: (string | null)[] = []
+  const text: (string | null)[] = []
+  const quality: string[] = []
+  const reason: (string | null)[] = []
+  for (const { point, wire } of rows) {
+    const [num, txt] = columns(wire.v)
+    pointIds.push(point.id)
+    ts.push(iso(wire.t))
+    counter.push(point.kind === 'counter')
+    value.push(num)
+    text.push(txt)
+    quality.push(wire.q)
+    reason.push(wire.r ?? null)
+  }
+  // A reading already stored for (point, instant) is a resend through another path: keep the first.
+  await sql`insert into readings (point_id, ts, counter, value, value_text, quality, reason, historical)
+    select p, t, c, v, x, q, r, ${historical}
+    from unnest(${pointIds}::uuid[], ${ts}::timestamptz[], ${counter}::boolean[], ${value}::numeric[],
+                ${text}::text[], ${quality}::text[], ${reason}::text[]) as u(p, t, c, v, x, q, r)
+    on conflict do nothing`.execute(trx)
+}
+
+async function upsertLatest(trx: Kysely<Database>, rows: readonly StoredReading[]) {
+  if (rows.length === 0) return
+  // One row per point (the newest), since one statement may not update a row twice.
+  const newest = new Map<string, StoredReading>()
+  const lastGood = new Map<string, number>()
+  for (const row of rows) {
+    const seen = newest.get(row.point.id)
+    if (seen === undefined || row.wire.t >= seen.wire.t) newest.set(row.point.id, row)
+    if (row.wire.q === 'good')
+      lastGood.set(row.point.id, Math.max(lastGood.get(row.point.id) ?? 0, row.wire.t))
+  }
+  const pointIds: string[] = []
+  const ts: string[] = []
+  const value: (string | null)[] = []
+  const text: (string | null)[] = []
+  const quality: string[] = []
+  const reason: (string | null)[] = []
+  const good: (string | null)[] = []
+  for (const [id, { wire }] of newest) {
+    const [num, txt] = columns(wire.v)
+    const goodAt = lastGood.get(id)
+    pointIds.push(id)
+    ts.push(iso(wire.t))
+    value.push(num)
+    text.push(txt)
+    quality.push(wire.q)
+    reason.push(wire.r ?? null)
+    good.push(goodAt === undefined ? null : iso(goodAt))
+  }
+  // A replayed (older) reading must not replace a newer latest value, but may move last_good_at.
+  await sql`insert into latest_values as l (point_id, ts, value, value_text, quality, reason, last_good_at, received_at)
+    select p, t, v, x, q, r, g, now()
+    from unnest(${pointIds}::uuid[], ${ts}::timestamptz[], ${value}::numeric[], ${text}::text[],
+                ${quality}::text[], ${reason}::text[], ${good}::timestamptz[]) as u(p, t, v, x, q, r, g)
+    on conflict (point_id) do update set
+      value = case when excluded.ts >= l.ts then excluded.value else l.value end,
+      value_text = case when excluded.ts >= l.ts then excluded.value_text else l.value_text end,
+      quality = case when excluded.ts >= l.ts then excluded.quality else l.quality end,
+      reason = case when excluded.ts >= l.ts then excluded.reason else l.reason end,
+      ts = greatest(excluded.ts, l.ts),
+      last_good_at = greatest(excluded.last_good_at, l.last_good_at),
+      received_at = excluded.received_at`.execute(trx)
+}
+
+async function insertEvents(trx: Kysely<Database>, gateway: GatewayEntry, batch: UplinkBatch) {
+  if (batch.events.length === 0) return
+  await trx
+    .insertInto('deviceEvents')
+    .values(
+      batch.events.map((event) => ({
+        estateId: gateway.estateId,
+        gatewayId: gateway.id,
+        deviceId: gateway.devices.get(event.s.split('/')[0] ?? '') ?? null,
+        source: event.s,
+        ts: iso(event.t),
+        type: event.type,
+        data: event.d,
+        historical: batch.historical,
+        gatewaySeq: batch.seq,
+      })),
+    )
+    .execute()
+}

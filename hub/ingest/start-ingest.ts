@@ -1,0 +1,77 @@
+import type { Kysely } from 'kysely'
+import type { Registry } from 'prom-client'
+import type { HubConfig } from '../config/hub-config.ts'
+import type { Database } from '../store/database-schema.ts'
+import { startEmbeddedBroker } from './embedded-broker.ts'
+import { connectExternalBroker } from './external-broker.ts'
+import { createIngestMetrics } from './ingest-metrics.ts'
+import { type CommittedBatch, type IngestLog, IngestService } from './ingest-service.ts'
+import type { Ingress } from './ingress.ts'
+import { PointDirectory } from './point-directory.ts'
+import { ReadingPartitions } from './reading-partitions.ts'
+
+export interface RunningIngest {
+  readonly service: IngestService
+  readonly directory: PointDirectory
+  readonly partitions: ReadingPartitions
+  /** Where gateways connect. */
+  readonly url: string
+  close(): Promise<void>
+}
+
+export interface IngestStartOptions {
+  readonly db: Kysely<Database>
+  readonly config: Pick<HubConfig, 'mqtt' | 'ingest'>
+  readonly registry: Registry
+  readonly log: IngestLog
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer }
+  readonly onCommitted?: (committed: CommittedBatch) => void
+}
+
+/** Starts the MQTT ingress the config asks for and the ingest behind it. */
+export async function startIngest(options: IngestStartOptions): Promise<RunningIngest> {
+  const { db, config, log } = options
+  const directory = new PointDirectory(db)
+  const partitions = new ReadingPartitions(db)
+  const mqtt = config.mqtt
+  let ingress: Ingress
+  if (mqtt.mode === 'external') {
+    ingress = await connectExternalBroker({
+      url: mqtt.url ?? '',
+      username: mqtt.username,
+      password: mqtt.password,
+      clientId: mqtt.clientId,
+      shareGroup: mqtt.shareGroup,
+      caFile: mqtt.caFile,
+      log,
+    })
+  } else {
+    ingress = await startEmbeddedBroker({
+      host: mqtt.host,
+      port: mqtt.port,
+      ...(options.tls ? { tls: options.tls } : {}),
+      directory,
+      log,
+    })
+  }
+  const service = new IngestService({
+    db,
+    ingress,
+    directory,
+    partitions,
+    metrics: createIngestMetrics(options.registry),
+    log,
+    limits: {
+      maxFutureMs: config.ingest.maxFutureMinutes * 60_000,
+      maxAgeMs: config.ingest.maxAgeDays * 86_400_000,
+    },
+    ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}),
+  })
+  try {
+    await service.start()
+  } catch (error) {
+    await ingress.close()
+    throw error
+  }
+  return { service, directory, partitions, url: ingress.url, close: () => service.close() }
+}
