@@ -15,6 +15,7 @@ const idBySegment: Record<string, keyof EstateIds> = {
   points: 'pointId',
   meters: 'meterId',
   'meter-replacements': 'meterReplacementId',
+  'meter-reads': 'meterReadId',
   'org-nodes': 'estateId',
 }
 // Body and query fields → fixture id (fields ending in Id not listed map by their own name).
@@ -56,8 +57,9 @@ function requestFor(op: Operation, side: Side) {
     }
     url = url.replace(`{${param}}`, value!)
   }
+  // Every id-bearing query field, and whatever else the route requires (a period, a range).
   const query = Object.entries(op.querySchema?.properties ?? {})
-    .filter(([name]) => name.endsWith('Id'))
+    .filter(([name]) => name.endsWith('Id') || op.querySchema?.required?.includes(name))
     .map(([name, schema]) => `${name}=${sample(schema, name, idFor)}`)
   const payload = op.bodySchema ? sample(op.bodySchema, 'body', idFor) : undefined
   return {

@@ -110,7 +110,7 @@ describe('estatehub CLI', () => {
   it('creates the first admin, who can then log in to the hub', async () => {
     const file = configFile(
       'hub.yaml',
-      `http:\n  port: 0\ndatabase:\n  dataDir: ${join(work, 'hub-data')}\nlog:\n  level: warn\n`,
+      `http:\n  port: 0\nmqtt:\n  port: 0\ndatabase:\n  dataDir: ${join(work, 'hub-data')}\nlog:\n  level: warn\n`,
     )
     const added = await run(
       ['user', 'add', 'chief', '--role', 'admin', '--password-stdin', '--config', file],

@@ -6,7 +6,6 @@ import { type HubConfig, loadHubConfig } from '../config/hub-config.ts'
 import type { CommittedBatch } from '../ingest/ingest-service.ts'
 import { type RunningIngest, startIngest } from '../ingest/start-ingest.ts'
 import type { Store } from '../store/open-store.ts'
-import { InfluxWriter } from '../timeseries/influx-writer.ts'
 import { SeriesTagDirectory } from '../timeseries/series-tags.ts'
 import { describeStore, openMigratedStore } from './open-hub-store.ts'
 
@@ -51,8 +50,9 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
         }
       : {}),
   })
+  // Loaded only when configured: a hub without InfluxDB never loads its client.
   const influx = config.influx
-    ? new InfluxWriter(config.influx, {
+    ? new (await import('../timeseries/influx-writer.ts')).InfluxWriter(config.influx, {
         registry: metrics.registry,
         log: (level: 'warn' | 'error' | 'info', message: string, fields?: object) =>
           app.log[level](fields ?? {}, message),

@@ -14,6 +14,9 @@ const DEFAULTS = {
   http: { host: '127.0.0.1', port: 8080 },
   database: { dataDir: './data/hub', poolMax: 10 },
   auth: { tokenTtlMinutes: 720, loginMaxFailures: 10, loginLockMinutes: 15 },
+  mqtt: { mode: 'embedded', host: '127.0.0.1', port: 1883, clientId: 'estatehub-hub', shareGroup: 'estatehub' },
+  ingest: { maxFutureMinutes: 10, maxAgeDays: 400 },
+  timeseries: { gaugeRetentionDays: 400 },
   log: { level: 'info' },
 }
 
@@ -39,6 +42,14 @@ describe('HubConfigSchema', () => {
     const path = join(dir, 'bare.yaml')
     writeFileSync(path, 'http:\nlog:\n  level: debug\n')
     expect(loadHubConfig(path, {})).toEqual({ ...DEFAULTS, log: { level: 'debug' } })
+  })
+
+  it('needs a broker URL when the hub consumes from an external broker', () => {
+    const path = join(dir, 'external.yaml')
+    writeFileSync(path, 'mqtt:\n  mode: external\n')
+    expect(problemsOf(path)).toEqual([`${path}: mqtt.url: is required when mqtt.mode is external`])
+    writeFileSync(path, 'mqtt:\n  mode: external\n  url: mqtts://broker.example:8883\n  username: hub\n')
+    expect(loadHubConfig(path, {}).mqtt).toMatchObject({ mode: 'external', url: 'mqtts://broker.example:8883', shareGroup: 'estatehub' })
   })
 
   it('reports a typo, a wrong type and a missing value as exactly three lines', () => {

@@ -1,4 +1,5 @@
 import { expect } from 'vitest'
+import { jsonb } from '../../hub/store/jsonb.ts'
 import type { TestHub } from './test-hub.ts'
 
 /** The ids of one fully furnished estate: one record of every kind the API serves. */
@@ -14,6 +15,7 @@ export interface EstateIds {
   meterId: string
   subMeterId: string
   meterReplacementId: string
+  meterReadId: string
 }
 
 async function create(hub: TestHub, token: string, url: string, payload: Record<string, unknown>) {
@@ -109,7 +111,48 @@ export async function furnishEstate(
     newStartReading: '0',
     newSerialNumber: 'SN-2',
   })
+  // What the hub's ingest and meter-read run would have stored: a latest value for the point
+  // and a meter read for the main meter (inserted directly: the walk needs records, not a run).
+  await hub.store.db
+    .insertInto('latestValues')
+    .values({
+      pointId: point.id,
+      ts: new Date('2025-06-30T16:00:00Z'),
+      value: '1234.56',
+      quality: 'good',
+      valueText: null,
+      reason: null,
+      lastGoodAt: new Date('2025-06-30T16:00:00Z'),
+    })
+    .execute()
+  const read = await hub.store.db
+    .insertInto('meterReads')
+    .values({
+      estateId,
+      meterId: meter.id,
+      period: '2025-06',
+      periodStart: new Date('2025-05-31T16:00:00Z'),
+      cutoffAt: new Date('2025-06-30T16:00:00Z'),
+      previousReading: '1000',
+      previousAt: new Date('2025-05-31T16:00:00Z'),
+      previousSource: 'series',
+      currentReading: '1234.56',
+      currentAt: new Date('2025-06-30T16:00:00Z'),
+      method: 'exact',
+      multiplier: '40',
+      consumption: '9382.4',
+      rollover: false,
+      replacements: 0,
+      truesUp: false,
+      flags: jsonb([]),
+      status: 'auto',
+      approvedBy: null,
+      approvedAt: null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow()
   return {
+    meterReadId: read.id,
     estateId,
     buildingId: building.id,
     unitId: unit.id,

@@ -53,7 +53,11 @@ export function operationsOf(document: {
         querySchema:
           query.length === 0
             ? undefined
-            : { type: 'object', properties: Object.fromEntries(query.map((p) => [p.name, p.schema])) },
+            : {
+                type: 'object',
+                properties: Object.fromEntries(query.map((p) => [p.name, p.schema])),
+                required: query.filter((p) => p.required).map((p) => p.name),
+              },
         bodySchema: op.requestBody?.content?.['application/json']?.schema,
       })
     }
@@ -62,7 +66,7 @@ export function operationsOf(document: {
 }
 
 // Strings that satisfy the patterns our schemas use (codes, usernames, phones, gateway ids).
-const candidates = ['X-1', 'walker01', '13800000000', 'walk@example.com', 'Asia/Shanghai', '12.5']
+const candidates = ['X-1', 'walker01', '13800000000', 'walk@example.com', 'Asia/Shanghai', '12.5', '2025-01']
 
 export function sampleString(schema: Schema): string {
   if (schema.format === 'date') return '2025-01-01'
