@@ -14,7 +14,13 @@ const DEFAULTS = {
   http: { host: '127.0.0.1', port: 8080 },
   database: { dataDir: './data/hub', poolMax: 10 },
   auth: { tokenTtlMinutes: 720, loginMaxFailures: 10, loginLockMinutes: 15 },
-  mqtt: { mode: 'embedded', host: '127.0.0.1', port: 1883, clientId: 'estatehub-hub', shareGroup: 'estatehub' },
+  mqtt: {
+    mode: 'embedded',
+    host: '127.0.0.1',
+    port: 1883,
+    clientId: 'estatehub-hub',
+    shareGroup: 'estatehub',
+  },
   ingest: { maxFutureMinutes: 10, maxAgeDays: 400 },
   timeseries: { gaugeRetentionDays: 400 },
   log: { level: 'info' },
@@ -49,7 +55,11 @@ describe('HubConfigSchema', () => {
     writeFileSync(path, 'mqtt:\n  mode: external\n')
     expect(problemsOf(path)).toEqual([`${path}: mqtt.url: is required when mqtt.mode is external`])
     writeFileSync(path, 'mqtt:\n  mode: external\n  url: mqtts://broker.example:8883\n  username: hub\n')
-    expect(loadHubConfig(path, {}).mqtt).toMatchObject({ mode: 'external', url: 'mqtts://broker.example:8883', shareGroup: 'estatehub' })
+    expect(loadHubConfig(path, {}).mqtt).toMatchObject({
+      mode: 'external',
+      url: 'mqtts://broker.example:8883',
+      shareGroup: 'estatehub',
+    })
   })
 
   it('reports a typo, a wrong type and a missing value as exactly three lines', () => {
