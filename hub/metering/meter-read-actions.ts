@@ -9,8 +9,8 @@ import { periodConsumption } from './period-consumption.ts'
 import { dailyAverage, estimateFromDailyAverage } from './vee-checks.ts'
 
 const DAY_MS = 86_400_000
-/** How far back an estimate looks for the meter's daily average. */
-const ESTIMATE_HISTORY_MS = 30 * DAY_MS
+/** How far back an estimate looks for the meter’s daily average (two periods). */
+const ESTIMATE_HISTORY_MS = 60 * DAY_MS
 
 export interface Actor {
   readonly userId: string
@@ -186,7 +186,7 @@ export async function estimateRead(
     if (average === undefined)
       throw conflict(
         'params.id',
-        'the meter has too few readings in the last 30 days to estimate from; override it instead',
+        'the meter has too few readings in the last 60 days to estimate from; override it instead',
       )
     const last = samples[samples.length - 1]!
     const days = Decimal.of(cutoff - last.at)
