@@ -5,6 +5,7 @@ import { createMetrics } from '../api/http-metrics.ts'
 import { type HubConfig, loadHubConfig } from '../config/hub-config.ts'
 import type { CommittedBatch } from '../ingest/ingest-service.ts'
 import { type RunningIngest, startIngest } from '../ingest/start-ingest.ts'
+import { MeterReadScheduler } from '../metering/meter-read-scheduler.ts'
 import type { Store } from '../store/open-store.ts'
 import { SeriesTagDirectory } from '../timeseries/series-tags.ts'
 import { describeStore, openMigratedStore } from './open-hub-store.ts'
@@ -111,11 +112,15 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       .catch((error: unknown) =>
         app.log.warn({ err: (error as Error).message }, 'timeseries: retention failed'),
       )
+  // The month's meter reads fill themselves shortly after each estate's cut-off.
+  const meterReads = new MeterReadScheduler(store.db, app.log)
+  meterReads.start()
   const retentionTimer = setInterval(dropOld, HOUR_MS)
   retentionTimer.unref()
   dropOld()
   app.addHook('onClose', async () => {
     clearInterval(retentionTimer)
+    await meterReads.stop()
     await ingest.close()
     await influx?.close()
     await store.close()
