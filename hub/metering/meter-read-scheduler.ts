@@ -35,6 +35,7 @@ export class MeterReadScheduler {
   start(everyMs = 5 * 60_000) {
     const tick = () => {
       this.#running ??= this.tick()
+        .then(() => undefined)
         .catch((error: unknown) =>
           this.#log.error({ err: (error as Error).message }, 'meter reads: scheduled run failed'),
         )
