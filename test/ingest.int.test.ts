@@ -226,6 +226,7 @@ for (const backend of storeBackends()) {
 
     it('dead-letters malformed payloads with the reason and bytes, and keeps ingesting', async () => {
       const before = await count('deadLetters')
+      const badSeq = seqBase + 1
       const bad = [
         Buffer.from('{"v":1,"gateway":'),
         Buffer.from(
@@ -241,7 +242,12 @@ for (const backend of storeBackends()) {
       gw.client.publish(
         batchTopic(site.gatewayCode),
         JSON.stringify(
-          batch(site, { seq, readings: [{ p: 'm1/energy', t: Date.now(), v: 2200, q: 'good' }] }),
+          // oldest = badSeq: the gateway still holds the refused ones; the ack must cross them.
+          batch(site, {
+            seq,
+            oldest: badSeq,
+            readings: [{ p: 'm1/energy', t: Date.now(), v: 2200, q: 'good' }],
+          }),
         ),
         { qos: 1 },
       )
@@ -256,6 +262,14 @@ for (const backend of storeBackends()) {
       expect(Buffer.from(letters[0]!.payload).toString()).toBe('{"v":1,"gateway":')
       expect(letters[1]!.reason).toMatch(/\/readings\/0\/q/)
       expect(letters[2]!.reason).toMatch(/does not match the topic/)
+      // The refused batches that named a seq are settled (kept as dead letters): the mark moved
+      // past them, so the gateway's outbox does not resend them forever.
+      const link = await store.db
+        .selectFrom('gatewayLinks')
+        .select('committedSeq')
+        .where('gatewayId', '=', site.gatewayId)
+        .executeTakeFirstOrThrow()
+      expect(link.committedSeq).toBe(seq)
       expect(
         letters.every((l) => l.gatewayCode === site.gatewayCode && l.topic === batchTopic(site.gatewayCode)),
       ).toBe(true)

@@ -93,28 +93,9 @@ export async function commitBatch(
   await partitions.ensure(accepted.map((r) => ({ counter: r.point.kind === 'counter', ts: r.wire.t })))
 
   return db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('gatewayLinks')
-      .values({ gatewayId: gateway.id })
-      .onConflict((oc) => oc.column('gatewayId').doNothing())
-      .execute()
-    // The row lock serialises batches of one gateway across hubs sharing the load.
-    const link = await trx
-      .selectFrom('gatewayLinks')
-      .select('committedSeq')
-      .where('gatewayId', '=', gateway.id)
-      .forUpdate()
-      .executeTakeFirstOrThrow()
-    let mark = link.committedSeq
-    const seen =
-      batch.seq <= mark ||
-      (await trx
-        .selectFrom('ingestedBatches')
-        .select('seq')
-        .where('gatewayId', '=', gateway.id)
-        .where('seq', '=', batch.seq)
-        .executeTakeFirst()) !== undefined
-    if (seen) return { duplicate: true, committedSeq: mark, stored: [], unmatched: 0, events: 0 }
+    const link = await lockLink(trx, gateway.id)
+    if (await alreadySeen(trx, gateway.id, batch.seq, link.committedSeq))
+      return { duplicate: true, committedSeq: link.committedSeq, stored: [], unmatched: 0, events: 0 }
 
     await insertReadings(trx, accepted, batch.historical)
     await upsertLatest(trx, accepted)
@@ -135,44 +116,115 @@ export async function commitBatch(
         )
         .execute()
     }
-
-    await trx.insertInto('ingestedBatches').values({ gatewayId: gateway.id, seq: batch.seq }).execute()
-    mark = Math.max(mark, batch.oldest - 1)
-    const above = await trx
-      .selectFrom('ingestedBatches')
-      .select('seq')
-      .where('gatewayId', '=', gateway.id)
-      .where('seq', '>', mark)
-      .orderBy('seq')
-      .limit(10_000)
-      .execute()
-    for (const row of above) {
-      if (row.seq !== mark + 1) break
-      mark = row.seq
-    }
-    await trx
-      .deleteFrom('ingestedBatches')
-      .where('gatewayId', '=', gateway.id)
-      .where('seq', '<=', mark)
-      .execute()
-    await trx
-      .updateTable('gatewayLinks')
-      .set({
-        committedSeq: mark,
-        lastBatchAt: new Date(now),
-        lastBatchSentAt: new Date(batch.sentAt),
-        updatedAt: new Date(now),
-      })
-      .where('gatewayId', '=', gateway.id)
-      .execute()
+    const committedSeq = await recordSeq(
+      trx,
+      gateway.id,
+      link.committedSeq,
+      batch.seq,
+      batch.oldest,
+      now,
+      batch.sentAt,
+    )
     return {
       duplicate: false,
-      committedSeq: mark,
+      committedSeq,
       stored: accepted,
       unmatched: unmatched.length,
       events: batch.events.length,
     }
   })
+}
+
+/**
+ * A payload of this gateway that failed validation but names its seq: once it is in the
+ * dead-letter table, its seq counts as settled, so the committed mark (and the gateway's
+ * outbox) does not wait for it forever. Returns the mark to ack.
+ */
+export async function settleDeadLetter(
+  db: Kysely<Database>,
+  gatewayId: string,
+  seq: number,
+  oldest: number,
+  now = Date.now(),
+): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const link = await lockLink(trx, gatewayId)
+    if (await alreadySeen(trx, gatewayId, seq, link.committedSeq)) return link.committedSeq
+    return recordSeq(trx, gatewayId, link.committedSeq, seq, Math.min(oldest, seq), now, undefined)
+  })
+}
+
+/** The gateway's link row, locked: serialises batches of one gateway across hubs. */
+async function lockLink(trx: Kysely<Database>, gatewayId: string) {
+  await trx
+    .insertInto('gatewayLinks')
+    .values({ gatewayId })
+    .onConflict((oc) => oc.column('gatewayId').doNothing())
+    .execute()
+  return trx
+    .selectFrom('gatewayLinks')
+    .select('committedSeq')
+    .where('gatewayId', '=', gatewayId)
+    .forUpdate()
+    .executeTakeFirstOrThrow()
+}
+
+async function alreadySeen(
+  trx: Kysely<Database>,
+  gatewayId: string,
+  seq: number,
+  mark: number,
+): Promise<boolean> {
+  if (seq <= mark) return true
+  const row = await trx
+    .selectFrom('ingestedBatches')
+    .select('seq')
+    .where('gatewayId', '=', gatewayId)
+    .where('seq', '=', seq)
+    .executeTakeFirst()
+  return row !== undefined
+}
+
+/** Records `seq` and moves the committed mark (docs/protocol.md § Ack, steps 2-4). */
+async function recordSeq(
+  trx: Kysely<Database>,
+  gatewayId: string,
+  committed: number,
+  seq: number,
+  oldest: number,
+  now: number,
+  sentAt: number | undefined,
+): Promise<number> {
+  await trx.insertInto('ingestedBatches').values({ gatewayId, seq }).execute()
+  let mark = Math.max(committed, oldest - 1)
+  const above = await trx
+    .selectFrom('ingestedBatches')
+    .select('seq')
+    .where('gatewayId', '=', gatewayId)
+    .where('seq', '>', mark)
+    .orderBy('seq')
+    .limit(10_000)
+    .execute()
+  for (const row of above) {
+    if (row.seq !== mark + 1) break
+    mark = row.seq
+  }
+  await trx
+    .deleteFrom('ingestedBatches')
+    .where('gatewayId', '=', gatewayId)
+    .where('seq', '<=', mark)
+    .execute()
+  await trx
+    .updateTable('gatewayLinks')
+    .set({
+      committedSeq: mark,
+      lastBatchAt: new Date(now),
+      ...(sentAt === undefined ? {} : { lastBatchSentAt: new Date(sentAt) }),
+      updatedAt: new Date(now),
+    })
+    .where('gatewayId', '=', gatewayId)
+    .execute()
+  return mark
 }
 
 async function insertReadings(trx: Kysely<Database>, rows: readonly StoredReading[], historical: boolean) {

@@ -2,13 +2,20 @@ import type { Kysely } from 'kysely'
 import {
   ackTopic,
   encodeAck,
+  MAX_BATCH_BYTES,
   parseBatch,
   parseStatus,
   parseTopic,
   type UplinkBatch,
 } from '../../gateway/protocol/index.ts'
 import type { Database } from '../store/database-schema.ts'
-import { type CommitLimits, type CommitResult, commitBatch, type StoredReading } from './batch-writer.ts'
+import {
+  type CommitLimits,
+  type CommitResult,
+  commitBatch,
+  type StoredReading,
+  settleDeadLetter,
+} from './batch-writer.ts'
 import type { IngestMetrics } from './ingest-metrics.ts'
 import type { Ingress, IngressMessage } from './ingress.ts'
 import type { GatewayEntry, PointDirectory } from './point-directory.ts'
@@ -104,15 +111,19 @@ export class IngestService {
   async #handleBatch(gatewayCode: string, message: IngressMessage): Promise<void> {
     const { metrics, log } = this.#o
     const parsed = parseBatch(message.payload)
-    if (!parsed.ok) return this.#deadLetter(message, gatewayCode, 'invalid', parsed.error)
+    if (!parsed.ok) {
+      await this.#deadLetter(message, gatewayCode, 'invalid', parsed.error)
+      return this.#settleInvalid(gatewayCode, message.payload)
+    }
     const batch = parsed.batch
     if (batch.gateway !== gatewayCode) {
-      return this.#deadLetter(
+      await this.#deadLetter(
         message,
         gatewayCode,
         'gateway_mismatch',
         `/gateway: ${JSON.stringify(batch.gateway)} does not match the topic's gateway ${JSON.stringify(gatewayCode)}`,
       )
+      return this.#settleInvalid(gatewayCode, message.payload)
     }
     const gateway = await this.#o.directory.gatewayFor(
       gatewayCode,
@@ -171,6 +182,19 @@ export class IngestService {
     }
   }
 
+  /**
+   * A refused batch that still names this gateway and a seq is settled (dead-lettered, not
+   * lost), so the gateway's outbox moves past it instead of resending it forever.
+   */
+  async #settleInvalid(gatewayCode: string, payload: Buffer): Promise<void> {
+    const claimed = claimedSeq(payload)
+    if (claimed === undefined) return
+    const gateway = await this.#o.directory.gateway(gatewayCode)
+    if (gateway === undefined || !gateway.enabled) return
+    const mark = await settleDeadLetter(this.#o.db, gateway.id, claimed.seq, claimed.oldest)
+    if (mark > 0) await this.#o.ingress.publish(ackTopic(gatewayCode), encodeAck(mark)).catch(() => {})
+  }
+
   async #handleStatus(gatewayCode: string, message: IngressMessage): Promise<void> {
     // An empty retained message clears the status; nothing to record.
     if (message.payload.length === 0) return
@@ -226,6 +250,25 @@ export class IngestService {
       })
       .execute()
   }
+}
+
+/**
+ * The seq (and oldest) a refused payload claims. Only the topic's own gateway can publish on
+ * its topic (the broker's ACL), so the seq is in that gateway's stream whatever else is wrong.
+ */
+function claimedSeq(payload: Buffer): { seq: number; oldest: number } | undefined {
+  if (payload.length > MAX_BATCH_BYTES) return undefined
+  let value: unknown
+  try {
+    value = JSON.parse(payload.toString('utf8'))
+  } catch {
+    return undefined
+  }
+  if (typeof value !== 'object' || value === null) return undefined
+  const { seq, oldest } = value as Record<string, unknown>
+  const valid = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1
+  if (!valid(seq)) return undefined
+  return { seq, oldest: valid(oldest) && oldest <= seq ? oldest : seq }
 }
 
 function errorText(error: unknown): string {
