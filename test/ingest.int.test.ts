@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -390,3 +391,73 @@ async function connectGatewayWithWill(url: string, site: Site): Promise<MqttClie
     },
   })
 }
+
+describe('reading partitions', () => {
+  it('creates months on demand and drops only gauge months past retention', async () => {
+    const backend = storeBackends()[0]!
+    const store = await backend.open()
+    try {
+      const site = await seedSite(store.db, {
+        code: 'RET',
+        points: [
+          { device: 'm1', point: 'energy', kind: 'counter' },
+          { device: 'm1', point: 'power', kind: 'gauge' },
+        ],
+      })
+      const { PointDirectory } = await import('../hub/ingest/point-directory.ts')
+      const { ReadingPartitions } = await import('../hub/ingest/reading-partitions.ts')
+      const { commitBatch } = await import('../hub/ingest/batch-writer.ts')
+      const gateway = (await new PointDirectory(store.db).gateway(site.gatewayCode))!
+      const partitions = new ReadingPartitions(store.db)
+      const jan = Date.parse('2026-01-15T00:00:00Z')
+      const mar = Date.parse('2026-03-15T00:00:00Z')
+      const readings = [jan, mar].flatMap((t) => [
+        { p: 'm1/energy', t, v: 1, q: 'good' as const },
+        { p: 'm1/power', t, v: 2, q: 'good' as const },
+      ])
+      const b = {
+        v: 1 as const,
+        gateway: site.gatewayCode,
+        session: 's',
+        seq: 1,
+        oldest: 1,
+        sentAt: mar,
+        historical: true,
+        readings,
+        events: [],
+      }
+      await commitBatch(store.db, partitions, gateway, b, { now: mar })
+      // Everything before March 1st is past retention: January's gauges go, its counters stay.
+      const dropped = await partitions.dropOtherBefore(Date.parse('2026-03-01T00:00:00Z'))
+      expect(dropped).toEqual(['readings_other_y2026m01'])
+      const left = await store.db
+        .selectFrom('readings')
+        .select(['counter', 'ts'])
+        .orderBy('ts')
+        .orderBy('counter')
+        .execute()
+      expect(left.map((r) => [r.counter, r.ts.toISOString().slice(0, 7)])).toEqual([
+        [true, '2026-01'],
+        [false, '2026-03'],
+        [true, '2026-03'],
+      ])
+      // A January gauge arriving late recreates its month rather than failing the batch, even
+      // through a writer that still believed the month existed (another hub dropped it).
+      const stale = new ReadingPartitions(store.db)
+      await stale.ensure([{ counter: false, ts: jan }])
+      await sql`drop table readings_other_y2026m01`.execute(store.db)
+      await commitBatch(
+        store.db,
+        stale,
+        gateway,
+        { ...b, seq: 2, oldest: 2, readings: [{ p: 'm1/power', t: jan + 1, v: 3, q: 'good' }] },
+        { now: mar },
+      )
+      expect(
+        await store.db.selectFrom('readings').select('value').where('counter', '=', false).execute(),
+      ).toHaveLength(2)
+    } finally {
+      await store.close()
+    }
+  })
+})

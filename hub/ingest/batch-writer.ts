@@ -90,8 +90,28 @@ export async function commitBatch(
   const limits = options.limits ?? defaultCommitLimits
   const { accepted, unmatched } = place(gateway, batch.readings, now, limits)
   // DDL outside the transaction: a partition is needed whether or not this batch commits.
-  await partitions.ensure(accepted.map((r) => ({ counter: r.point.kind === 'counter', ts: r.wire.t })))
+  const months = accepted.map((r) => ({ counter: r.point.kind === 'counter', ts: r.wire.t }))
+  await partitions.ensure(months)
+  try {
+    return await commitPlaced(db, gateway, batch, accepted, unmatched, now)
+  } catch (error) {
+    // 23514: no partition for a row. Another hub's retention dropped a month this hub still
+    // had cached: forget the cache, create what is missing, try once more.
+    if ((error as { code?: string }).code !== '23514') throw error
+    partitions.forget()
+    await partitions.ensure(months)
+    return commitPlaced(db, gateway, batch, accepted, unmatched, now)
+  }
+}
 
+function commitPlaced(
+  db: Kysely<Database>,
+  gateway: GatewayEntry,
+  batch: UplinkBatch,
+  accepted: readonly StoredReading[],
+  unmatched: Placed['unmatched'],
+  now: number,
+): Promise<CommitResult> {
   return db.transaction().execute(async (trx) => {
     const link = await lockLink(trx, gateway.id)
     if (await alreadySeen(trx, gateway.id, batch.seq, link.committedSeq))

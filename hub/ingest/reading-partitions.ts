@@ -46,6 +46,11 @@ export class ReadingPartitions {
     for (const row of result.rows) this.#known.add(row.name)
   }
 
+  /** Forgets what is known (another process may have dropped partitions). */
+  forget() {
+    this.#known.clear()
+  }
+
   /** Makes sure the partitions for every (class, month) in `instants` exist. */
   async ensure(entries: Iterable<{ counter: boolean; ts: number }>): Promise<void> {
     const wanted = new Map<string, { cls: SeriesClass; index: number }>()
