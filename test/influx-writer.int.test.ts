@@ -347,3 +347,102 @@ describe('InfluxWriter on the wire', () => {
     expect(JSON.stringify(sink.lines)).not.toContain(TOKEN)
   })
 })
+
+describe.skipIf(!vmBin)('the hub’s ingest copying to VictoriaMetrics', () => {
+  it('sends each committed reading with its estate, building, unit, meter, device and point', async () => {
+    const { storeBackends } = await import('./support/store-backends.ts')
+    const { seedSite, startTestIngest } = await import('./support/ingest-fixture.ts')
+    const { influxCopy } = await import('../hub/timeseries/influx-copy.ts')
+    const { SeriesTagDirectory } = await import('../hub/timeseries/series-tags.ts')
+    const mqtt = (await import('mqtt')).default
+    const { batchTopic } = await import('../gateway/protocol/index.ts')
+    const vm = await startVm()
+    const store = await storeBackends()[0]!.open()
+    cleanups.push(() => store.close())
+    const site = await seedSite(store.db, {
+      code: 'IFX',
+      points: [{ device: 'm1', point: 'energy', kind: 'counter' }],
+    })
+    const unit = await store.db
+      .insertInto('units')
+      .values({
+        estateId: site.estateId,
+        buildingId: site.buildingId,
+        code: '1-101',
+        floor: 1,
+        areaM2: '90',
+        use: 'residence',
+        status: 'occupied',
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    await store.db
+      .updateTable('devices')
+      .set({ unitId: unit.id })
+      .where('id', '=', site.deviceIds.get('m1')!)
+      .execute()
+    await store.db
+      .insertInto('meters')
+      .values({
+        estateId: site.estateId,
+        code: 'E-1-101',
+        kind: 'electricity',
+        unitId: unit.id,
+        pointId: site.pointIds.get('m1/energy')!,
+      })
+      .execute()
+    const writer = track(new InfluxWriter(config(vm.url)))
+    const ingest = await startTestIngest(store.db, undefined, {
+      onCommitted: influxCopy(new SeriesTagDirectory(store.db), writer, () => {}),
+    })
+    cleanups.push(() => ingest.close())
+    const gateway = await mqtt.connectAsync(ingest.url, {
+      clientId: site.gatewayCode,
+      username: site.gatewayCode,
+      password: site.secret,
+      reconnectPeriod: 0,
+    })
+    cleanups.push(() => gateway.endAsync())
+    const t = Date.now() - 30_000
+    const seq = Date.now()
+    await gateway.publishAsync(
+      batchTopic(site.gatewayCode),
+      JSON.stringify({
+        v: 1,
+        gateway: site.gatewayCode,
+        session: 's',
+        seq,
+        oldest: seq,
+        sentAt: seq,
+        historical: false,
+        readings: [{ p: 'm1/energy', t, v: 1234.56, q: 'good' }],
+        events: [],
+      }),
+      { qos: 1 },
+    )
+    let series: Awaited<ReturnType<typeof vm.exportSeries>> = []
+    await waitUntil('the copy in VictoriaMetrics', async () => {
+      await writer.flush().catch(() => {})
+      series = await vm.exportSeries('{__name__="reading_value"}')
+      return series.length > 0
+    })
+    const estateCode = (
+      await store.db
+        .selectFrom('orgNodes')
+        .select('code')
+        .where('id', '=', site.estateId)
+        .executeTakeFirstOrThrow()
+    ).code
+    expect(series[0]!.metric).toMatchObject({
+      estate: estateCode,
+      building: 'B1',
+      unit: '1-101',
+      meter: 'E-1-101',
+      device: 'm1',
+      point: 'energy',
+      quality: 'good',
+    })
+    expect(series[0]!.values).toEqual([1234.56])
+    expect(series[0]!.timestamps).toEqual([t])
+  })
+})

@@ -3,10 +3,10 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../api/build-app.ts'
 import { createMetrics } from '../api/http-metrics.ts'
 import { type HubConfig, loadHubConfig } from '../config/hub-config.ts'
-import type { CommittedBatch } from '../ingest/ingest-service.ts'
 import { type RunningIngest, startIngest } from '../ingest/start-ingest.ts'
 import { MeterReadScheduler } from '../metering/meter-read-scheduler.ts'
 import type { Store } from '../store/open-store.ts'
+import { influxCopy } from '../timeseries/influx-copy.ts'
 import { SeriesTagDirectory } from '../timeseries/series-tags.ts'
 import { describeStore, openMigratedStore } from './open-hub-store.ts'
 
@@ -59,23 +59,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
           app.log[level](fields ?? {}, message),
       })
     : undefined
-  const tags = new SeriesTagDirectory(store.db)
   const copyToInflux = influx
-    ? ({ stored }: CommittedBatch) => {
-        void tags
-          .tagsFor(stored.map((s) => s.point.id))
-          .then((byPoint) => {
-            const rows = []
-            for (const { point, wire } of stored) {
-              const t = byPoint.get(point.id)
-              if (t) rows.push({ ...t, at: wire.t, value: wire.v, quality: wire.q })
-            }
-            influx.enqueue(rows)
-          })
-          .catch((error: unknown) =>
-            app.log.warn({ err: (error as Error).message }, 'influx: tag lookup failed'),
-          )
-      }
+    ? influxCopy(new SeriesTagDirectory(store.db), influx, (message) => app.log.warn(message))
     : undefined
   const mqttTls = config.mqtt.tls
   let ingest: RunningIngest
