@@ -461,3 +461,52 @@ describe('reading partitions', () => {
     }
   })
 })
+
+describe('ingest problems API', () => {
+  it('reports unmatched readings and dead letters of the estate’s gateways only', async () => {
+    const { openTestHub } = await import('./support/test-hub.ts')
+    const hub = await openTestHub(storeBackends()[0]!)
+    try {
+      const site = await seedSite(hub.store.db, {
+        code: 'PRB',
+        points: [{ device: 'm1', point: 'energy', kind: 'counter' }],
+      })
+      const other = await seedSite(hub.store.db, { code: 'PRO', points: [] })
+      const ingest = await startTestIngest(hub.store.db)
+      const gw = await connectGateway(ingest.url, site)
+      const seq = Date.now()
+      gw.client.publish(
+        batchTopic(site.gatewayCode),
+        JSON.stringify(batch(site, { seq, readings: [{ p: 'm1/nosuch', t: Date.now(), v: 1, q: 'good' }] })),
+        { qos: 1 },
+      )
+      gw.client.publish(batchTopic(site.gatewayCode), Buffer.from('not json'), { qos: 1 })
+      await waitUntil('ack', () => gw.acks.includes(seq))
+      await ingest.service.idle()
+      await gw.client.endAsync()
+      await ingest.close()
+      const engineer = await hub.userWithGrants('prb-eng', [{ role: 'engineering', nodeId: site.estateId }])
+      const mine = await hub.call(engineer, {
+        method: 'GET',
+        url: `/api/v1/estates/${site.estateId}/ingest-problems`,
+      })
+      expect(mine.status).toBe(200)
+      expect(mine.body.unmatched).toEqual([
+        expect.objectContaining({ gatewayCode: site.gatewayCode, name: 'm1/nosuch', count: 1 }),
+      ])
+      expect(mine.body.deadLetters).toEqual([
+        expect.objectContaining({ gatewayCode: site.gatewayCode, payloadBytes: 8 }),
+      ])
+      expect(
+        (
+          await hub.call(engineer, {
+            method: 'GET',
+            url: `/api/v1/estates/${other.estateId}/ingest-problems`,
+          })
+        ).status,
+      ).toBe(404)
+    } finally {
+      await hub.close()
+    }
+  })
+})

@@ -12,6 +12,7 @@ import { registerGatewayRoutes } from '../devices/gateway-routes.ts'
 import { pointResource } from '../devices/point-resource.ts'
 import { registerPresenceRoutes } from '../devices/presence-routes.ts'
 import { registerImportRoutes } from '../import/import-routes.ts'
+import { registerIngestRoutes } from '../ingest/ingest-routes.ts'
 import { registerMeterReadRoutes } from '../metering/meter-read-routes.ts'
 import { meterReplacementResource } from '../metering/meter-replacement-resource.ts'
 import { registerMeterReplacementRoutes } from '../metering/meter-replacement-routes.ts'
@@ -135,6 +136,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerImportRoutes(app, db)
   registerSeriesRoutes(app, db)
   registerPresenceRoutes(app, db)
+  registerIngestRoutes(app, db)
   registerMeterReadRoutes(app, db)
   return app
 }
