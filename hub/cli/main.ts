@@ -1,6 +1,6 @@
 import { Command } from 'commander'
 import { ConfigError } from '../config/load-config.ts'
-import { runDemo } from './demo-command.ts'
+import { parseBackfillDays, runDemo } from './demo-command.ts'
 import { runGateway } from './gateway-command.ts'
 import { runHub } from './hub-command.ts'
 import { runMigrate } from './migrate-command.ts'
@@ -20,9 +20,14 @@ withConfig(
     .argument('[action]', '"check": validate the file, read every device once and print a table')
     .description('run an on-site gateway, or check its devices'),
 ).action((action, o) => runGateway(action, o.config))
-withConfig(
-  program.command('demo').description('run the hub with a seeded demo estate (what npm start runs)'),
-).action((o) => runDemo(o.config))
+withConfig(program.command('demo').description('run the hub with a seeded demo estate (what npm start runs)'))
+  .option(
+    '--backfill <days>',
+    'generate this many days of meter history, e.g. 40d (default on a first run: enough to cover last month)',
+    parseBackfillDays,
+  )
+  .option('--no-backfill', 'generate no meter history')
+  .action((o) => runDemo({ config: o.config, backfill: o.backfill === 0 ? false : o.backfill }))
 withConfig(program.command('migrate').description('apply pending database migrations and exit')).action((o) =>
   runMigrate(o.config),
 )
