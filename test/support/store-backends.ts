@@ -50,6 +50,13 @@ function postgres(url: string): StoreBackend {
           await store.close()
           const dropper = new pg.Client({ connectionString: url })
           await dropper.connect()
+          // pg-pool's end() resolves before its idle connections are gone; a forced drop would
+          // kill them and their pool would raise an error no one listens for. Wait for them.
+          for (let i = 0; i < 100; i++) {
+            const open = await dropper.query('select 1 from pg_stat_activity where datname = $1', [name])
+            if (open.rowCount === 0) break
+            await new Promise((resolve) => setTimeout(resolve, 20))
+          }
           await dropper.query(`drop database if exists ${name} with (force)`)
           await dropper.end()
         },
