@@ -263,6 +263,11 @@ for (const backend of storeBackends()) {
       expect(Buffer.from(letters[0]!.payload).toString()).toBe('{"v":1,"gateway":')
       expect(letters[1]!.reason).toMatch(/\/readings\/0\/q/)
       expect(letters[2]!.reason).toMatch(/does not match the topic/)
+      const metric = await ingest.registry.getSingleMetric('estatehub_ingest_dead_letters_total')!.get()
+      expect(Object.fromEntries(metric.values.map((v) => [v.labels.reason, v.value]))).toEqual({
+        invalid: 2,
+        gateway_mismatch: 1,
+      })
       // The refused batches that named a seq are settled (kept as dead letters): the mark moved
       // past them, so the gateway's outbox does not resend them forever.
       const link = await store.db

@@ -280,6 +280,99 @@ for (const backend of storeBackends()) {
       ])
     })
 
+    it('flags zero use only on a unit occupied for the whole period', async () => {
+      const db = hub.store.db
+      const customer = await db
+        .insertInto('customers')
+        .values({ estateId: site.estateId, code: 'C-ZERO', kind: 'person', name: '李四' })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+      const readings: UplinkBatch['readings'] = []
+      for (const [code, since] of [
+        ['FULL', '2025-01-01'],
+        ['MOVEIN', '2025-11-10'],
+      ] as const) {
+        const device = await db
+          .insertInto('devices')
+          .values({
+            estateId: site.estateId,
+            gatewayId: site.gatewayId,
+            code,
+            name: code,
+            protocol: 'modbus-tcp',
+            connection: { host: '127.0.0.1', port: 502, unitId: 1 },
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+        const point = await db
+          .insertInto('points')
+          .values({
+            estateId: site.estateId,
+            deviceId: device.id,
+            code: 'energy',
+            name: 'energy',
+            address: { table: 'holding-register', register: 0 },
+            dataType: 'uint32',
+            scale: '0.01',
+            kind: 'counter',
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+        const unit = await db
+          .insertInto('units')
+          .values({
+            estateId: site.estateId,
+            buildingId: site.buildingId,
+            code: `U-${code}`,
+            floor: 2,
+            areaM2: '90',
+            use: 'residence',
+            status: 'occupied',
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+        await db
+          .insertInto('occupancies')
+          .values({
+            estateId: site.estateId,
+            unitId: unit.id,
+            customerId: customer.id,
+            role: 'owner',
+            startDate: since,
+          })
+          .execute()
+        const meter = await db
+          .insertInto('meters')
+          .values({ estateId: site.estateId, code, kind: 'electricity', unitId: unit.id, pointId: point.id })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+        meterIds.set(code, meter.id)
+        for (const period of ['2025-10', '2025-11'])
+          readings.push({ p: `${code}/energy`, t: cut(period), v: 500, q: 'good' })
+      }
+      const gateway = (await new PointDirectory(db).gateway(site.gatewayCode))!
+      const batch: UplinkBatch = {
+        v: 1,
+        gateway: site.gatewayCode,
+        session: 's',
+        seq: 2,
+        oldest: 2,
+        sentAt: Date.now(),
+        historical: true,
+        readings,
+        events: [],
+      }
+      await commitBatch(db, new ReadingPartitions(db), gateway, batch, {
+        now: Date.parse('2025-12-15T00:00:00Z'),
+      })
+      await run('2025-11')
+      expect((await readOf('FULL', '2025-11')).flags.map((f: { code: string }) => f.code)).toEqual([
+        'zero_occupied',
+      ])
+      // Moved in on November 10th: zero use before that is no anomaly.
+      expect((await readOf('MOVEIN', '2025-11')).flags).toEqual([])
+    })
+
     it('keeps per-estate settings: a cut-off day moves the period bounds', async () => {
       const put = await hub.call(clerk, {
         method: 'PUT',

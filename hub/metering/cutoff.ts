@@ -85,6 +85,11 @@ export function lastClosedPeriod(now: number, timeZone: string, cutoffDay: numbe
   return period
 }
 
+/** The local calendar date 'YYYY-MM-DD' of an instant in `timeZone`. */
+export function localDate(ms: number, timeZone: string): string {
+  return new Date(ms + zoneOffsetMs(ms, timeZone)).toISOString().slice(0, 10)
+}
+
 export function isTimeZone(timeZone: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone })

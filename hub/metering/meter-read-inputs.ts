@@ -19,6 +19,7 @@ export interface MeterForRead {
   readonly installedOn: string | null
   /** Digits after the point of the bound point's scale (0.01 → 2), at most 3. */
   readonly decimals: number
+  /** The unit is occupied or rented, and nobody moved in or out during the period. */
   readonly unitOccupied: boolean
   readonly lastGoodAt: Date | null
   readonly pollIntervalMs: number
@@ -74,6 +75,7 @@ export async function loadMeters(
   db: Kysely<Database>,
   estateId: string,
   meterIds?: readonly string[],
+  period?: { startDate: string; endDate: string },
 ): Promise<MeterForRead[]> {
   let query = db
     .selectFrom('meters')
@@ -97,6 +99,28 @@ export async function loadMeters(
       'units.status as unitStatus',
       'latestValues.lastGoodAt',
       'devices.pollIntervalMs',
+      // An occupancy that began or ended inside the period: the unit was not occupied all of it.
+      (eb) =>
+        eb
+          .exists(
+            eb
+              .selectFrom('occupancies')
+              .select('occupancies.id')
+              .whereRef('occupancies.unitId', '=', 'meters.unitId')
+              .where((w) =>
+                w.or([
+                  w.and([
+                    w('occupancies.startDate', '>', period?.startDate ?? '9999-12-31'),
+                    w('occupancies.startDate', '<=', period?.endDate ?? '0001-01-01'),
+                  ]),
+                  w.and([
+                    w('occupancies.endDate', '>=', period?.startDate ?? '9999-12-31'),
+                    w('occupancies.endDate', '<', period?.endDate ?? '0001-01-01'),
+                  ]),
+                ]),
+              ),
+          )
+          .as('moved'),
     ])
     .where('meters.estateId', '=', estateId)
     .where('meters.status', '=', 'active')
@@ -121,7 +145,7 @@ export async function loadMeters(
     installReading: r.installReading,
     installedOn: r.installedOn,
     decimals: scaleDecimals(r.scale),
-    unitOccupied: r.unitStatus === 'occupied' || r.unitStatus === 'rented',
+    unitOccupied: (r.unitStatus === 'occupied' || r.unitStatus === 'rented') && !r.moved,
     lastGoodAt: r.lastGoodAt,
     pollIntervalMs: r.pollIntervalMs ?? DEFAULT_COUNTER_INTERVAL_MS,
   }))

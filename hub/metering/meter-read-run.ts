@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import { Decimal } from '../decimal/decimal.ts'
 import type { Database } from '../store/database-schema.ts'
 import { jsonb } from '../store/jsonb.ts'
-import { periodBounds, shiftPeriod } from './cutoff.ts'
+import { localDate, periodBounds, shiftPeriod } from './cutoff.ts'
 import { type ComputedRead, computeRead, readSnapshot } from './meter-read-compute.ts'
 import {
   loadMeters,
@@ -72,7 +72,10 @@ export async function runMeterReads(
     throw new RangeError(
       `period ${options.period} is not closed yet: its cut-off is ${new Date(bounds.cutoff).toISOString()}`,
     )
-  const meters = await loadMeters(db, options.estateId, options.meterIds)
+  const meters = await loadMeters(db, options.estateId, options.meterIds, {
+    startDate: localDate(bounds.start, settings.timeZone),
+    endDate: localDate(bounds.cutoff - 1, settings.timeZone),
+  })
   const ids = meters.map((m) => m.id)
   const pointIds = meters.flatMap((m) => (m.pointId === null ? [] : [m.pointId]))
   const [atCutoff, atStart, previous, existing, replacements, averages] = await Promise.all([
