@@ -3,6 +3,7 @@ import { ConfigError } from '../config/load-config.ts'
 import { parseBackfillDays, runDemo } from './demo-command.ts'
 import { runGateway } from './gateway-command.ts'
 import { runHub } from './hub-command.ts'
+import { runLedgerCheck } from './ledger-command.ts'
 import { runMigrate } from './migrate-command.ts'
 import { addUser, grantUser } from './user-command.ts'
 
@@ -31,6 +32,15 @@ withConfig(program.command('demo').description('run the hub with a seeded demo e
 withConfig(program.command('migrate').description('apply pending database migrations and exit')).action((o) =>
   runMigrate(o.config),
 )
+
+const ledger = program.command('ledger').description('the billing ledger')
+withConfig(
+  ledger
+    .command('check')
+    .description('prove per estate that debits equal credits and every balance matches its entries'),
+)
+  .option('-e, --estate <code>', 'only this estate')
+  .action((o) => runLedgerCheck(o.config, o.estate))
 
 const user = program.command('user').description('manage users from the command line')
 withConfig(user.command('add <username>').description('create a user, optionally granting a role'))

@@ -342,6 +342,184 @@ export interface MeterReadChangeTable {
   new: Json<Record<string, unknown>>
 }
 
+export type FeeKind = 'area' | 'consumption' | 'tiered' | 'fixed' | 'shared' | 'one_off'
+export type FeeCycle = 'monthly' | 'quarterly' | 'yearly' | 'one_off'
+export type PaymentMethod = 'cash' | 'card' | 'transfer' | 'wechat' | 'alipay' | 'prepayment'
+export type LedgerAccount = 'receivable' | 'revenue' | 'cash' | 'prepayment' | 'deposit'
+export type ReceivableKind = 'charge' | 'correction' | 'late_fee' | 'adjustment'
+export type ApprovalKind = 'void' | 'refund' | 'adjustment' | 'waiver' | 'deposit_refund'
+
+export interface FeeItemTable {
+  id: Generated<string>
+  estateId: string
+  code: string
+  name: string
+  kind: FeeKind
+  meterKind: MeterKind | null
+  roundingUnit: ColumnType<'fen' | 'jiao', 'fen' | 'jiao' | undefined, 'fen' | 'jiao'>
+  roundingMode: ColumnType<'half-up' | 'down', 'half-up' | 'down' | undefined, 'half-up' | 'down'>
+  cycle: ColumnType<FeeCycle, FeeCycle | undefined, FeeCycle>
+  dueDays: ColumnType<number, number | undefined, number>
+  lateFeeDailyRate: DefaultDecimal
+  lateFeeGraceDays: ColumnType<number, number | undefined, number>
+  lateFeeCapRatio: string | null
+  active: ColumnType<boolean, boolean | undefined, boolean>
+  createdAt: CreatedAt
+  updatedAt: Timestamp
+}
+
+export interface FeeBand {
+  readonly upTo: string | null
+  readonly price: string
+}
+
+export interface FeeStandardTable {
+  id: Generated<string>
+  estateId: string
+  feeItemId: string
+  name: string
+  price: string | null
+  amount: string | null
+  bands: Json<FeeBand[]> | null
+  tierBasis: 'period' | 'annual' | null
+  shareBasis: 'area' | 'consumption' | null
+  shareSource: 'meter' | 'loss' | null
+  shareMeterId: string | null
+  validFrom: string
+  validTo: string | null
+  createdAt: CreatedAt
+}
+
+export interface FeeAssignmentTable {
+  id: Generated<string>
+  estateId: string
+  feeStandardId: string
+  target: 'estate' | 'building' | 'use' | 'unit' | 'customer'
+  buildingId: string | null
+  unitUse: UnitUse | null
+  unitId: string | null
+  customerId: string | null
+  validFrom: string
+  validTo: string | null
+  createdAt: CreatedAt
+}
+
+export interface BillRunTable {
+  id: Generated<string>
+  estateId: string
+  period: string
+  scope: 'estate' | 'building' | 'unit' | 'customer'
+  scopeId: string
+  status: 'preview' | 'approved' | 'superseded'
+  lines: ColumnType<number, number | undefined, number>
+  total: DefaultDecimal
+  toIssue: DefaultDecimal
+  held: ColumnType<number, number | undefined, number>
+  createdBy: string | null
+  createdAt: CreatedAt
+  approvedBy: string | null
+  approvedAt: Timestamp | null
+}
+
+export interface BillRunLineTable {
+  id: Generated<number>
+  estateId: string
+  billRunId: string
+  unitId: string | null
+  customerId: string
+  feeItemId: string
+  period: string
+  amount: string | null
+  issued: DefaultDecimal
+  difference: string | null
+  explanation: Json<Record<string, unknown>>
+  heldReason: string | null
+}
+
+export interface ReceivableTable {
+  id: Generated<string>
+  estateId: string
+  customerId: string
+  unitId: string | null
+  feeItemId: string
+  period: string | null
+  kind: ReceivableKind
+  amount: Decimal
+  dueDate: string
+  issuedAt: ColumnType<Date, Date | string | undefined, never>
+  billRunId: string | null
+  correctsId: string | null
+  explanation: Json<Record<string, unknown>>
+  createdBy: string | null
+}
+
+export interface ReceiptCounterTable {
+  estateId: string
+  year: number
+  last: number
+}
+
+export interface PaymentTable {
+  id: Generated<string>
+  estateId: string
+  customerId: string
+  purpose: 'bills' | 'deposit'
+  method: PaymentMethod
+  reference: string | null
+  amount: Decimal
+  receiptNo: string
+  receiptYear: number
+  receiptSeq: number
+  cashierId: string | null
+  paidAt: ColumnType<Date, Date | string | undefined, never>
+  idempotencyKey: string
+  requestHash: string
+}
+
+export interface PaymentAllocationTable {
+  id: Generated<number>
+  estateId: string
+  paymentId: string | null
+  receivableId: string
+  source: 'payment' | 'prepayment' | 'reversal'
+  amount: Decimal
+  createdAt: ColumnType<Date, Date | string | undefined, never>
+}
+
+export interface ApprovalTable {
+  id: Generated<string>
+  estateId: string
+  kind: ApprovalKind
+  paymentId: string | null
+  receivableId: string | null
+  customerId: string | null
+  feeItemId: string | null
+  amount: Decimal
+  reason: string
+  status: ColumnType<'requested' | 'approved' | 'rejected', 'requested' | undefined, 'approved' | 'rejected'>
+  requestedBy: string
+  requestedAt: ColumnType<Date, Date | string | undefined, never>
+  decidedBy: string | null
+  decidedAt: Timestamp | null
+}
+
+export interface LedgerEntryTable {
+  id: Generated<number>
+  estateId: string
+  journalId: string
+  account: LedgerAccount
+  customerId: string | null
+  feeItemId: string | null
+  receivableId: string | null
+  paymentId: string | null
+  method: string | null
+  debit: DefaultDecimal
+  credit: DefaultDecimal
+  effectiveAt: ColumnType<Date, Date | string, never>
+  createdAt: ColumnType<Date, Date | string | undefined, never>
+  memo: string
+}
+
 export interface Database {
   orgNodes: OrgNodeTable
   buildings: BuildingTable
@@ -366,6 +544,17 @@ export interface Database {
   meteringSettings: MeteringSettingsTable
   meterReads: MeterReadTable
   meterReadChanges: MeterReadChangeTable
+  feeItems: FeeItemTable
+  feeStandards: FeeStandardTable
+  feeAssignments: FeeAssignmentTable
+  billRuns: BillRunTable
+  billRunLines: BillRunLineTable
+  receivables: ReceivableTable
+  receiptCounters: ReceiptCounterTable
+  payments: PaymentTable
+  paymentAllocations: PaymentAllocationTable
+  approvals: ApprovalTable
+  ledgerEntries: LedgerEntryTable
 }
 
 export type OrgNode = Selectable<OrgNodeTable>

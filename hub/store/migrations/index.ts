@@ -1,9 +1,11 @@
 import type { Migration } from 'kysely'
 import * as coreModel from './0001-core-model.ts'
 import * as ingestAndMeterReads from './0002-ingest-and-meter-reads.ts'
+import * as billing from './0003-billing.ts'
 
 /** Every migration, in order. Names sort; a new one is appended, never inserted. */
 export const migrations: Record<string, Migration> = {
   '0001-core-model': coreModel,
   '0002-ingest-and-meter-reads': ingestAndMeterReads,
+  '0003-billing': billing,
 }

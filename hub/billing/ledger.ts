@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto'
+import { type Kysely, sql } from 'kysely'
+import { Decimal } from '../decimal/decimal.ts'
+import type { Database, LedgerAccount } from '../store/database-schema.ts'
+
+/** One side of a journal: a positive amount debited or credited to an account. */
+export interface EntryInput {
+  readonly account: LedgerAccount
+  readonly side: 'debit' | 'credit'
+  readonly amount: string
+  readonly customerId?: string | null
+  readonly feeItemId?: string | null
+  readonly receivableId?: string | null
+  readonly paymentId?: string | null
+  readonly method?: string | null
+}
+
+/**
+ * Posts one balanced journal. Debits must equal credits exactly, every amount must be
+ * positive (a negative one is posted on the other side by the caller): an unbalanced journal
+ * is a bug, and it throws before anything is written.
+ */
+export async function postJournal(
+  trx: Kysely<Database>,
+  estateId: string,
+  memo: string,
+  entries: readonly EntryInput[],
+  effectiveAt: Date = new Date(),
+): Promise<string> {
+  let debits = Decimal.ZERO
+  let credits = Decimal.ZERO
+  for (const e of entries) {
+    const amount = Decimal.of(e.amount)
+    if (!amount.gt(0))
+      throw new RangeError(`ledger: entry amount must be positive, got ${e.amount} (${memo})`)
+    if (e.side === 'debit') debits = debits.plus(amount)
+    else credits = credits.plus(amount)
+  }
+  if (!debits.eq(credits))
+    throw new RangeError(`ledger: journal "${memo}" does not balance: debits ${debits} ≠ credits ${credits}`)
+  const journalId = randomUUID()
+  if (entries.length === 0) return journalId
+  await trx
+    .insertInto('ledgerEntries')
+    .values(
+      entries.map((e) => ({
+        estateId,
+        journalId,
+        account: e.account,
+        customerId: e.customerId ?? null,
+        feeItemId: e.feeItemId ?? null,
+        receivableId: e.receivableId ?? null,
+        paymentId: e.paymentId ?? null,
+        method: e.method ?? null,
+        debit: e.side === 'debit' ? Decimal.of(e.amount).toFixed(2) : '0',
+        credit: e.side === 'credit' ? Decimal.of(e.amount).toFixed(2) : '0',
+        effectiveAt,
+        memo,
+      })),
+    )
+    .execute()
+  return journalId
+}
+
+/** A signed amount as a debit to `debitAccount` and a credit to `creditAccount` (swapped if negative). */
+export function pair(
+  amount: string,
+  debit: Omit<EntryInput, 'side' | 'amount'>,
+  credit: Omit<EntryInput, 'side' | 'amount'>,
+): EntryInput[] {
+  const value = Decimal.of(amount)
+  if (value.isZero()) return []
+  const abs = value.abs().toFixed(2)
+  return value.isNegative()
+    ? [
+        { ...credit, side: 'debit', amount: abs },
+        { ...debit, side: 'credit', amount: abs },
+      ]
+    : [
+        { ...debit, side: 'debit', amount: abs },
+        { ...credit, side: 'credit', amount: abs },
+      ]
+}
+
+export interface OpenReceivable {
+  readonly id: string
+  readonly unitId: string | null
+  readonly feeItemId: string
+  readonly period: string | null
+  readonly kind: string
+  readonly amount: string
+  readonly open: string
+  readonly dueDate: string
+  readonly issuedAt: Date
+}
+
+/**
+ * A customer's receivables with an open balance, oldest due first. The balance is derived:
+ * the receivable's amount, plus its corrections, less what was allocated to it.
+ */
+export async function openReceivables(db: Kysely<Database>, customerId: string): Promise<OpenReceivable[]> {
+  const rows = await sql<OpenReceivable>`
+    select r.id, r.unit_id, r.fee_item_id, r.period, r.kind, r.amount::text as amount, r.due_date, r.issued_at,
+      (r.amount + coalesce((select sum(c.amount) from receivables c where c.corrects_id = r.id), 0)
+        - coalesce((select sum(a.amount) from payment_allocations a where a.receivable_id = r.id), 0))::text as open
+    from receivables r
+    where r.customer_id = ${customerId} and r.kind <> 'correction'
+    order by r.due_date, r.issued_at, r.id`.execute(db)
+  return rows.rows.filter((r) => Decimal.of(r.open).gt(0))
+}
+
+/** The customer's prepayment (预存款) and deposit (押金) balances, from the ledger. */
+export async function customerBalances(
+  db: Kysely<Database>,
+  customerId: string,
+): Promise<{ receivable: string; prepayment: string; deposit: string }> {
+  const rows = await db
+    .selectFrom('ledgerEntries')
+    .select(['account', sql<string>`sum(debit - credit)::text`.as('balance')])
+    .where('customerId', '=', customerId)
+    .where('account', 'in', ['receivable', 'prepayment', 'deposit'])
+    .groupBy('account')
+    .execute()
+  const of = (account: string) => Decimal.of(rows.find((r) => r.account === account)?.balance ?? '0')
+  return {
+    receivable: of('receivable').toFixed(2),
+    // Liabilities carry credit balances: shown positive.
+    prepayment: of('prepayment').neg().toFixed(2),
+    deposit: of('deposit').neg().toFixed(2),
+  }
+}

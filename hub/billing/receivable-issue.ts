@@ -1,0 +1,101 @@
+import type { Kysely } from 'kysely'
+import { Decimal } from '../decimal/decimal.ts'
+import type { Database, ReceivableKind } from '../store/database-schema.ts'
+import { jsonb } from '../store/jsonb.ts'
+import { customerBalances, openReceivables, pair, postJournal } from './ledger.ts'
+
+export interface NewReceivable {
+  readonly estateId: string
+  readonly customerId: string
+  readonly unitId: string | null
+  readonly feeItemId: string
+  readonly period: string | null
+  readonly kind: ReceivableKind
+  /** Signed: a correction that lowers a charge is negative. */
+  readonly amount: string
+  readonly dueDate: string
+  readonly billRunId?: string | null
+  readonly correctsId?: string | null
+  readonly explanation: Record<string, unknown>
+  readonly createdBy: string | null
+}
+
+/** Issues one receivable (应收) and its journal: receivable against revenue. */
+export async function issueReceivable(trx: Kysely<Database>, input: NewReceivable): Promise<string> {
+  const amount = Decimal.of(input.amount).toFixed(2)
+  const row = await trx
+    .insertInto('receivables')
+    .values({
+      estateId: input.estateId,
+      customerId: input.customerId,
+      unitId: input.unitId,
+      feeItemId: input.feeItemId,
+      period: input.period,
+      kind: input.kind,
+      amount,
+      dueDate: input.dueDate,
+      billRunId: input.billRunId ?? null,
+      correctsId: input.correctsId ?? null,
+      explanation: jsonb(input.explanation),
+      createdBy: input.createdBy,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow()
+  await postJournal(
+    trx,
+    input.estateId,
+    `${input.kind} ${input.period ?? ''}`.trim(),
+    pair(
+      amount,
+      {
+        account: 'receivable',
+        customerId: input.customerId,
+        feeItemId: input.feeItemId,
+        receivableId: row.id,
+      },
+      { account: 'revenue', customerId: input.customerId, feeItemId: input.feeItemId, receivableId: row.id },
+    ),
+  )
+  return row.id
+}
+
+/**
+ * Lets a customer's prepayment (预存款) settle their open receivables, oldest due first. Run
+ * after bills are issued and after a payment leaves money over. Returns the amount applied.
+ */
+export async function applyPrepayment(
+  trx: Kysely<Database>,
+  estateId: string,
+  customerId: string,
+): Promise<string> {
+  let available = Decimal.of((await customerBalances(trx, customerId)).prepayment)
+  if (!available.gt(0)) return '0.00'
+  let applied = Decimal.ZERO
+  const entries = []
+  for (const r of await openReceivables(trx, customerId)) {
+    if (!available.gt(0)) break
+    const open = Decimal.of(r.open)
+    const take = open.lt(available) ? open : available
+    await trx
+      .insertInto('paymentAllocations')
+      .values({
+        estateId,
+        paymentId: null,
+        receivableId: r.id,
+        source: 'prepayment',
+        amount: take.toFixed(2),
+      })
+      .execute()
+    entries.push(
+      ...pair(
+        take.toFixed(2),
+        { account: 'prepayment', customerId },
+        { account: 'receivable', customerId, feeItemId: r.feeItemId, receivableId: r.id },
+      ),
+    )
+    available = available.minus(take)
+    applied = applied.plus(take)
+  }
+  if (entries.length > 0) await postJournal(trx, estateId, 'prepayment applied to open bills', entries)
+  return applied.toFixed(2)
+}
