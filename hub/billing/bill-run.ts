@@ -1,0 +1,245 @@
+import type { Kysely } from 'kysely'
+import { conflict, invalid } from '../api/api-error.ts'
+import { Decimal } from '../decimal/decimal.ts'
+import type { Database } from '../store/database-schema.ts'
+import { jsonb } from '../store/jsonb.ts'
+import { computeBill } from './bill-compute.ts'
+import {
+  type BillUnit,
+  issueKey,
+  loadFeeItems,
+  loadIssued,
+  loadReads,
+  loadStandards,
+  loadUnits,
+  monthSpan,
+} from './bill-inputs.ts'
+import { applyPrepayment, issueReceivable } from './receivable-issue.ts'
+
+export type BillScope = 'estate' | 'building' | 'unit' | 'customer'
+
+export interface BillRunRequest {
+  readonly estateId: string
+  readonly period: string
+  readonly scope: BillScope
+  /** The estate, building, unit or customer id. */
+  readonly scopeId: string
+  readonly userId: string | null
+}
+
+export interface BillRunSummary {
+  readonly id: string
+  readonly period: string
+  readonly scope: BillScope
+  readonly status: string
+  readonly lines: number
+  /** Σ of the computed amounts. */
+  readonly total: string
+  /** Σ of what approval issues: new charges and corrections (negative when amounts went down). */
+  readonly toIssue: string
+  readonly held: number
+}
+
+/**
+ * Previews a bill run (费用计算): every line with its explanation, what is already issued for
+ * its key, and the difference approval would issue; lines that cannot be billed are held with
+ * the reason. The preview is stored so approval issues exactly what was shown.
+ */
+export async function previewBillRun(db: Kysely<Database>, request: BillRunRequest): Promise<BillRunSummary> {
+  const span = monthSpan(request.period)
+  const [units, items, { standards, assignments }, { reads, yearToDate }, issued] = await Promise.all([
+    loadUnits(db, request.estateId, span),
+    loadFeeItems(db, request.estateId),
+    loadStandards(db, request.estateId, span),
+    loadReads(db, request.estateId, request.period),
+    loadIssued(db, request.estateId, request.period),
+  ])
+  const inScope = scopeFilter(request)
+  const computed = computeBill(
+    { period: request.period, units, items, standards, assignments, reads, yearToDate },
+    inScope,
+  )
+  let total = Decimal.ZERO
+  let toIssue = Decimal.ZERO
+  let held = 0
+  const rows = computed.map((line) => {
+    const done =
+      line.customerId === null
+        ? undefined
+        : issued.get(issueKey(line.unitId, line.customerId, line.feeItemId))
+    const already = Decimal.of(done?.net ?? '0')
+    const difference = line.amount === null ? null : Decimal.of(line.amount).minus(already)
+    if (line.amount !== null) total = total.plus(line.amount)
+    if (difference !== null) toIssue = toIssue.plus(difference)
+    if (line.heldReason !== null) held += 1
+    return { line, issued: already.toFixed(2), difference: difference?.toFixed(2) ?? null }
+  })
+  return db.transaction().execute(async (trx) => {
+    // A newer preview of the same run replaces an older one that was never approved.
+    await trx
+      .updateTable('billRuns')
+      .set({ status: 'superseded' })
+      .where('estateId', '=', request.estateId)
+      .where('period', '=', request.period)
+      .where('scope', '=', request.scope)
+      .where('scopeId', '=', request.scopeId)
+      .where('status', '=', 'preview')
+      .execute()
+    const run = await trx
+      .insertInto('billRuns')
+      .values({
+        estateId: request.estateId,
+        period: request.period,
+        scope: request.scope,
+        scopeId: request.scopeId,
+        status: 'preview',
+        lines: rows.length,
+        total: total.toFixed(2),
+        toIssue: toIssue.toFixed(2),
+        held,
+        createdBy: request.userId,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    for (let i = 0; i < rows.length; i += 1000) {
+      await trx
+        .insertInto('billRunLines')
+        .values(
+          rows.slice(i, i + 1000).map(({ line, issued: done, difference }) => ({
+            estateId: request.estateId,
+            billRunId: run.id,
+            unitId: line.unitId,
+            // Held lines without a payer keep the key readable; they issue nothing.
+            customerId: line.customerId ?? '00000000-0000-0000-0000-000000000000',
+            feeItemId: line.feeItemId,
+            period: request.period,
+            amount: line.amount,
+            issued: done,
+            difference,
+            explanation: jsonb(line.explanation),
+            heldReason: line.heldReason,
+          })),
+        )
+        .execute()
+    }
+    return {
+      id: run.id,
+      period: request.period,
+      scope: request.scope,
+      status: 'preview',
+      lines: rows.length,
+      total: total.toFixed(2),
+      toIssue: toIssue.toFixed(2),
+      held,
+    }
+  })
+}
+
+function scopeFilter(request: BillRunRequest): (unit: BillUnit) => boolean {
+  switch (request.scope) {
+    case 'estate':
+      return () => true
+    case 'building':
+      return (u) => u.buildingId === request.scopeId
+    case 'unit':
+      return (u) => u.id === request.scopeId
+    case 'customer':
+      return (u) => u.customerId === request.scopeId
+  }
+}
+
+/**
+ * Approves a previewed run (审批): issues each line's difference as a new charge, or as a
+ * correction of the charge already issued for its key; nothing is issued twice, since the
+ * difference is taken again against what is issued at this moment (under the estate's lock).
+ * Customers with prepayment then have it applied to the new lines.
+ */
+export async function approveBillRun(
+  db: Kysely<Database>,
+  runId: string,
+  userId: string,
+): Promise<{ issued: number; corrections: number; amount: string }> {
+  return db.transaction().execute(async (trx) => {
+    const run = await trx
+      .selectFrom('billRuns')
+      .selectAll()
+      .where('id', '=', runId)
+      .forUpdate()
+      .executeTakeFirstOrThrow()
+    if (run.status !== 'preview')
+      throw conflict(
+        'params.id',
+        run.status === 'approved'
+          ? 'is already approved'
+          : 'was replaced by a newer preview; approve that one',
+      )
+    // One approval at a time per estate: the differences below stay true until commit.
+    await trx
+      .selectFrom('orgNodes')
+      .select('id')
+      .where('id', '=', run.estateId)
+      .forUpdate()
+      .executeTakeFirstOrThrow()
+    const lines = await trx
+      .selectFrom('billRunLines')
+      .selectAll()
+      .where('billRunId', '=', runId)
+      .where('heldReason', 'is', null)
+      .orderBy('id')
+      .execute()
+    const issued = await loadIssued(trx, run.estateId, run.period)
+    const items = new Map((await loadFeeItems(trx, run.estateId)).map((i) => [i.id, i]))
+    const span = monthSpan(run.period)
+    let charges = 0
+    let corrections = 0
+    let amount = Decimal.ZERO
+    const customers = new Set<string>()
+    for (const line of lines) {
+      if (line.amount === null) continue
+      const done = issued.get(issueKey(line.unitId, line.customerId, line.feeItemId))
+      const difference = Decimal.of(line.amount).minus(done?.net ?? '0')
+      if (difference.isZero()) continue
+      const item = items.get(line.feeItemId)
+      if (!item) throw invalid('params.id', `fee item ${line.feeItemId} of the run is no longer active`)
+      const dueDate = addDays(span.to, item.dueDays)
+      await issueReceivable(trx, {
+        estateId: run.estateId,
+        customerId: line.customerId,
+        unitId: line.unitId,
+        feeItemId: line.feeItemId,
+        period: run.period,
+        kind: done ? 'correction' : 'charge',
+        amount: difference.toFixed(2),
+        dueDate,
+        billRunId: run.id,
+        correctsId: done?.chargeId ?? null,
+        explanation: done
+          ? {
+              ...line.explanation,
+              corrects: done.chargeId,
+              previouslyIssued: done.net,
+              nowComputed: line.amount,
+            }
+          : line.explanation,
+        createdBy: userId,
+      })
+      if (done) corrections += 1
+      else charges += 1
+      amount = amount.plus(difference)
+      customers.add(line.customerId)
+    }
+    await trx
+      .updateTable('billRuns')
+      .set({ status: 'approved', approvedBy: userId, approvedAt: new Date() })
+      .where('id', '=', runId)
+      .execute()
+    for (const customerId of customers) await applyPrepayment(trx, run.estateId, customerId)
+    return { issued: charges, corrections, amount: amount.toFixed(2) }
+  })
+}
+
+/** 'YYYY-MM-DD' plus days (UTC calendar arithmetic). */
+export function addDays(date: string, days: number): string {
+  const ms = Date.parse(`${date}T00:00:00Z`) + days * 86_400_000
+  return new Date(ms).toISOString().slice(0, 10)
+}
