@@ -6,6 +6,9 @@ import { Type } from 'typebox'
 import { registerAuthRoutes } from '../auth/auth-routes.ts'
 import { LoginThrottle } from '../auth/login-throttle.ts'
 import { registerUserRoutes } from '../auth/user-routes.ts'
+import { registerBillingRoutes } from '../billing/billing-routes.ts'
+import { feeResources } from '../billing/fee-resources.ts'
+import { registerReportRoutes } from '../billing/report-routes.ts'
 import { deviceResource } from '../devices/device-resource.ts'
 import { gatewayResource } from '../devices/gateway-resource.ts'
 import { registerGatewayRoutes } from '../devices/gateway-routes.ts'
@@ -53,6 +56,7 @@ export const estateResources = [
   pointResource,
   meterResource,
   meterReplacementResource,
+  ...feeResources,
 ]
 
 /** Builds the hub's HTTP app without listening (tests use `app.inject`). */
@@ -138,5 +142,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerPresenceRoutes(app, db)
   registerIngestRoutes(app, db)
   registerMeterReadRoutes(app, db)
+  registerBillingRoutes(app, db)
+  registerReportRoutes(app, db)
   return app
 }

@@ -25,6 +25,14 @@ export type Permission =
   | 'meterReads.review'
   /** Approve meter reads for billing. */
   | 'meterReads.approve'
+  /** Fee items, standards and their assignments. */
+  | 'billing.configure'
+  /** Preview and approve bill runs; request adjustments and late-fee waivers. */
+  | 'billing.run'
+  /** Take payments and deposits at the desk; request refunds and voids. */
+  | 'payments.take'
+  /** Approve (or reject) refunds, voids, adjustments and waivers someone else requested. */
+  | 'payments.approve'
 
 const rolePermissions: Record<Role, readonly Permission[]> = {
   admin: [
@@ -37,9 +45,22 @@ const rolePermissions: Record<Role, readonly Permission[]> = {
     'meters.write',
     'meterReads.review',
     'meterReads.approve',
+    'billing.configure',
+    'billing.run',
+    'payments.take',
+    'payments.approve',
   ],
-  finance: ['read', 'customers.write', 'meterReads.review', 'meterReads.approve'],
-  service: ['read', 'customers.write'],
+  finance: [
+    'read',
+    'customers.write',
+    'meterReads.review',
+    'meterReads.approve',
+    'billing.configure',
+    'billing.run',
+    'payments.take',
+    'payments.approve',
+  ],
+  service: ['read', 'customers.write', 'payments.take'],
   engineering: ['read', 'devices.write', 'meters.write', 'meterReads.review'],
   leasing: ['read', 'property.write', 'customers.write'],
   viewer: ['read'],
