@@ -176,7 +176,7 @@ export async function loadIssued(
     net: string
   }>`
     select c.unit_id, c.customer_id, c.fee_item_id, c.id as charge_id,
-      (c.amount + coalesce((select sum(x.amount) from receivables x where x.corrects_id = c.id), 0))::text as net
+      (c.amount + coalesce((select sum(x.amount) from receivables x where x.corrects_id = c.id and x.kind = 'correction'), 0))::text as net
     from receivables c where c.estate_id = ${estateId} and c.period = ${period} and c.kind = 'charge'`.execute(
     db,
   )

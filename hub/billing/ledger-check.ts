@@ -89,7 +89,7 @@ async function checkEstate(
   const overpaid = await sql<{ id: string; open: string }>`
     select r.id, (r.amount + coalesce((select sum(c.amount) from receivables c where c.corrects_id = r.id), 0)
       - coalesce((select sum(a.amount) from payment_allocations a where a.receivable_id = r.id), 0))::text as open
-    from receivables r where r.estate_id = ${estateId} and r.kind <> 'correction'
+    from receivables r where r.estate_id = ${estateId} and r.corrects_id is null
       and (r.amount + coalesce((select sum(c.amount) from receivables c where c.corrects_id = r.id), 0)
         - coalesce((select sum(a.amount) from payment_allocations a where a.receivable_id = r.id), 0)) < 0`.execute(
     db,

@@ -104,7 +104,7 @@ export async function openReceivables(db: Kysely<Database>, customerId: string):
       (r.amount + coalesce((select sum(c.amount) from receivables c where c.corrects_id = r.id), 0)
         - coalesce((select sum(a.amount) from payment_allocations a where a.receivable_id = r.id), 0))::text as open
     from receivables r
-    where r.customer_id = ${customerId} and r.kind <> 'correction'
+    where r.customer_id = ${customerId} and r.corrects_id is null
     order by r.due_date, r.issued_at, r.id`.execute(db)
   return rows.rows.filter((r) => Decimal.of(r.open).gt(0))
 }

@@ -16,6 +16,7 @@ export interface NewReceivable {
   readonly dueDate: string
   readonly billRunId?: string | null
   readonly correctsId?: string | null
+  readonly lateFeeFor?: string | null
   readonly explanation: Record<string, unknown>
   readonly createdBy: string | null
 }
@@ -36,6 +37,7 @@ export async function issueReceivable(trx: Kysely<Database>, input: NewReceivabl
       dueDate: input.dueDate,
       billRunId: input.billRunId ?? null,
       correctsId: input.correctsId ?? null,
+      lateFeeFor: input.lateFeeFor ?? null,
       explanation: jsonb(input.explanation),
       createdBy: input.createdBy,
     })

@@ -449,6 +449,7 @@ export interface ReceivableTable {
   issuedAt: ColumnType<Date, Date | string | undefined, never>
   billRunId: string | null
   correctsId: string | null
+  lateFeeFor: ColumnType<string | null, string | null | undefined, never>
   explanation: Json<Record<string, unknown>>
   createdBy: string | null
 }

@@ -124,11 +124,15 @@ const statements = [
     due_date date not null,
     issued_at timestamptz not null default now(),
     bill_run_id uuid,
+    -- A correction or adjustment of an issued line: it adds to that line's balance.
     corrects_id uuid references receivables (id),
+    -- A late fee (滞纳金) and the line it accrued on.
+    late_fee_for uuid references receivables (id),
     explanation jsonb not null default '{}',
     created_by uuid references users (id),
     unique (estate_id, id),
-    check (kind = 'charge' or kind = 'late_fee' or corrects_id is not null or kind = 'adjustment'),
+    check (kind <> 'correction' or corrects_id is not null),
+    check ((kind = 'late_fee') = (late_fee_for is not null)),
     foreign key (estate_id, customer_id) references customers (estate_id, id),
     foreign key (estate_id, unit_id) references units (estate_id, id),
     foreign key (estate_id, fee_item_id) references fee_items (estate_id, id)

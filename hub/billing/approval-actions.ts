@@ -1,0 +1,314 @@
+import type { Kysely, Transaction } from 'kysely'
+import { conflict, forbidden, invalid, notFound } from '../api/api-error.ts'
+import { Decimal } from '../decimal/decimal.ts'
+import type { ApprovalKind, Database } from '../store/database-schema.ts'
+import { customerBalances, type EntryInput, openReceivables, pair, postJournal } from './ledger.ts'
+import { issueReceivable } from './receivable-issue.ts'
+
+export interface ApprovalRequest {
+  readonly estateId: string
+  readonly kind: ApprovalKind
+  readonly paymentId?: string
+  readonly receivableId?: string
+  readonly customerId?: string
+  readonly feeItemId?: string
+  /** void: the payment's amount (filled in); refund/deposit_refund/waiver: positive; adjustment: signed. */
+  readonly amount?: string
+  readonly reason: string
+  readonly requestedBy: string
+}
+
+const money = (field: string, value: string | undefined, signed = false): Decimal => {
+  if (value === undefined) throw invalid(field, 'is required')
+  let d: Decimal
+  try {
+    d = Decimal.of(value)
+  } catch {
+    throw invalid(field, `must be an amount in yuan, got ${JSON.stringify(value)}`)
+  }
+  if (d.scale > 2) throw invalid(field, 'has more than 2 decimals')
+  if (d.isZero() || (!signed && d.isNegative()))
+    throw invalid(field, signed ? 'must not be zero' : 'must be positive')
+  return d
+}
+
+async function paymentOf(trx: Kysely<Database>, estateId: string, id: string | undefined) {
+  if (id === undefined) throw invalid('body.paymentId', 'is required')
+  const payment = await trx
+    .selectFrom('payments')
+    .selectAll()
+    .where('id', '=', id)
+    .where('estateId', '=', estateId)
+    .executeTakeFirst()
+  if (!payment) throw notFound('payment', 'body.paymentId')
+  return payment
+}
+
+/** What of a payment's money did not go to bills: it sits in prepayment (or deposit). */
+async function unallocated(trx: Kysely<Database>, paymentId: string, amount: string): Promise<Decimal> {
+  const rows = await trx
+    .selectFrom('paymentAllocations')
+    .select('amount')
+    .where('paymentId', '=', paymentId)
+    .execute()
+  return rows.reduce((s, r) => s.minus(r.amount), Decimal.of(amount))
+}
+
+/**
+ * Records a request that a second person must approve (红冲 voids, refunds, deposit refunds,
+ * adjustments, late-fee waivers). Nothing moves in the books until it is approved; the checks
+ * here are made again at approval, when balances may have changed.
+ */
+export async function requestApproval(db: Kysely<Database>, r: ApprovalRequest): Promise<string> {
+  if (r.reason.trim() === '') throw invalid('body.reason', 'is required')
+  return db.transaction().execute(async (trx) => {
+    let amount: Decimal
+    let customerId = r.customerId ?? null
+    let feeItemId = r.feeItemId ?? null
+    switch (r.kind) {
+      case 'void': {
+        const payment = await paymentOf(trx, r.estateId, r.paymentId)
+        const pending = await trx
+          .selectFrom('approvals')
+          .select('id')
+          .where('paymentId', '=', payment.id)
+          .where('kind', '=', 'void')
+          .where('status', '<>', 'rejected')
+          .executeTakeFirst()
+        if (pending) throw conflict('body.paymentId', 'has a void requested or done already')
+        amount = Decimal.of(payment.amount)
+        customerId = payment.customerId
+        break
+      }
+      case 'refund':
+      case 'deposit_refund': {
+        const payment = await paymentOf(trx, r.estateId, r.paymentId)
+        if ((r.kind === 'deposit_refund') !== (payment.purpose === 'deposit'))
+          throw invalid(
+            'body.paymentId',
+            r.kind === 'deposit_refund' ? 'is not a deposit' : 'is a deposit: request a deposit_refund',
+          )
+        amount = money('body.amount', r.amount)
+        if (amount.gt(await unallocated(trx, payment.id, payment.amount)))
+          throw invalid('body.amount', 'is more than the part of the payment that was not used for bills')
+        customerId = payment.customerId
+        break
+      }
+      case 'adjustment': {
+        amount = money('body.amount', r.amount, true)
+        if (r.receivableId !== undefined) {
+          const line = await trx
+            .selectFrom('receivables')
+            .selectAll()
+            .where('id', '=', r.receivableId)
+            .where('estateId', '=', r.estateId)
+            .executeTakeFirst()
+          if (!line) throw notFound('receivable', 'body.receivableId')
+          customerId = line.customerId
+          feeItemId = line.feeItemId
+        } else {
+          if (amount.isNegative())
+            throw invalid('body.amount', 'a credit must name the receivable it reduces')
+          if (customerId === null) throw invalid('body.customerId', 'is required without a receivable')
+          if (feeItemId === null) throw invalid('body.feeItemId', 'is required without a receivable')
+        }
+        break
+      }
+      case 'waiver': {
+        amount = money('body.amount', r.amount)
+        const line = await trx
+          .selectFrom('receivables')
+          .selectAll()
+          .where('id', '=', r.receivableId ?? '')
+          .where('estateId', '=', r.estateId)
+          .executeTakeFirst()
+        if (!line || r.receivableId === undefined) throw notFound('receivable', 'body.receivableId')
+        if (line.kind !== 'late_fee')
+          throw invalid('body.receivableId', 'is not a late fee: use an adjustment')
+        customerId = line.customerId
+        feeItemId = line.feeItemId
+        break
+      }
+    }
+    const row = await trx
+      .insertInto('approvals')
+      .values({
+        estateId: r.estateId,
+        kind: r.kind,
+        paymentId: r.paymentId ?? null,
+        receivableId: r.receivableId ?? null,
+        customerId,
+        feeItemId,
+        amount: amount.toFixed(2),
+        reason: r.reason.trim(),
+        requestedBy: r.requestedBy,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    return row.id
+  })
+}
+
+/** Approves or rejects a request; approval books its effect in the same transaction. */
+export async function decideApproval(
+  db: Kysely<Database>,
+  id: string,
+  decidedBy: string,
+  decision: 'approve' | 'reject',
+): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const a = await trx
+      .selectFrom('approvals')
+      .selectAll()
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirstOrThrow()
+    if (a.status !== 'requested') throw conflict('params.id', `is already ${a.status}`)
+    if (a.requestedBy === decidedBy)
+      throw forbidden('a request must be approved by someone other than who made it')
+    if (decision === 'approve') await book(trx, a, decidedBy)
+    await trx
+      .updateTable('approvals')
+      .set({ status: decision === 'approve' ? 'approved' : 'rejected', decidedBy, decidedAt: new Date() })
+      .where('id', '=', id)
+      .execute()
+  })
+}
+
+type ApprovalRow = Awaited<ReturnType<typeof loadApproval>>
+function loadApproval(trx: Kysely<Database>, id: string) {
+  return trx.selectFrom('approvals').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
+}
+
+async function book(trx: Transaction<Database>, a: ApprovalRow, decidedBy: string): Promise<void> {
+  const amount = Decimal.of(a.amount)
+  switch (a.kind) {
+    case 'void': {
+      const payment = await paymentOf(trx, a.estateId, a.paymentId ?? undefined)
+      // Every allocation of the payment is reversed: those lines are open again.
+      const allocations = await trx
+        .selectFrom('paymentAllocations')
+        .selectAll()
+        .where('paymentId', '=', payment.id)
+        .where('source', '=', 'payment')
+        .execute()
+      const rest = await unallocated(trx, payment.id, payment.amount)
+      if (rest.gt(0)) {
+        const balance = Decimal.of(
+          (await customerBalances(trx, payment.customerId))[
+            payment.purpose === 'deposit' ? 'deposit' : 'prepayment'
+          ],
+        )
+        if (balance.lt(rest))
+          throw conflict(
+            'params.id',
+            `the payment's ${rest.toFixed(2)} left over was already used (balance ${balance.toFixed(2)}); it cannot be voided`,
+          )
+      }
+      const entries: EntryInput[] = []
+      for (const al of allocations) {
+        await trx
+          .insertInto('paymentAllocations')
+          .values({
+            estateId: a.estateId,
+            paymentId: payment.id,
+            receivableId: al.receivableId,
+            source: 'reversal',
+            amount: Decimal.of(al.amount).neg().toFixed(2),
+          })
+          .execute()
+        entries.push({
+          account: 'receivable',
+          side: 'debit',
+          amount: Decimal.of(al.amount).toFixed(2),
+          customerId: payment.customerId,
+          receivableId: al.receivableId,
+          paymentId: payment.id,
+        })
+      }
+      if (rest.gt(0))
+        entries.push({
+          account: payment.purpose === 'deposit' ? 'deposit' : 'prepayment',
+          side: 'debit',
+          amount: rest.toFixed(2),
+          customerId: payment.customerId,
+          paymentId: payment.id,
+        })
+      entries.push({
+        account: 'cash',
+        side: 'credit',
+        amount: Decimal.of(payment.amount).toFixed(2),
+        customerId: payment.customerId,
+        paymentId: payment.id,
+        method: payment.method,
+      })
+      await postJournal(trx, a.estateId, `void ${payment.receiptNo}`, entries)
+      return
+    }
+    case 'refund':
+    case 'deposit_refund': {
+      const payment = await paymentOf(trx, a.estateId, a.paymentId ?? undefined)
+      const account = a.kind === 'refund' ? 'prepayment' : 'deposit'
+      const balance = Decimal.of((await customerBalances(trx, payment.customerId))[account])
+      if (balance.lt(amount))
+        throw conflict(
+          'params.id',
+          `the customer's ${account} is ${balance.toFixed(2)}, less than the refund`,
+        )
+      await postJournal(
+        trx,
+        a.estateId,
+        `${a.kind} of ${payment.receiptNo}`,
+        pair(
+          amount.toFixed(2),
+          { account, customerId: payment.customerId, paymentId: payment.id },
+          { account: 'cash', customerId: payment.customerId, paymentId: payment.id, method: payment.method },
+        ),
+      )
+      return
+    }
+    case 'adjustment':
+    case 'waiver': {
+      const signed = a.kind === 'waiver' ? amount.neg() : amount
+      let line:
+        | {
+            id: string
+            customerId: string
+            unitId: string | null
+            feeItemId: string
+            period: string | null
+            dueDate: string
+          }
+        | undefined
+      if (a.receivableId !== null) {
+        line = await trx
+          .selectFrom('receivables')
+          .select(['id', 'customerId', 'unitId', 'feeItemId', 'period', 'dueDate'])
+          .where('id', '=', a.receivableId)
+          .executeTakeFirstOrThrow()
+        if (signed.isNegative()) {
+          const open = (await openReceivables(trx, line.customerId)).find((r) => r.id === line!.id)
+          if (!open || signed.abs().gt(open.open))
+            throw conflict(
+              'params.id',
+              `the line's open balance is ${open?.open ?? '0.00'}, less than the credit`,
+            )
+        }
+      }
+      await issueReceivable(trx, {
+        estateId: a.estateId,
+        customerId: line?.customerId ?? a.customerId!,
+        unitId: line?.unitId ?? null,
+        feeItemId: line?.feeItemId ?? a.feeItemId!,
+        period: line?.period ?? null,
+        kind: 'adjustment',
+        amount: signed.toFixed(2),
+        dueDate: line?.dueDate ?? new Date().toISOString().slice(0, 10),
+        correctsId: line?.id ?? null,
+        explanation: { formula: `${a.kind}: ${a.reason}`, approval: a.id },
+        createdBy: decidedBy,
+      })
+      return
+    }
+  }
+}
