@@ -17,6 +17,13 @@ export type EstateTable =
   | 'meters'
   | 'meterReplacements'
   | 'meterReads'
+  | 'feeItems'
+  | 'feeStandards'
+  | 'feeAssignments'
+  | 'billRuns'
+  | 'receivables'
+  | 'payments'
+  | 'approvals'
 
 export type Row = Record<string, unknown> & { id: string; estateId: string }
 

@@ -1,5 +1,503 @@
 import type { FastifyInstance } from 'fastify'
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
+import { Type } from 'typebox'
+import { invalid, notFound } from '../api/api-error.ts'
+import { requirePermission, visibleEstate, visibleEstateOf } from '../api/estate-resource.ts'
+import { errorReplies, Id, IdParams, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
+import { decideApproval, requestApproval } from './approval-actions.ts'
+import { approveBillRun, previewBillRun } from './bill-run.ts'
+import { accrueLateFees } from './late-fees.ts'
+import { customerBalances, openReceivables } from './ledger.ts'
+import { takePayment } from './payment-desk.ts'
+import { renderReceipt } from './receipt-html.ts'
+import { receiptView } from './receipt-view.ts'
 
-export function registerBillingRoutes(_app: FastifyInstance, _db: Kysely<Database>) {}
+const strict = { additionalProperties: false } as const
+const Period = Type.String({ pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$', description: 'YYYY-MM' })
+const Money = Type.String({ pattern: '^[0-9]{1,12}(\\.[0-9]{1,2})?$', description: 'yuan, up to 2 decimals' })
+const SignedMoney = Type.String({ pattern: '^-?[0-9]{1,12}(\\.[0-9]{1,2})?$' })
+const DateText = Type.String({ format: 'date' })
+
+/** Bill runs, the cashier's desk, receipts, approvals and late fees (issue 5). */
+export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>) {
+  const tags = ['billing']
+  const security = [{ bearerAuth: [] }]
+
+  app.post(
+    '/api/v1/bill-runs',
+    {
+      schema: {
+        tags,
+        summary: 'Preview a bill run (费用计算) for an estate, building, unit or customer and a month',
+        security,
+        body: Type.Object(
+          {
+            estateId: Id,
+            period: Period,
+            scope: OneOf(['estate', 'building', 'unit', 'customer'] as const),
+            scopeId: Type.Optional(Id),
+          },
+          strict,
+        ),
+        response: { 201: Type.Object({ id: Id }, { additionalProperties: true }), ...errorReplies },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as {
+        estateId: string
+        period: string
+        scope: 'estate' | 'building' | 'unit' | 'customer'
+        scopeId?: string
+      }
+      const estateId = await visibleEstate(db, request.scope, body.estateId, 'body.estateId')
+      requirePermission(request.scope, 'billing.run', estateId, 'running bills')
+      let scopeId = estateId
+      if (body.scope !== 'estate') {
+        if (body.scopeId === undefined) throw invalid('body.scopeId', `is required for scope ${body.scope}`)
+        const table = ({ building: 'buildings', unit: 'units', customer: 'customers' } as const)[body.scope]
+        const owner = await visibleEstateOf(
+          db,
+          request.scope,
+          { table, label: body.scope },
+          body.scopeId,
+          'body.scopeId',
+        )
+        if (owner !== estateId) throw invalid('body.scopeId', 'belongs to another estate')
+        scopeId = body.scopeId
+      }
+      const run = await previewBillRun(db, {
+        estateId,
+        period: body.period,
+        scope: body.scope,
+        scopeId,
+        userId: request.scope.userId,
+      })
+      return reply.status(201).send(run)
+    },
+  )
+
+  app.get(
+    '/api/v1/bill-runs/:id',
+    {
+      schema: {
+        tags,
+        summary: 'A bill run with every line, its explanation, and the held list',
+        security,
+        params: IdParams,
+        response: { 200: Type.Object({ id: Id }, { additionalProperties: true }), ...errorReplies },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string }
+      await visibleEstateOf(db, request.scope, { table: 'billRuns', label: 'bill run' }, id, 'params.id')
+      const run = await db.selectFrom('billRuns').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
+      const lines = await db
+        .selectFrom('billRunLines as l')
+        .leftJoin('units as u', 'u.id', 'l.unitId')
+        .leftJoin('customers as c', 'c.id', 'l.customerId')
+        .innerJoin('feeItems as f', 'f.id', 'l.feeItemId')
+        .select([
+          'l.id',
+          'l.unitId',
+          'u.code as unitCode',
+          'l.customerId',
+          'c.name as customerName',
+          'l.feeItemId',
+          'f.code as feeItemCode',
+          'f.name as feeItemName',
+          'l.amount',
+          'l.issued',
+          'l.difference',
+          'l.explanation',
+          'l.heldReason',
+        ])
+        .where('l.billRunId', '=', id)
+        .orderBy('u.code')
+        .orderBy('f.code')
+        .execute()
+      return {
+        ...run,
+        createdAt: run.createdAt.toISOString(),
+        approvedAt: run.approvedAt ? new Date(run.approvedAt).toISOString() : null,
+        lines: lines.filter((l) => l.heldReason === null),
+        held: lines.filter((l) => l.heldReason !== null),
+      }
+    },
+  )
+
+  app.post(
+    '/api/v1/bill-runs/:id/approve',
+    {
+      schema: {
+        tags,
+        summary: 'Approve a previewed run (审批): issue its receivables, or the corrections of changed ones',
+        security,
+        params: IdParams,
+        response: {
+          200: Type.Object({ issued: Type.Integer(), corrections: Type.Integer(), amount: Type.String() }),
+          ...errorReplies,
+        },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string }
+      const estateId = await visibleEstateOf(
+        db,
+        request.scope,
+        { table: 'billRuns', label: 'bill run' },
+        id,
+        'params.id',
+      )
+      requirePermission(request.scope, 'billing.run', estateId, 'approving bills')
+      return approveBillRun(db, id, request.scope.userId)
+    },
+  )
+
+  app.get(
+    '/api/v1/customers/:id/account',
+    {
+      schema: {
+        tags,
+        summary: 'The desk view of a customer: every open receivable (arrears first), prepayment and deposit',
+        security,
+        params: IdParams,
+        response: { 200: Type.Object({ customerId: Id }, { additionalProperties: true }), ...errorReplies },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string }
+      await visibleEstateOf(db, request.scope, { table: 'customers', label: 'customer' }, id, 'params.id')
+      const open = await openReceivables(db, id)
+      const items = new Map(
+        (
+          await db
+            .selectFrom('feeItems')
+            .select(['id', 'code', 'name'])
+            .where('id', 'in', [...new Set(open.map((o) => o.feeItemId)), id])
+            .execute()
+        ).map((i) => [i.id, i]),
+      )
+      const units = new Map(
+        (
+          await db
+            .selectFrom('units')
+            .select(['id', 'code'])
+            .where('id', 'in', [...new Set(open.flatMap((o) => (o.unitId ? [o.unitId] : []))), id])
+            .execute()
+        ).map((u) => [u.id, u.code]),
+      )
+      return {
+        customerId: id,
+        ...(await customerBalances(db, id)),
+        open: open.map((o) => ({
+          ...o,
+          issuedAt: new Date(o.issuedAt).toISOString(),
+          feeItemCode: items.get(o.feeItemId)?.code ?? null,
+          feeItemName: items.get(o.feeItemId)?.name ?? null,
+          unitCode: o.unitId ? (units.get(o.unitId) ?? null) : null,
+        })),
+      }
+    },
+  )
+
+  app.get(
+    '/api/v1/desk/search',
+    {
+      schema: {
+        tags,
+        summary: 'Find a customer at the desk by name, code, phone or unit code',
+        security,
+        querystring: Type.Object({ estateId: Id, q: Type.String({ minLength: 1, maxLength: 100 }) }, strict),
+        response: {
+          200: Type.Object({ items: Type.Array(Type.Object({}, { additionalProperties: true })) }),
+          ...errorReplies,
+        },
+      },
+    },
+    async (request) => {
+      const { estateId: id, q } = request.query as { estateId: string; q: string }
+      const estateId = await visibleEstate(db, request.scope, id, 'query.estateId')
+      const like = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+      const rows = await sql<{
+        customerId: string
+        code: string
+        name: string
+        phone: string | null
+        units: string[]
+      }>`
+        select c.id as customer_id, c.code, c.name, c.phone,
+          coalesce(array_agg(distinct u.code) filter (where u.code is not null), '{}') as units
+        from customers c
+        left join occupancies o on o.customer_id = c.id and (o.end_date is null or o.end_date >= current_date)
+        left join units u on u.id = o.unit_id
+        where c.estate_id = ${estateId} and (c.name ilike ${like} or c.code ilike ${like} or c.phone ilike ${like}
+          or exists (select 1 from occupancies o2 join units u2 on u2.id = o2.unit_id where o2.customer_id = c.id and u2.code ilike ${like}))
+        group by c.id, c.code, c.name, c.phone order by c.code limit 20`.execute(db)
+      return { items: rows.rows }
+    },
+  )
+
+  app.post(
+    '/api/v1/payments',
+    {
+      schema: {
+        tags,
+        summary:
+          'Take a payment (收款) or a deposit; send an Idempotency-Key header so a retry never charges twice',
+        security,
+        headers: Type.Object(
+          { 'idempotency-key': Type.String({ minLength: 8, maxLength: 200 }) },
+          { additionalProperties: true },
+        ),
+        body: Type.Object(
+          {
+            estateId: Id,
+            customerId: Id,
+            purpose: Type.Optional(OneOf(['bills', 'deposit'] as const)),
+            method: OneOf(['cash', 'card', 'transfer', 'wechat', 'alipay'] as const),
+            reference: Type.Optional(Nullable(Type.String({ maxLength: 100 }))),
+            amount: Money,
+            allocations: Type.Optional(
+              Type.Array(Type.Object({ receivableId: Id, amount: Money }, strict), { maxItems: 500 }),
+            ),
+          },
+          strict,
+        ),
+        response: {
+          200: Type.Object({ paymentId: Id }, { additionalProperties: true }),
+          201: Type.Object({ paymentId: Id }, { additionalProperties: true }),
+          ...errorReplies,
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as {
+        estateId: string
+        customerId: string
+        purpose?: 'bills' | 'deposit'
+        method: 'cash' | 'card' | 'transfer' | 'wechat' | 'alipay'
+        reference?: string | null
+        amount: string
+        allocations?: { receivableId: string; amount: string }[]
+      }
+      const estateId = await visibleEstate(db, request.scope, body.estateId, 'body.estateId')
+      requirePermission(request.scope, 'payments.take', estateId, 'taking payments')
+      if (body.method !== 'cash' && !body.reference)
+        throw invalid(
+          'body.reference',
+          `is required for ${body.method} (the bank or wallet transaction number)`,
+        )
+      const result = await takePayment(db, {
+        estateId,
+        customerId: body.customerId,
+        purpose: body.purpose ?? 'bills',
+        method: body.method,
+        reference: body.reference ?? null,
+        amount: body.amount,
+        ...(body.allocations ? { allocations: body.allocations } : {}),
+        idempotencyKey: request.headers['idempotency-key'] as string,
+        cashierId: request.scope.userId,
+      })
+      return reply.status(result.replayed ? 200 : 201).send(result)
+    },
+  )
+
+  app.get(
+    '/api/v1/payments/:id/receipt',
+    {
+      schema: {
+        tags,
+        summary: 'The printable receipt (收款单), A5 or 80 mm roll, Chinese or English',
+        security,
+        params: IdParams,
+        querystring: Type.Object(
+          {
+            size: Type.Optional(OneOf(['a5', 'roll80'] as const)),
+            lang: Type.Optional(OneOf(['zh-CN', 'en'] as const)),
+          },
+          strict,
+        ),
+        response: { 200: Type.String(), ...errorReplies },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as { id: string }
+      const q = request.query as { size?: 'a5' | 'roll80'; lang?: 'zh-CN' | 'en' }
+      await visibleEstateOf(db, request.scope, { table: 'payments', label: 'payment' }, id, 'params.id')
+      const view = await receiptView(db, id)
+      if (!view) throw notFound('payment')
+      reply.header('content-type', 'text/html; charset=utf-8')
+      return renderReceipt(view, { size: q.size ?? 'a5', lang: q.lang ?? 'zh-CN' })
+    },
+  )
+
+  const ApprovalBody = Type.Object(
+    {
+      estateId: Id,
+      kind: OneOf(['void', 'refund', 'deposit_refund', 'adjustment', 'waiver'] as const),
+      paymentId: Type.Optional(Id),
+      receivableId: Type.Optional(Id),
+      customerId: Type.Optional(Id),
+      feeItemId: Type.Optional(Id),
+      amount: Type.Optional(SignedMoney),
+      reason: Type.String({ minLength: 1, maxLength: 500 }),
+    },
+    strict,
+  )
+  app.post(
+    '/api/v1/approvals',
+    {
+      schema: {
+        tags,
+        summary: 'Request a void (红冲), refund, deposit refund, adjustment (费用调整) or late-fee waiver',
+        security,
+        body: ApprovalBody,
+        response: { 201: Type.Object({ id: Id }), ...errorReplies },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as {
+        estateId: string
+        kind: 'void' | 'refund' | 'deposit_refund' | 'adjustment' | 'waiver'
+        paymentId?: string
+        receivableId?: string
+        customerId?: string
+        feeItemId?: string
+        amount?: string
+        reason: string
+      }
+      const estateId = await visibleEstate(db, request.scope, body.estateId, 'body.estateId')
+      const money = body.kind === 'adjustment' || body.kind === 'waiver'
+      requirePermission(
+        request.scope,
+        money ? 'billing.run' : 'payments.take',
+        estateId,
+        `requesting a ${body.kind}`,
+      )
+      for (const [field, table, label] of [
+        ['paymentId', 'payments', 'payment'],
+        ['receivableId', 'receivables', 'receivable'],
+        ['customerId', 'customers', 'customer'],
+        ['feeItemId', 'feeItems', 'fee item'],
+      ] as const) {
+        const value = body[field]
+        if (
+          value !== undefined &&
+          (await visibleEstateOf(db, request.scope, { table, label }, value, `body.${field}`)) !== estateId
+        )
+          throw invalid(`body.${field}`, 'belongs to another estate')
+      }
+      const { estateId: _e, ...rest } = body
+      const id = await requestApproval(db, { ...rest, estateId, requestedBy: request.scope.userId })
+      return reply.status(201).send({ id })
+    },
+  )
+
+  app.get(
+    '/api/v1/approvals',
+    {
+      schema: {
+        tags,
+        summary: 'Requests waiting for (or given) a second person’s approval',
+        security,
+        querystring: Type.Object(
+          { estateId: Id, status: Type.Optional(OneOf(['requested', 'approved', 'rejected'] as const)) },
+          strict,
+        ),
+        response: {
+          200: Type.Object({
+            items: Type.Array(
+              Type.Object(
+                {
+                  id: Id,
+                  kind: Type.String(),
+                  amount: Type.String(),
+                  reason: Type.String(),
+                  status: Type.String(),
+                  requestedAt: Timestamp,
+                },
+                { additionalProperties: true },
+              ),
+            ),
+          }),
+          ...errorReplies,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query as { estateId: string; status?: 'requested' | 'approved' | 'rejected' }
+      const estateId = await visibleEstate(db, request.scope, q.estateId, 'query.estateId')
+      let query = db.selectFrom('approvals').selectAll().where('estateId', '=', estateId)
+      if (q.status) query = query.where('status', '=', q.status)
+      const rows = await query.orderBy('requestedAt', 'desc').limit(500).execute()
+      return {
+        items: rows.map((r) => ({
+          ...r,
+          requestedAt: r.requestedAt.toISOString(),
+          decidedAt: r.decidedAt ? new Date(r.decidedAt).toISOString() : null,
+        })),
+      }
+    },
+  )
+
+  for (const decision of ['approve', 'reject'] as const) {
+    app.post(
+      `/api/v1/approvals/:id/${decision}`,
+      {
+        schema: {
+          tags,
+          summary:
+            decision === 'approve'
+              ? 'Approve a request: its effect is booked now'
+              : 'Reject a request: nothing is booked',
+          security,
+          params: IdParams,
+          response: { 204: Type.Null(), ...errorReplies },
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params as { id: string }
+        const estateId = await visibleEstateOf(
+          db,
+          request.scope,
+          { table: 'approvals', label: 'approval' },
+          id,
+          'params.id',
+        )
+        requirePermission(
+          request.scope,
+          'payments.approve',
+          estateId,
+          `${decision === 'approve' ? 'approving' : 'rejecting'} requests`,
+        )
+        await decideApproval(db, id, request.scope.userId, decision)
+        return reply.status(204).send()
+      },
+    )
+  }
+
+  app.post(
+    '/api/v1/estates/:estateId/late-fees/accrue',
+    {
+      schema: {
+        tags,
+        summary: 'Accrue late fees (滞纳金) up to a date; safe to repeat',
+        security,
+        params: Type.Object({ estateId: Id }, strict),
+        body: Type.Object({ asOf: DateText }, strict),
+        response: {
+          200: Type.Object({ asOf: Type.String(), lines: Type.Integer(), amount: Type.String() }),
+          ...errorReplies,
+        },
+      },
+    },
+    async (request) => {
+      const { estateId: id } = request.params as { estateId: string }
+      const estateId = await visibleEstate(db, request.scope, id, 'params.estateId')
+      requirePermission(request.scope, 'billing.run', estateId, 'accruing late fees')
+      const { asOf } = request.body as { asOf: string }
+      return accrueLateFees(db, estateId, asOf, request.scope.userId)
+    },
+  )
+}

@@ -1,0 +1,234 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Site, seedSite } from './support/ingest-fixture.ts'
+import { storeBackends } from './support/store-backends.ts'
+import { openTestHub, type TestHub } from './support/test-hub.ts'
+
+/**
+ * The billing flow as a clerk and a cashier drive it over HTTP: preview a month, see the held
+ * list, approve, find the customer at the desk, take a payment (retried with the same
+ * Idempotency-Key), print the receipt, and have a void approved by someone else.
+ */
+for (const backend of storeBackends()) {
+  describe(`billing over the API (${backend.name})`, () => {
+    let hub: TestHub
+    let site: Site
+    let finance: string
+    let cashier: string
+    let viewer: string
+    let customerId: string
+    let runId: string
+    let paymentId: string
+
+    beforeAll(async () => {
+      hub = await openTestHub(backend)
+      const db = hub.store.db
+      site = await seedSite(db, { code: 'BAPI', points: [] })
+      const estateId = site.estateId
+      const unit = await db
+        .insertInto('units')
+        .values({
+          estateId,
+          buildingId: site.buildingId,
+          code: '3-1201',
+          floor: 12,
+          areaM2: '100.00',
+          use: 'residence',
+          status: 'occupied',
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+      customerId = (
+        await db
+          .insertInto('customers')
+          .values({ estateId, code: 'C-3-1201', kind: 'person', name: '陈<小>明', phone: '13912345678' })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+      ).id
+      await db
+        .insertInto('occupancies')
+        .values({ estateId, unitId: unit.id, customerId, role: 'owner', startDate: '2024-01-01' })
+        .execute()
+      // 3-1202 has no owner yet: its line is held.
+      await db
+        .insertInto('units')
+        .values({
+          estateId,
+          buildingId: site.buildingId,
+          code: '3-1202',
+          floor: 12,
+          areaM2: '80.00',
+          use: 'residence',
+          status: 'vacant',
+        })
+        .execute()
+      const prop = await db
+        .insertInto('feeItems')
+        .values({ estateId, code: 'PROP', name: '物业费', kind: 'area', dueDays: 10 })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+      const standard = await db
+        .insertInto('feeStandards')
+        .values({ estateId, feeItemId: prop.id, name: '住宅物业费', price: '2.80', validFrom: '2024-01-01' })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+      await db
+        .insertInto('feeAssignments')
+        .values({
+          estateId,
+          feeStandardId: standard.id,
+          target: 'use',
+          unitUse: 'residence',
+          validFrom: '2024-01-01',
+        })
+        .execute()
+      finance = await hub.userWithGrants('bapi-finance', [{ role: 'finance', nodeId: estateId }])
+      cashier = await hub.userWithGrants('bapi-cashier', [{ role: 'service', nodeId: estateId }])
+      viewer = await hub.userWithGrants('bapi-viewer', [{ role: 'viewer', nodeId: estateId }])
+    })
+    afterAll(() => hub?.close())
+
+    it('previews a month with its held list, and approves it', async () => {
+      const refused = await hub.call(viewer, {
+        method: 'POST',
+        url: '/api/v1/bill-runs',
+        payload: { estateId: site.estateId, period: '2026-10', scope: 'estate' },
+      })
+      expect(refused.status).toBe(403)
+      const preview = await hub.call(finance, {
+        method: 'POST',
+        url: '/api/v1/bill-runs',
+        payload: { estateId: site.estateId, period: '2026-10', scope: 'estate' },
+      })
+      expect(preview.status, JSON.stringify(preview.body)).toBe(201)
+      // 100.00 m² × 2.80 = 280.00
+      expect(preview.body).toMatchObject({ lines: 2, total: '280.00', toIssue: '280.00', held: 1 })
+      runId = preview.body.id
+      const detail = await hub.call(finance, { method: 'GET', url: `/api/v1/bill-runs/${runId}` })
+      expect(detail.body.lines).toEqual([
+        expect.objectContaining({
+          unitCode: '3-1201',
+          feeItemName: '物业费',
+          amount: '280.00',
+          difference: '280.00',
+        }),
+      ])
+      expect(detail.body.held).toEqual([
+        expect.objectContaining({
+          unitCode: '3-1202',
+          heldReason: expect.stringMatching(/no owner or tenant/),
+        }),
+      ])
+      expect(detail.body.lines[0].explanation.formula).toMatch(/100/)
+      const approved = await hub.call(finance, { method: 'POST', url: `/api/v1/bill-runs/${runId}/approve` })
+      expect(approved.body).toEqual({ issued: 1, corrections: 0, amount: '280.00' })
+      expect(
+        (await hub.call(finance, { method: 'POST', url: `/api/v1/bill-runs/${runId}/approve` })).status,
+      ).toBe(409)
+    })
+
+    it('finds the customer at the desk, takes the payment once however often it is sent, and prints the receipt', async () => {
+      const found = await hub.call(cashier, {
+        method: 'GET',
+        url: `/api/v1/desk/search?estateId=${site.estateId}&q=1201`,
+      })
+      expect(found.body.items).toEqual([expect.objectContaining({ customerId, units: ['3-1201'] })])
+      const account = await hub.call(cashier, {
+        method: 'GET',
+        url: `/api/v1/customers/${customerId}/account`,
+      })
+      expect(account.body.open).toEqual([
+        expect.objectContaining({
+          open: '280.00',
+          feeItemName: '物业费',
+          unitCode: '3-1201',
+          dueDate: '2026-11-11',
+        }),
+      ])
+      const payload = {
+        estateId: site.estateId,
+        customerId,
+        method: 'wechat',
+        reference: '4200002026112700001',
+        amount: '300.00',
+      }
+      const noKey = await hub.call(cashier, { method: 'POST', url: '/api/v1/payments', payload })
+      expect(noKey.status).toBe(400)
+      const headers = { 'idempotency-key': 'desk-7f3a-0001' }
+      const first = await hub.call(cashier, { method: 'POST', url: '/api/v1/payments', payload, headers })
+      expect(first.status, JSON.stringify(first.body)).toBe(201)
+      expect(first.body).toMatchObject({ amount: '300.00', toPrepayment: '20.00', replayed: false })
+      const again = await hub.call(cashier, { method: 'POST', url: '/api/v1/payments', payload, headers })
+      expect(again.status).toBe(200)
+      expect(again.body).toEqual({ ...first.body, replayed: true })
+      const different = await hub.call(cashier, {
+        method: 'POST',
+        url: '/api/v1/payments',
+        payload: { ...payload, amount: '1.00' },
+        headers,
+      })
+      expect(different.status).toBe(409)
+      paymentId = first.body.paymentId
+
+      const receipt = await hub.app.inject({
+        method: 'GET',
+        url: `/api/v1/payments/${paymentId}/receipt?size=roll80`,
+        headers: { authorization: `Bearer ${cashier}` },
+      })
+      expect(receipt.statusCode).toBe(200)
+      expect(receipt.headers['content-type']).toMatch(/text\/html/)
+      expect(receipt.body).toContain('叁佰元整')
+      expect(receipt.body).toContain(first.body.receiptNo)
+      expect(receipt.body).toContain('陈&lt;小&gt;明')
+      expect(receipt.body).toContain('280.00')
+      expect(receipt.body).toMatch(/size:\s*80mm/)
+    })
+
+    it('voids the payment only when someone else approves it, and the receipt then says so', async () => {
+      const request = await hub.call(cashier, {
+        method: 'POST',
+        url: '/api/v1/approvals',
+        payload: { estateId: site.estateId, kind: 'void', paymentId, reason: '收款方式录错' },
+      })
+      expect(request.status, JSON.stringify(request.body)).toBe(201)
+      expect(
+        (await hub.call(cashier, { method: 'POST', url: `/api/v1/approvals/${request.body.id}/approve` }))
+          .status,
+      ).toBe(403)
+      const pending = await hub.call(finance, {
+        method: 'GET',
+        url: `/api/v1/approvals?estateId=${site.estateId}&status=requested`,
+      })
+      expect(pending.body.items).toEqual([expect.objectContaining({ kind: 'void', amount: '300.00' })])
+      expect(
+        (await hub.call(finance, { method: 'POST', url: `/api/v1/approvals/${request.body.id}/approve` }))
+          .status,
+      ).toBe(204)
+      const account = await hub.call(cashier, {
+        method: 'GET',
+        url: `/api/v1/customers/${customerId}/account`,
+      })
+      expect(account.body).toMatchObject({ prepayment: '0.00', receivable: '280.00' })
+      const receipt = await hub.app.inject({
+        method: 'GET',
+        url: `/api/v1/payments/${paymentId}/receipt`,
+        headers: { authorization: `Bearer ${cashier}` },
+      })
+      expect(receipt.body).toContain('作废')
+    })
+
+    it('accrues late fees on request', async () => {
+      await hub.store.db
+        .updateTable('feeItems')
+        .set({ lateFeeDailyRate: '0.0003' })
+        .where('estateId', '=', site.estateId)
+        .execute()
+      const accrued = await hub.call(finance, {
+        method: 'POST',
+        url: `/api/v1/estates/${site.estateId}/late-fees/accrue`,
+        payload: { asOf: '2026-12-11' },
+      })
+      // 280.00 × 0.0003 × 30 days after 2026-11-11 = 2.52
+      expect(accrued.body).toEqual({ asOf: '2026-12-11', lines: 1, amount: '2.52' })
+    })
+  })
+}
