@@ -36,6 +36,27 @@ export function itemPeriod(item: FeeItemRow, period: string): BillPeriod | undef
   return { from: `${period}-01`, to, months }
 }
 
+// Assignments by what they target, built once per run: a 100,000-unit estate looks them up
+// for every unit and item.
+const assignmentIndexes = new WeakMap<readonly AssignmentRow[], Map<string, AssignmentRow[]>>()
+function assignmentIndex(assignments: readonly AssignmentRow[]): Map<string, AssignmentRow[]> {
+  let index = assignmentIndexes.get(assignments)
+  if (index === undefined) {
+    index = new Map()
+    for (const a of assignments) {
+      const key =
+        a.target === 'estate'
+          ? 'estate/'
+          : `${a.target}/${a.target === 'building' ? a.buildingId : a.target === 'use' ? a.unitUse : a.target === 'unit' ? a.unitId : a.customerId}`
+      const list = index.get(key) ?? []
+      list.push(a)
+      index.set(key, list)
+    }
+    assignmentIndexes.set(assignments, index)
+  }
+  return index
+}
+
 const later = (a: string, b: string) => (a > b ? a : b)
 const earlier = (a: string, b: string) => (a < b ? a : b)
 
@@ -49,16 +70,18 @@ export function spansFor(
   unit: BillUnit,
   period: BillPeriod,
 ): { standard: StandardRow; from: string; to: string }[] {
-  const matches = (a: AssignmentRow) =>
-    a.target === 'estate' ||
-    (a.target === 'building' && a.buildingId === unit.buildingId) ||
-    (a.target === 'use' && a.unitUse === unit.use) ||
-    (a.target === 'unit' && a.unitId === unit.id) ||
-    (a.target === 'customer' && a.customerId !== null && a.customerId === unit.customerId)
+  const index = assignmentIndex(inputs.assignments)
+  const keys: Record<(typeof LEVELS)[number], string | null> = {
+    customer: unit.customerId === null ? null : `customer/${unit.customerId}`,
+    unit: `unit/${unit.id}`,
+    use: `use/${unit.use}`,
+    building: `building/${unit.buildingId}`,
+    estate: 'estate/',
+  }
   for (const level of LEVELS) {
+    const key = keys[level]
     const spans: { standard: StandardRow; from: string; to: string }[] = []
-    for (const a of inputs.assignments) {
-      if (a.target !== level || !matches(a)) continue
+    for (const a of key === null ? [] : (index.get(key) ?? [])) {
       const standard = inputs.standards.get(a.feeStandardId)
       if (!standard || standard.feeItemId !== item.id) continue
       const from = later(later(a.validFrom, standard.validFrom), period.from)
@@ -87,8 +110,22 @@ function ruleOf(item: FeeItemRow, s: StandardRow): StandardRule {
   }
 }
 
+// Reads looked up per unit and kind 100,000 times in a large estate: index them once.
+const readIndex = new WeakMap<readonly ReadState[], Map<string, ReadState[]>>()
 function unitReads(inputs: BillInputs, unitId: string, kind: string): ReadState[] {
-  return inputs.reads.filter((r) => r.unitId === unitId && r.kind === kind)
+  let index = readIndex.get(inputs.reads)
+  if (index === undefined) {
+    index = new Map()
+    for (const r of inputs.reads) {
+      if (r.unitId === null) continue
+      const key = `${r.unitId}/${r.kind}`
+      const list = index.get(key) ?? []
+      list.push(r)
+      index.set(key, list)
+    }
+    readIndex.set(inputs.reads, index)
+  }
+  return index.get(`${unitId}/${kind}`) ?? []
 }
 
 /** Why reads cannot be billed, or undefined when every one is approved with a consumption. */

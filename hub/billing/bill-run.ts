@@ -14,7 +14,7 @@ import {
   loadUnits,
   monthSpan,
 } from './bill-inputs.ts'
-import { applyPrepayment, issueReceivable } from './receivable-issue.ts'
+import { applyPrepayment, issueReceivables, type NewReceivable } from './receivable-issue.ts'
 
 export type BillScope = 'estate' | 'building' | 'unit' | 'customer'
 
@@ -194,6 +194,7 @@ export async function approveBillRun(
     let corrections = 0
     let amount = Decimal.ZERO
     const customers = new Set<string>()
+    const toIssue: NewReceivable[] = []
     for (const line of lines) {
       if (line.amount === null) continue
       const done = issued.get(issueKey(line.unitId, line.customerId, line.feeItemId))
@@ -201,8 +202,7 @@ export async function approveBillRun(
       if (difference.isZero()) continue
       const item = items.get(line.feeItemId)
       if (!item) throw invalid('params.id', `fee item ${line.feeItemId} of the run is no longer active`)
-      const dueDate = addDays(span.to, item.dueDays)
-      await issueReceivable(trx, {
+      toIssue.push({
         estateId: run.estateId,
         customerId: line.customerId,
         unitId: line.unitId,
@@ -210,7 +210,7 @@ export async function approveBillRun(
         period: run.period,
         kind: done ? 'correction' : 'charge',
         amount: difference.toFixed(2),
-        dueDate,
+        dueDate: addDays(span.to, item.dueDays),
         billRunId: run.id,
         correctsId: done?.chargeId ?? null,
         explanation: done
@@ -228,12 +228,23 @@ export async function approveBillRun(
       amount = amount.plus(difference)
       customers.add(line.customerId)
     }
+    await issueReceivables(trx, toIssue)
     await trx
       .updateTable('billRuns')
       .set({ status: 'approved', approvedBy: userId, approvedAt: new Date() })
       .where('id', '=', runId)
       .execute()
-    for (const customerId of customers) await applyPrepayment(trx, run.estateId, customerId)
+    // Only customers holding prepayment have anything to apply.
+    const holders = await trx
+      .selectFrom('ledgerEntries')
+      .select('customerId')
+      .where('estateId', '=', run.estateId)
+      .where('account', '=', 'prepayment')
+      .groupBy('customerId')
+      .having((eb) => eb(eb.fn.sum('credit'), '>', eb.fn.sum('debit')))
+      .execute()
+    for (const { customerId } of holders)
+      if (customerId && customers.has(customerId)) await applyPrepayment(trx, run.estateId, customerId)
     return { issued: charges, corrections, amount: amount.toFixed(2) }
   })
 }

@@ -62,6 +62,47 @@ export async function postJournal(
   return journalId
 }
 
+/** Many balanced journals in few statements (bill runs); each is checked like postJournal's. */
+export async function postJournals(
+  trx: Kysely<Database>,
+  journals: readonly { estateId: string; memo: string; entries: readonly EntryInput[] }[],
+  effectiveAt: Date = new Date(),
+): Promise<void> {
+  const rows = []
+  for (const journal of journals) {
+    let balance = Decimal.ZERO
+    for (const e of journal.entries) {
+      const amount = Decimal.of(e.amount)
+      if (!amount.gt(0))
+        throw new RangeError(`ledger: entry amount must be positive, got ${e.amount} (${journal.memo})`)
+      balance = e.side === 'debit' ? balance.plus(amount) : balance.minus(amount)
+    }
+    if (!balance.isZero())
+      throw new RangeError(`ledger: journal "${journal.memo}" does not balance (off by ${balance})`)
+    const journalId = randomUUID()
+    for (const e of journal.entries)
+      rows.push({
+        estateId: journal.estateId,
+        journalId,
+        account: e.account,
+        customerId: e.customerId ?? null,
+        feeItemId: e.feeItemId ?? null,
+        receivableId: e.receivableId ?? null,
+        paymentId: e.paymentId ?? null,
+        method: e.method ?? null,
+        debit: e.side === 'debit' ? Decimal.of(e.amount).toFixed(2) : '0',
+        credit: e.side === 'credit' ? Decimal.of(e.amount).toFixed(2) : '0',
+        effectiveAt,
+        memo: journal.memo,
+      })
+  }
+  for (let i = 0; i < rows.length; i += 2_000)
+    await trx
+      .insertInto('ledgerEntries')
+      .values(rows.slice(i, i + 2_000))
+      .execute()
+}
+
 /** A signed amount as a debit to `debitAccount` and a credit to `creditAccount` (swapped if negative). */
 export function pair(
   amount: string,
