@@ -16,11 +16,18 @@ const idBySegment: Record<string, keyof EstateIds> = {
   meters: 'meterId',
   'meter-replacements': 'meterReplacementId',
   'meter-reads': 'meterReadId',
+  'fee-items': 'feeItemId',
+  'fee-standards': 'feeStandardId',
+  'fee-assignments': 'feeAssignmentId',
+  'bill-runs': 'billRunId',
+  payments: 'paymentId',
+  approvals: 'approvalId',
   'org-nodes': 'estateId',
 }
 // Body and query fields → fixture id (fields ending in Id not listed map by their own name).
 const idByField: Record<string, keyof EstateIds> = {
   parentMeterId: 'meterId',
+  shareMeterId: 'meterId',
   nodeId: 'estateId',
   parentId: 'estateId',
 }
@@ -66,6 +73,8 @@ function requestFor(op: Operation, side: Side) {
     method: op.method as 'GET',
     url: query.length > 0 ? `${url}?${query.join('&')}` : url,
     ...(payload !== undefined ? { payload: payload as Record<string, unknown> } : {}),
+    // Payments need one; the walk is about scope, not about the header.
+    headers: { 'idempotency-key': `walk-${op.method}-${op.path}`.slice(0, 200) },
     referencesOther: op.pathParams.length > 0 || query.length > 0 || op.bodySchema !== undefined,
   }
 }

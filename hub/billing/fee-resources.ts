@@ -1,4 +1,11 @@
 import type { EstateResource } from '../api/estate-resource.ts'
+import { feeAssignmentResource } from './fee-assignment-resource.ts'
+import { feeItemResource } from './fee-item-resource.ts'
+import { feeStandardResource } from './fee-standard-resource.ts'
 
-// Placeholder until the fee configuration resources land (being written now).
-export const feeResources: readonly EstateResource[] = []
+/** Fee configuration (issue 5): items, their standards, and whom the standards apply to. */
+export const feeResources: readonly EstateResource[] = [
+  feeItemResource,
+  feeStandardResource,
+  feeAssignmentResource,
+]

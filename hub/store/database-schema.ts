@@ -388,6 +388,7 @@ export interface FeeStandardTable {
   validFrom: string
   validTo: string | null
   createdAt: CreatedAt
+  updatedAt: Timestamp
 }
 
 export interface FeeAssignmentTable {
@@ -402,6 +403,7 @@ export interface FeeAssignmentTable {
   validFrom: string
   validTo: string | null
   createdAt: CreatedAt
+  updatedAt: Timestamp
 }
 
 export interface BillRunTable {

@@ -16,6 +16,12 @@ export interface EstateIds {
   subMeterId: string
   meterReplacementId: string
   meterReadId: string
+  feeItemId: string
+  feeStandardId: string
+  feeAssignmentId: string
+  billRunId: string
+  paymentId: string
+  approvalId: string
 }
 
 async function create(hub: TestHub, token: string, url: string, payload: Record<string, unknown>) {
@@ -151,8 +157,53 @@ export async function furnishEstate(
     })
     .returning('id')
     .executeTakeFirstOrThrow()
+  // Fee configuration: the main meter's loss shared (公摊) over building 1 by area.
+  const feeItem = await create(hub, token, '/api/v1/fee-items', {
+    estateId,
+    code: `${code}-GT-E`,
+    name: '公摊电费',
+    kind: 'shared',
+    meterKind: 'electricity',
+  })
+  const feeStandard = await create(hub, token, '/api/v1/fee-standards', {
+    feeItemId: feeItem.id,
+    name: '公摊电费 2025',
+    price: '0.6800',
+    shareBasis: 'area',
+    shareSource: 'loss',
+    shareMeterId: meter.id,
+    validFrom: '2025-01-01',
+  })
+  const feeAssignment = await create(hub, token, '/api/v1/fee-assignments', {
+    feeStandardId: feeStandard.id,
+    target: 'building',
+    buildingId: building.id,
+    validFrom: '2025-01-01',
+  })
+  // Billing: a previewed bill run, a payment (all of it prepayment) and a refund request.
+  const run = await create(hub, token, '/api/v1/bill-runs', { estateId, period: '2025-06', scope: 'estate' })
+  const paid = await hub.call(token, {
+    method: 'POST',
+    url: '/api/v1/payments',
+    headers: { 'idempotency-key': `fixture-${code}-payment` },
+    payload: { estateId, customerId: customer.id, method: 'cash', amount: '100.00' },
+  })
+  expect(paid.status, JSON.stringify(paid.body)).toBe(201)
+  const approval = await create(hub, token, '/api/v1/approvals', {
+    estateId,
+    kind: 'refund',
+    paymentId: paid.body.paymentId,
+    amount: '10.00',
+    reason: '预存款退还',
+  })
   return {
+    billRunId: run.id,
+    paymentId: paid.body.paymentId,
+    approvalId: approval.id,
     meterReadId: read.id,
+    feeItemId: feeItem.id,
+    feeStandardId: feeStandard.id,
+    feeAssignmentId: feeAssignment.id,
     estateId,
     buildingId: building.id,
     unitId: unit.id,
