@@ -255,6 +255,22 @@ for (const backend of storeBackends()) {
       expect(explained.formula).toMatch(/89\.5/)
     })
 
+    it('gives the same bill run for the same inputs', async () => {
+      const lines = async () => {
+        const run = await preview()
+        const rows = await store.db
+          .selectFrom('billRunLines')
+          .select(['unitId', 'customerId', 'feeItemId', 'amount', 'explanation', 'heldReason'])
+          .where('billRunId', '=', run.id)
+          .orderBy('unitId')
+          .orderBy('feeItemId')
+          .execute()
+        return { total: run.total, rows }
+      }
+      const first = await lines()
+      expect(await lines()).toEqual(first)
+    })
+
     it('issues receivables on approval, draws prepayment down, and issues nothing twice', async () => {
       // C1 paid ahead: 1,000.00 of prepayment.
       await takePayment(store.db, {

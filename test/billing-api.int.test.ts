@@ -216,11 +216,82 @@ for (const backend of storeBackends()) {
       expect(receipt.body).toContain('作废')
     })
 
+    it('issues a one-off charge at its standard amount, or the amount typed', async () => {
+      const db = hub.store.db
+      const repair = await db
+        .insertInto('feeItems')
+        .values({
+          estateId: site.estateId,
+          code: 'REPAIR',
+          name: '有偿维修',
+          kind: 'one_off',
+          cycle: 'one_off',
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+      await db
+        .insertInto('feeStandards')
+        .values({
+          estateId: site.estateId,
+          feeItemId: repair.id,
+          name: '换水龙头',
+          amount: '80.00',
+          validFrom: '2024-01-01',
+        })
+        .execute()
+      const charge = (payload: Record<string, unknown>) =>
+        hub.call(finance, {
+          method: 'POST',
+          url: '/api/v1/receivables/one-off',
+          payload: {
+            estateId: site.estateId,
+            customerId,
+            feeItemId: repair.id,
+            dueDate: '2026-12-01',
+            note: '厨房水龙头更换',
+            ...payload,
+          },
+        })
+      const standard = await charge({})
+      expect(standard.status, JSON.stringify(standard.body)).toBe(201)
+      expect(standard.body.amount).toBe('80.00')
+      expect((await charge({ amount: '125.50' })).body.amount).toBe('125.50')
+      const notOneOff = await hub.call(finance, {
+        method: 'POST',
+        url: '/api/v1/receivables/one-off',
+        payload: {
+          estateId: site.estateId,
+          customerId,
+          feeItemId: (
+            await db
+              .selectFrom('feeItems')
+              .select('id')
+              .where('code', '=', 'PROP')
+              .where('estateId', '=', site.estateId)
+              .executeTakeFirstOrThrow()
+          ).id,
+          dueDate: '2026-12-01',
+          note: 'x',
+        },
+      })
+      expect(notOneOff.body.details[0].field).toBe('body.feeItemId')
+      const account = await hub.call(cashier, {
+        method: 'GET',
+        url: `/api/v1/customers/${customerId}/account`,
+      })
+      expect(
+        account.body.open
+          .filter((o: { feeItemName: string }) => o.feeItemName === '有偿维修')
+          .map((o: { open: string }) => o.open),
+      ).toEqual(['80.00', '125.50'])
+    })
+
     it('accrues late fees on request', async () => {
       await hub.store.db
         .updateTable('feeItems')
         .set({ lateFeeDailyRate: '0.0003' })
         .where('estateId', '=', site.estateId)
+        .where('code', '=', 'PROP')
         .execute()
       const accrued = await hub.call(finance, {
         method: 'POST',

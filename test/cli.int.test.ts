@@ -1,8 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { takePayment } from '../hub/billing/payment-desk.ts'
+import { migrateToLatest } from '../hub/store/migrate.ts'
+import { openStore } from '../hub/store/open-store.ts'
+import { seedSite } from './support/ingest-fixture.ts'
 
 const bin = join(import.meta.dirname, '..', 'bin', 'estatehub.js')
 const work = mkdtempSync(join(tmpdir(), 'estatehub-cli-'))
@@ -81,6 +86,67 @@ describe('estatehub CLI', () => {
       `${file}: http.port: must be an integer, got string "eighty"`,
       `${file}: http.tls.keyFile: is required`,
     ])
+  })
+
+  it('checks the ledger per estate, and fails when the books do not balance', async () => {
+    const dataDir = join(work, 'ledger-data')
+    const file = configFile('ledger.yaml', `database:\n  dataDir: ${dataDir}\nlog:\n  level: warn\n`)
+    const store = await openStore({ dataDir })
+    await migrateToLatest(store.db)
+    const site = await seedSite(store.db, { code: 'LEDG', points: [] })
+    const code = (
+      await store.db
+        .selectFrom('orgNodes')
+        .select('code')
+        .where('id', '=', site.estateId)
+        .executeTakeFirstOrThrow()
+    ).code
+    const customer = await store.db
+      .insertInto('customers')
+      .values({ estateId: site.estateId, code: 'C1', kind: 'person', name: '赵六' })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    await takePayment(store.db, {
+      estateId: site.estateId,
+      customerId: customer.id,
+      purpose: 'bills',
+      method: 'cash',
+      reference: null,
+      amount: '88.00',
+      idempotencyKey: 'cli-ledger-1',
+      cashierId: (
+        await store.db
+          .insertInto('users')
+          .values({ username: 'cli-cashier', displayName: 'c', passwordHash: 'x' })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+      ).id,
+    })
+    await store.close()
+    const ok = await run(['ledger', 'check', '--config', file])
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(ok.stdout).toContain(`${code}: ok  journals 1, debits 88.00, credits 88.00`)
+    // A stray entry (inserting is all anyone can do to the ledger) is found and named.
+    const again = await openStore({ dataDir })
+    await again.db
+      .insertInto('ledgerEntries')
+      .values({
+        estateId: site.estateId,
+        journalId: randomUUID(),
+        account: 'cash',
+        method: 'cash',
+        debit: '5.00',
+        credit: '0',
+        effectiveAt: new Date(),
+        memo: 'stray',
+      })
+      .execute()
+    await again.close()
+    const bad = await run(['ledger', 'check', '--config', file, '--estate', code])
+    expect(bad.code).toBe(1)
+    expect(bad.stdout).toMatch(/FAILED/)
+    expect(bad.stdout).toMatch(/debits 93.00 ≠ credits 88.00/)
+    expect(bad.stdout).toMatch(/\(stray\) is off by 5.00/)
   })
 
   it('checks a gateway config the same way', async () => {

@@ -4,6 +4,7 @@ import { Type } from 'typebox'
 import { invalid, notFound } from '../api/api-error.ts'
 import { requirePermission, visibleEstate, visibleEstateOf } from '../api/estate-resource.ts'
 import { errorReplies, Id, IdParams, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'
+import { Decimal } from '../decimal/decimal.ts'
 import type { Database } from '../store/database-schema.ts'
 import { decideApproval, requestApproval } from './approval-actions.ts'
 import { approveBillRun, previewBillRun } from './bill-run.ts'
@@ -12,6 +13,7 @@ import { customerBalances, openReceivables } from './ledger.ts'
 import { takePayment } from './payment-desk.ts'
 import { renderReceipt } from './receipt-html.ts'
 import { receiptView } from './receipt-view.ts'
+import { issueReceivable } from './receivable-issue.ts'
 
 const strict = { additionalProperties: false } as const
 const Period = Type.String({ pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$', description: 'YYYY-MM' })
@@ -476,6 +478,92 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
       },
     )
   }
+
+  app.post(
+    '/api/v1/receivables/one-off',
+    {
+      schema: {
+        tags,
+        summary: 'Issue a one-off charge (decoration, special service, paid repair) to a customer',
+        security,
+        body: Type.Object(
+          {
+            estateId: Id,
+            customerId: Id,
+            unitId: Type.Optional(Id),
+            feeItemId: Id,
+            amount: Type.Optional(Money),
+            dueDate: DateText,
+            note: Type.String({ minLength: 1, maxLength: 500 }),
+          },
+          strict,
+        ),
+        response: { 201: Type.Object({ id: Id, amount: Type.String() }), ...errorReplies },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as {
+        estateId: string
+        customerId: string
+        unitId?: string
+        feeItemId: string
+        amount?: string
+        dueDate: string
+        note: string
+      }
+      const estateId = await visibleEstate(db, request.scope, body.estateId, 'body.estateId')
+      requirePermission(request.scope, 'billing.run', estateId, 'issuing charges')
+      for (const [field, table, label] of [
+        ['customerId', 'customers', 'customer'],
+        ['unitId', 'units', 'unit'],
+        ['feeItemId', 'feeItems', 'fee item'],
+      ] as const) {
+        const value = body[field]
+        if (
+          value !== undefined &&
+          (await visibleEstateOf(db, request.scope, { table, label }, value, `body.${field}`)) !== estateId
+        )
+          throw invalid(`body.${field}`, 'belongs to another estate')
+      }
+      const item = await db
+        .selectFrom('feeItems')
+        .select(['kind', 'name'])
+        .where('id', '=', body.feeItemId)
+        .executeTakeFirstOrThrow()
+      if (item.kind !== 'one_off')
+        throw invalid('body.feeItemId', `is a ${item.kind} item: one-off charges need a one_off item`)
+      let amount = body.amount
+      if (amount === undefined) {
+        // The item's standard in force on the due date gives the amount when none is typed.
+        const standard = await db
+          .selectFrom('feeStandards')
+          .select('amount')
+          .where('feeItemId', '=', body.feeItemId)
+          .where('validFrom', '<=', body.dueDate)
+          .where((eb) => eb.or([eb('validTo', 'is', null), eb('validTo', '>', body.dueDate)]))
+          .executeTakeFirst()
+        if (!standard?.amount)
+          throw invalid('body.amount', 'is required: the item has no standard amount on that date')
+        amount = standard.amount
+      }
+      if (Decimal.of(amount).isZero()) throw invalid('body.amount', 'must not be zero')
+      const id = await db.transaction().execute((trx) =>
+        issueReceivable(trx, {
+          estateId,
+          customerId: body.customerId,
+          unitId: body.unitId ?? null,
+          feeItemId: body.feeItemId,
+          period: null,
+          kind: 'charge',
+          amount: amount!,
+          dueDate: body.dueDate,
+          explanation: { formula: `${item.name}: ${body.note}`, inputs: { amount: amount! } },
+          createdBy: request.scope.userId,
+        }),
+      )
+      return reply.status(201).send({ id, amount: Decimal.of(amount).toFixed(2) })
+    },
+  )
 
   app.post(
     '/api/v1/estates/:estateId/late-fees/accrue',
