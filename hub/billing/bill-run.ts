@@ -1,8 +1,7 @@
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import { conflict, invalid } from '../api/api-error.ts'
 import { Decimal } from '../decimal/decimal.ts'
 import type { Database } from '../store/database-schema.ts'
-import { jsonb } from '../store/jsonb.ts'
 import { computeBill } from './bill-compute.ts'
 import {
   type BillUnit,
@@ -101,26 +100,27 @@ export async function previewBillRun(db: Kysely<Database>, request: BillRunReque
       })
       .returning('id')
       .executeTakeFirstOrThrow()
-    for (let i = 0; i < rows.length; i += 1000) {
-      await trx
-        .insertInto('billRunLines')
-        .values(
-          rows.slice(i, i + 1000).map(({ line, issued: done, difference }) => ({
-            estateId: request.estateId,
-            billRunId: run.id,
-            unitId: line.unitId,
-            // Held lines without a payer keep the key readable; they issue nothing.
-            customerId: line.customerId ?? '00000000-0000-0000-0000-000000000000',
-            feeItemId: line.feeItemId,
-            period: request.period,
-            amount: line.amount,
-            issued: done,
-            difference,
-            explanation: jsonb(line.explanation),
-            heldReason: line.heldReason,
-          })),
-        )
-        .execute()
+    // One JSON parameter per chunk (jsonb_to_recordset): a 100,000-unit run writes 400,000 lines.
+    for (let i = 0; i < rows.length; i += 10_000) {
+      const chunk = rows.slice(i, i + 10_000).map(({ line, issued: done, difference }) => ({
+        unit_id: line.unitId,
+        // Held lines without a payer keep the key readable; they issue nothing.
+        customer_id: line.customerId ?? '00000000-0000-0000-0000-000000000000',
+        fee_item_id: line.feeItemId,
+        amount: line.amount,
+        issued: done,
+        difference,
+        explanation: line.explanation,
+        held_reason: line.heldReason,
+      }))
+      await sql`insert into bill_run_lines (estate_id, bill_run_id, unit_id, customer_id, fee_item_id, period, amount,
+          issued, difference, explanation, held_reason)
+        select ${request.estateId}::uuid, ${run.id}::uuid, unit_id, customer_id, fee_item_id, ${request.period}, amount,
+          issued, difference, explanation, held_reason
+        from jsonb_to_recordset(${JSON.stringify(chunk)}::jsonb) as r(unit_id uuid, customer_id uuid, fee_item_id uuid,
+          amount numeric, issued numeric, difference numeric, explanation jsonb, held_reason text)`.execute(
+        trx,
+      )
     }
     return {
       id: run.id,

@@ -82,25 +82,29 @@ export async function postJournals(
     const journalId = randomUUID()
     for (const e of journal.entries)
       rows.push({
-        estateId: journal.estateId,
-        journalId,
+        estate_id: journal.estateId,
+        journal_id: journalId,
         account: e.account,
-        customerId: e.customerId ?? null,
-        feeItemId: e.feeItemId ?? null,
-        receivableId: e.receivableId ?? null,
-        paymentId: e.paymentId ?? null,
+        customer_id: e.customerId ?? null,
+        fee_item_id: e.feeItemId ?? null,
+        receivable_id: e.receivableId ?? null,
+        payment_id: e.paymentId ?? null,
         method: e.method ?? null,
         debit: e.side === 'debit' ? Decimal.of(e.amount).toFixed(2) : '0',
         credit: e.side === 'credit' ? Decimal.of(e.amount).toFixed(2) : '0',
-        effectiveAt,
         memo: journal.memo,
       })
   }
-  for (let i = 0; i < rows.length; i += 2_000)
-    await trx
-      .insertInto('ledgerEntries')
-      .values(rows.slice(i, i + 2_000))
-      .execute()
+  const at = effectiveAt.toISOString()
+  for (let i = 0; i < rows.length; i += 10_000) {
+    await sql`insert into ledger_entries (estate_id, journal_id, account, customer_id, fee_item_id, receivable_id,
+        payment_id, method, debit, credit, effective_at, memo)
+      select estate_id, journal_id, account, customer_id, fee_item_id, receivable_id, payment_id, method, debit,
+        credit, ${at}::timestamptz, memo
+      from jsonb_to_recordset(${JSON.stringify(rows.slice(i, i + 10_000))}::jsonb) as r(estate_id uuid, journal_id uuid,
+        account text, customer_id uuid, fee_item_id uuid, receivable_id uuid, payment_id uuid, method text,
+        debit numeric, credit numeric, memo text)`.execute(trx)
+  }
 }
 
 /** A signed amount as a debit to `debitAccount` and a credit to `creditAccount` (swapped if negative). */

@@ -142,6 +142,9 @@ const statements = [
   // One charge per unit, customer, item and period: a repeated bill run cannot issue it twice.
   `create unique index receivables_one_charge on receivables (estate_id, coalesce(unit_id, '00000000-0000-0000-0000-000000000000'::uuid), customer_id, fee_item_id, period) where kind = 'charge'`,
   `create index receivables_customer on receivables (customer_id, due_date)`,
+  // Balances sum a line's corrections and late fees: without these, every balance is a scan.
+  `create index receivables_corrects on receivables (corrects_id) where corrects_id is not null`,
+  `create index receivables_late_fee_for on receivables (late_fee_for) where late_fee_for is not null`,
 
   `create table receipt_counters (
     estate_id uuid not null references org_nodes (id),
