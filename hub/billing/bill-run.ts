@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely'
-import { conflict, invalid } from '../api/api-error.ts'
+import { conflict } from '../api/api-error.ts'
 import { Decimal } from '../decimal/decimal.ts'
 import type { Database } from '../store/database-schema.ts'
 import { computeBill } from './bill-compute.ts'
@@ -13,7 +13,7 @@ import {
   loadUnits,
   monthSpan,
 } from './bill-inputs.ts'
-import { applyPrepayment, issueReceivables, type NewReceivable } from './receivable-issue.ts'
+import { applyPrepayment } from './receivable-issue.ts'
 
 export type BillScope = 'estate' | 'building' | 'unit' | 'customer'
 
@@ -180,71 +180,65 @@ export async function approveBillRun(
       .where('id', '=', run.estateId)
       .forUpdate()
       .executeTakeFirstOrThrow()
-    const lines = await trx
-      .selectFrom('billRunLines')
-      .selectAll()
-      .where('billRunId', '=', runId)
-      .where('heldReason', 'is', null)
-      .orderBy('id')
-      .execute()
-    const issued = await loadIssued(trx, run.estateId, run.period)
-    const items = new Map((await loadFeeItems(trx, run.estateId)).map((i) => [i.id, i]))
+    // Set-based, in the database: each line's difference to what is issued for its key now
+    // becomes a charge, or a correction of that charge (docs/benchmarks.md: 400,000 lines).
     const span = monthSpan(run.period)
-    let charges = 0
-    let corrections = 0
-    let amount = Decimal.ZERO
-    const customers = new Set<string>()
-    const toIssue: NewReceivable[] = []
-    for (const line of lines) {
-      if (line.amount === null) continue
-      const done = issued.get(issueKey(line.unitId, line.customerId, line.feeItemId))
-      const difference = Decimal.of(line.amount).minus(done?.net ?? '0')
-      if (difference.isZero()) continue
-      const item = items.get(line.feeItemId)
-      if (!item) throw invalid('params.id', `fee item ${line.feeItemId} of the run is no longer active`)
-      toIssue.push({
-        estateId: run.estateId,
-        customerId: line.customerId,
-        unitId: line.unitId,
-        feeItemId: line.feeItemId,
-        period: run.period,
-        kind: done ? 'correction' : 'charge',
-        amount: difference.toFixed(2),
-        dueDate: addDays(span.to, item.dueDays),
-        billRunId: run.id,
-        correctsId: done?.chargeId ?? null,
-        explanation: done
-          ? {
-              ...line.explanation,
-              corrects: done.chargeId,
-              previouslyIssued: done.net,
-              nowComputed: line.amount,
-            }
-          : line.explanation,
-        createdBy: userId,
-      })
-      if (done) corrections += 1
-      else charges += 1
-      amount = amount.plus(difference)
-      customers.add(line.customerId)
-    }
-    await issueReceivables(trx, toIssue)
+    const zero = '00000000-0000-0000-0000-000000000000'
+    await sql`
+      insert into receivables (estate_id, customer_id, unit_id, fee_item_id, period, kind, amount, due_date,
+        bill_run_id, corrects_id, explanation, created_by)
+      select l.estate_id, l.customer_id, l.unit_id, l.fee_item_id, l.period,
+        case when i.charge_id is null then 'charge' else 'correction' end,
+        l.amount - coalesce(i.net, 0),
+        ${span.to}::date + f.due_days,
+        l.bill_run_id, i.charge_id,
+        case when i.charge_id is null then l.explanation
+          else l.explanation || jsonb_build_object('corrects', i.charge_id, 'previouslyIssued', i.net::text,
+            'nowComputed', l.amount::text) end,
+        ${userId}::uuid
+      from bill_run_lines l
+      join fee_items f on f.id = l.fee_item_id
+      left join lateral (
+        select c.id as charge_id, c.amount + coalesce((select sum(x.amount) from receivables x
+          where x.corrects_id = c.id and x.kind = 'correction'), 0) as net
+        from receivables c
+        where c.estate_id = l.estate_id and c.kind = 'charge' and c.period = l.period
+          and c.customer_id = l.customer_id and c.fee_item_id = l.fee_item_id
+          and coalesce(c.unit_id, ${zero}::uuid) = coalesce(l.unit_id, ${zero}::uuid)
+      ) i on true
+      where l.bill_run_id = ${runId} and l.held_reason is null and l.amount is not null
+        and l.amount - coalesce(i.net, 0) <> 0
+      order by l.id`.execute(trx)
+    // One journal per receivable, its id the receivable's: receivable against revenue.
+    await sql`
+      insert into ledger_entries (estate_id, journal_id, account, customer_id, fee_item_id, receivable_id,
+        debit, credit, effective_at, memo)
+      select r.estate_id, r.id, e.account, r.customer_id, r.fee_item_id, r.id, e.debit, e.credit, now(),
+        r.kind || ' ' || r.period
+      from receivables r
+      cross join lateral (values
+        ('receivable', greatest(r.amount, 0), greatest(-r.amount, 0)),
+        ('revenue', greatest(-r.amount, 0), greatest(r.amount, 0))) as e(account, debit, credit)
+      where r.bill_run_id = ${runId}`.execute(trx)
+    const summary = await sql<{ charges: number; corrections: number; amount: string }>`
+      select count(*) filter (where kind = 'charge')::int as charges,
+        count(*) filter (where kind = 'correction')::int as corrections,
+        coalesce(sum(amount), 0)::text as amount
+      from receivables where bill_run_id = ${runId}`.execute(trx)
+    const { charges, corrections } = summary.rows[0]!
+    const amount = Decimal.of(summary.rows[0]!.amount)
     await trx
       .updateTable('billRuns')
       .set({ status: 'approved', approvedBy: userId, approvedAt: new Date() })
       .where('id', '=', runId)
       .execute()
-    // Only customers holding prepayment have anything to apply.
-    const holders = await trx
-      .selectFrom('ledgerEntries')
-      .select('customerId')
-      .where('estateId', '=', run.estateId)
-      .where('account', '=', 'prepayment')
-      .groupBy('customerId')
-      .having((eb) => eb(eb.fn.sum('credit'), '>', eb.fn.sum('debit')))
-      .execute()
-    for (const { customerId } of holders)
-      if (customerId && customers.has(customerId)) await applyPrepayment(trx, run.estateId, customerId)
+    // Only this run's customers who hold prepayment have anything to apply.
+    const holders = await sql<{ customerId: string }>`
+      select e.customer_id from ledger_entries e
+      where e.estate_id = ${run.estateId} and e.account = 'prepayment'
+        and e.customer_id in (select customer_id from receivables where bill_run_id = ${runId})
+      group by e.customer_id having sum(e.credit) > sum(e.debit)`.execute(trx)
+    for (const { customerId } of holders.rows) await applyPrepayment(trx, run.estateId, customerId)
     return { issued: charges, corrections, amount: amount.toFixed(2) }
   })
 }
