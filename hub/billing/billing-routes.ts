@@ -2,8 +2,14 @@ import type { FastifyInstance } from 'fastify'
 import { type Kysely, sql } from 'kysely'
 import { Type } from 'typebox'
 import { invalid, notFound } from '../api/api-error.ts'
-import { requirePermission, visibleEstate, visibleEstateOf } from '../api/estate-resource.ts'
+import {
+  type EstateTable,
+  requirePermission,
+  visibleEstate,
+  visibleEstateOf,
+} from '../api/estate-resource.ts'
 import { errorReplies, Id, IdParams, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'
+import type { AccessScope } from '../auth/access-scope.ts'
 import { Decimal } from '../decimal/decimal.ts'
 import type { Database } from '../store/database-schema.ts'
 import { decideApproval, requestApproval } from './approval-actions.ts'
@@ -20,6 +26,24 @@ const Period = Type.String({ pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$', description:
 const Money = Type.String({ pattern: '^[0-9]{1,12}(\\.[0-9]{1,2})?$', description: 'yuan, up to 2 decimals' })
 const SignedMoney = Type.String({ pattern: '^-?[0-9]{1,12}(\\.[0-9]{1,2})?$' })
 const DateText = Type.String({ format: 'date' })
+
+/** Every id the body names must be a record of `estateId` the caller can see (404 / 400 naming it). */
+async function sameEstate(
+  db: Kysely<Database>,
+  scope: AccessScope,
+  estateId: string,
+  body: Record<string, unknown>,
+  references: Record<string, { table: EstateTable; label: string }>,
+): Promise<void> {
+  for (const [field, rule] of Object.entries(references)) {
+    const value = body[field]
+    if (
+      typeof value === 'string' &&
+      (await visibleEstateOf(db, scope, rule, value, `body.${field}`)) !== estateId
+    )
+      throw invalid(`body.${field}`, 'belongs to another estate')
+  }
+}
 
 /** Bill runs, the cashier's desk, receipts, approvals and late fees (issue 5). */
 export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>) {
@@ -377,19 +401,12 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
         estateId,
         `requesting a ${body.kind}`,
       )
-      for (const [field, table, label] of [
-        ['paymentId', 'payments', 'payment'],
-        ['receivableId', 'receivables', 'receivable'],
-        ['customerId', 'customers', 'customer'],
-        ['feeItemId', 'feeItems', 'fee item'],
-      ] as const) {
-        const value = body[field]
-        if (
-          value !== undefined &&
-          (await visibleEstateOf(db, request.scope, { table, label }, value, `body.${field}`)) !== estateId
-        )
-          throw invalid(`body.${field}`, 'belongs to another estate')
-      }
+      await sameEstate(db, request.scope, estateId, body, {
+        paymentId: { table: 'payments', label: 'payment' },
+        receivableId: { table: 'receivables', label: 'receivable' },
+        customerId: { table: 'customers', label: 'customer' },
+        feeItemId: { table: 'feeItems', label: 'fee item' },
+      })
       const { estateId: _e, ...rest } = body
       const id = await requestApproval(db, { ...rest, estateId, requestedBy: request.scope.userId })
       return reply.status(201).send({ id })
@@ -513,18 +530,11 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
       }
       const estateId = await visibleEstate(db, request.scope, body.estateId, 'body.estateId')
       requirePermission(request.scope, 'billing.run', estateId, 'issuing charges')
-      for (const [field, table, label] of [
-        ['customerId', 'customers', 'customer'],
-        ['unitId', 'units', 'unit'],
-        ['feeItemId', 'feeItems', 'fee item'],
-      ] as const) {
-        const value = body[field]
-        if (
-          value !== undefined &&
-          (await visibleEstateOf(db, request.scope, { table, label }, value, `body.${field}`)) !== estateId
-        )
-          throw invalid(`body.${field}`, 'belongs to another estate')
-      }
+      await sameEstate(db, request.scope, estateId, body, {
+        customerId: { table: 'customers', label: 'customer' },
+        unitId: { table: 'units', label: 'unit' },
+        feeItemId: { table: 'feeItems', label: 'fee item' },
+      })
       const item = await db
         .selectFrom('feeItems')
         .select(['kind', 'name'])
