@@ -707,14 +707,12 @@ describe.each(storeBackends())('fee configuration API on $name', (backend) => {
     })
 
     it('ends an assignment by setting validTo, and changes nothing else', async () => {
-      const list = await get(`/api/v1/fee-assignments?feeStandardId=${propStandard}`)
-      // The one that starts last: ending it cannot overlap anything that follows.
-      const last = [...list.body.items].sort((a: any, b: any) => b.validFrom.localeCompare(a.validFrom))[0]
-      const id = last.id
-      const ended = await patch(`/api/v1/fee-assignments/${id}`, { validTo: '2099-01-01' })
+      // An assignment of its own (storage units), so no other test's assignments are in the way.
+      const made = await created('/api/v1/fee-assignments', assignment({ target: 'use', unitUse: 'storage' }))
+      const ended = await patch(`/api/v1/fee-assignments/${made.id}`, { validTo: '2027-01-01' })
       expect(ended.status, JSON.stringify(ended.body)).toBe(200)
-      expect(ended.body.validTo).toBe('2099-01-01')
-      expect((await patch(`/api/v1/fee-assignments/${id}`, { target: 'estate' })).status).toBe(400)
+      expect(ended.body.validTo).toBe('2027-01-01')
+      expect((await patch(`/api/v1/fee-assignments/${made.id}`, { target: 'estate' })).status).toBe(400)
     })
   })
 
