@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
+import { AlarmEngine } from '../alarms/alarm-engine.ts'
 import { buildApp } from '../api/build-app.ts'
 import { createMetrics } from '../api/http-metrics.ts'
 import { type HubConfig, loadHubConfig } from '../config/hub-config.ts'
@@ -62,6 +63,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const copyToInflux = influx
     ? influxCopy(new SeriesTagDirectory(store.db), influx, (message) => app.log.warn(message))
     : undefined
+  // Alarm rules are evaluated on every committed batch, after the commit and off its path.
+  const alarms = new AlarmEngine(store.db, app.log)
   const mqttTls = config.mqtt.tls
   let ingest: RunningIngest
   try {
@@ -78,7 +81,10 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
             },
           }
         : {}),
-      ...(copyToInflux ? { onCommitted: copyToInflux } : {}),
+      onCommitted: (committed) => {
+        alarms.onCommitted(committed)
+        copyToInflux?.(committed)
+      },
     })
   } catch (error) {
     await app.close()
@@ -107,6 +113,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     clearInterval(retentionTimer)
     await meterReads.stop()
     await ingest.close()
+    await alarms.idle()
     await influx?.close()
     await store.close()
   })

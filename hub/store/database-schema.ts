@@ -523,6 +523,110 @@ export interface LedgerEntryTable {
   memo: string
 }
 
+export type AlarmRuleKind = 'event' | 'state' | 'threshold'
+export type AlarmStatus = 'active' | 'acknowledged' | 'cleared' | 'closed'
+export type WorkOrderPriority = 'urgent' | 'high' | 'normal' | 'low'
+export type WorkOrderStatus =
+  | 'registered'
+  | 'dispatched'
+  | 'assigned'
+  | 'in_progress'
+  | 'done'
+  | 'return_visit'
+  | 'closed'
+  | 'cancelled'
+
+export interface AlarmRuleTable {
+  id: Generated<string>
+  estateId: string
+  name: string
+  kind: AlarmRuleKind
+  deviceClass: string | null
+  deviceId: string | null
+  pointId: string | null
+  eventType: DeviceEventTypeName | null
+  matchValue: string | null
+  above: string | null
+  hysteresis: DefaultDecimal
+  holdSeconds: ColumnType<number, number | undefined, number>
+  severity: ColumnType<
+    'critical' | 'major' | 'minor' | 'info',
+    'critical' | 'major' | 'minor' | 'info' | undefined
+  >
+  workOrderCategory: string | null
+  workOrderPriority: WorkOrderPriority | null
+  department: string | null
+  enabled: ColumnType<boolean, boolean | undefined, boolean>
+  createdAt: CreatedAt
+  updatedAt: Timestamp
+}
+
+export type DeviceEventTypeName =
+  | 'granted'
+  | 'denied'
+  | 'forced'
+  | 'held_open'
+  | 'tamper'
+  | 'alarm_input'
+  | 'state_change'
+  | 'alarm'
+
+export interface AlarmTable {
+  id: Generated<string>
+  estateId: string
+  ruleId: string
+  source: string
+  deviceId: string | null
+  pointId: string | null
+  status: AlarmStatus
+  severity: string
+  raisedAt: Timestamp
+  lastSeenAt: Timestamp
+  occurrences: ColumnType<number, number | undefined, number>
+  acknowledgedBy: string | null
+  acknowledgedAt: Timestamp | null
+  clearedAt: Timestamp | null
+  closedAt: Timestamp | null
+  details: Json<Record<string, unknown>>
+}
+
+export interface WorkOrderTable {
+  id: Generated<string>
+  estateId: string
+  source: 'alarm' | 'resident' | 'desk' | 'inspection'
+  alarmId: string | null
+  category: string
+  priority: WorkOrderPriority
+  department: string | null
+  title: string
+  description: string | null
+  buildingId: string | null
+  unitId: string | null
+  deviceId: string | null
+  status: ColumnType<WorkOrderStatus, WorkOrderStatus | undefined, WorkOrderStatus>
+  assigneeId: string | null
+  respondBy: Timestamp
+  completeBy: Timestamp
+  respondedAt: Timestamp | null
+  completedAt: Timestamp | null
+  closedAt: Timestamp | null
+  createdBy: string | null
+  createdAt: CreatedAt
+  updatedAt: Timestamp
+}
+
+export interface WorkOrderEventTable {
+  id: Generated<number>
+  workOrderId: string
+  at: ColumnType<Date, Date | string | undefined, never>
+  by: string | null
+  action: string
+  fromStatus: string | null
+  toStatus: string | null
+  note: string | null
+  data: Json<Record<string, unknown>>
+}
+
 export interface Database {
   orgNodes: OrgNodeTable
   buildings: BuildingTable
@@ -558,6 +662,10 @@ export interface Database {
   paymentAllocations: PaymentAllocationTable
   approvals: ApprovalTable
   ledgerEntries: LedgerEntryTable
+  alarmRules: AlarmRuleTable
+  alarms: AlarmTable
+  workOrders: WorkOrderTable
+  workOrderEvents: WorkOrderEventTable
 }
 
 export type OrgNode = Selectable<OrgNodeTable>

@@ -2,10 +2,12 @@ import type { Migration } from 'kysely'
 import * as coreModel from './0001-core-model.ts'
 import * as ingestAndMeterReads from './0002-ingest-and-meter-reads.ts'
 import * as billing from './0003-billing.ts'
+import * as alarmsWorkOrders from './0004-alarms-work-orders.ts'
 
 /** Every migration, in order. Names sort; a new one is appended, never inserted. */
 export const migrations: Record<string, Migration> = {
   '0001-core-model': coreModel,
   '0002-ingest-and-meter-reads': ingestAndMeterReads,
   '0003-billing': billing,
+  '0004-alarms-work-orders': alarmsWorkOrders,
 }

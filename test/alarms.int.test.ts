@@ -1,0 +1,214 @@
+import mqtt, { type MqttClient } from 'mqtt'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ackTopic, batchTopic, parseAck, type UplinkBatch } from '../gateway/protocol/index.ts'
+import { AlarmEngine } from '../hub/alarms/alarm-engine.ts'
+import type { Store } from '../hub/store/open-store.ts'
+import { captureLog, type Site, seedSite, startTestIngest } from './support/ingest-fixture.ts'
+import { storeBackends } from './support/store-backends.ts'
+
+/**
+ * Device signals to alarms to work orders through the real ingest (MQTT, commit, then the
+ * alarm engine): a forced door becomes one urgent order within a second; a leak input that
+ * flaps 50 times is one alarm and one order; an over-temperature shorter than its hold time
+ * raises nothing, a longer one raises one; a replayed (historical) forced door raises nothing.
+ */
+const waitUntil = async (what: string, ok: () => Promise<boolean>, timeoutMs = 5_000) => {
+  const end = Date.now() + timeoutMs
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+for (const backend of storeBackends()) {
+  describe(`alarms and work orders from device signals (${backend.name})`, () => {
+    let store: Store
+    let site: Site
+    let engine: AlarmEngine
+    let ingest: Awaited<ReturnType<typeof startTestIngest>>
+    let gateway: MqttClient
+    const acks: number[] = []
+    let seq = Date.now()
+
+    const send = async (parts: Partial<UplinkBatch>) => {
+      const s = ++seq
+      const batch: UplinkBatch = {
+        v: 1,
+        gateway: site.gatewayCode,
+        session: 's',
+        seq: s,
+        oldest: s,
+        sentAt: Date.now(),
+        historical: false,
+        readings: [],
+        events: [],
+        ...parts,
+      }
+      await gateway.publishAsync(batchTopic(site.gatewayCode), JSON.stringify(batch), { qos: 1 })
+      await waitUntil('ack', async () => acks.includes(s))
+      await engine.idle()
+    }
+    const orders = () =>
+      store.db.selectFrom('workOrders').selectAll().where('estateId', '=', site.estateId).execute()
+    const alarmsOf = (ruleName: string) =>
+      store.db
+        .selectFrom('alarms')
+        .innerJoin('alarmRules', 'alarmRules.id', 'alarms.ruleId')
+        .selectAll('alarms')
+        .where('alarmRules.name', '=', ruleName)
+        .execute()
+
+    beforeAll(async () => {
+      store = await backend.open()
+      site = await seedSite(store.db, {
+        code: 'ALM',
+        points: [
+          { device: 'door-ctl', point: 'status', kind: 'state' },
+          { device: 'leak-1', point: 'wet', kind: 'state' },
+          { device: 'pump-1', point: 'temperature', kind: 'gauge' },
+        ],
+      })
+      const rule = (values: Record<string, unknown>) =>
+        store.db
+          .insertInto('alarmRules')
+          .values({ estateId: site.estateId, ...values } as never)
+          .execute()
+      await rule({
+        name: '门被强行打开',
+        kind: 'event',
+        eventType: 'forced',
+        severity: 'critical',
+        workOrderCategory: 'security',
+        workOrderPriority: 'urgent',
+        department: '安保部',
+      })
+      await rule({
+        name: '漏水',
+        kind: 'state',
+        pointId: site.pointIds.get('leak-1/wet'),
+        matchValue: '1',
+        workOrderCategory: 'plumbing',
+        workOrderPriority: 'high',
+        department: '工程部',
+      })
+      await rule({
+        name: '水泵过热',
+        kind: 'threshold',
+        pointId: site.pointIds.get('pump-1/temperature'),
+        above: '80',
+        hysteresis: '5',
+        holdSeconds: 120,
+        workOrderCategory: 'equipment',
+        workOrderPriority: 'normal',
+        department: '工程部',
+      })
+      engine = new AlarmEngine(store.db, captureLog())
+      ingest = await startTestIngest(store.db, captureLog(), { onCommitted: engine.onCommitted })
+      gateway = await mqtt.connectAsync(ingest.url, {
+        clientId: site.gatewayCode,
+        username: site.gatewayCode,
+        password: site.secret,
+        reconnectPeriod: 0,
+      })
+      gateway.on('message', (_t, payload) => {
+        const parsed = parseAck(payload)
+        if (parsed.ok) acks.push(parsed.ack.seq)
+      })
+      await gateway.subscribeAsync(ackTopic(site.gatewayCode), { qos: 1 })
+    })
+    afterAll(async () => {
+      await gateway?.endAsync()
+      await ingest?.close()
+      await engine?.idle()
+      await store?.close()
+    })
+
+    it('turns a forced door into one urgent work order for that estate and door within a second', async () => {
+      const started = performance.now()
+      const s = ++seq
+      const batch: UplinkBatch = {
+        v: 1,
+        gateway: site.gatewayCode,
+        session: 's',
+        seq: s,
+        oldest: s,
+        sentAt: Date.now(),
+        historical: false,
+        readings: [],
+        events: [{ s: 'door-ctl/east-gate', t: Date.now(), type: 'forced', d: { door: 'east-gate' } }],
+      }
+      await gateway.publishAsync(batchTopic(site.gatewayCode), JSON.stringify(batch), { qos: 1 })
+      await waitUntil('a work order', async () => (await orders()).length > 0, 1_000)
+      const elapsed = performance.now() - started
+      const [order] = await orders()
+      expect(order).toMatchObject({
+        source: 'alarm',
+        priority: 'urgent',
+        category: 'security',
+        department: '安保部',
+        status: 'registered',
+        deviceId: site.deviceIds.get('door-ctl'),
+      })
+      expect(order!.title).toContain('east-gate')
+      expect(elapsed).toBeLessThan(1_000)
+      console.log(`[measure] forced door → work order: ${elapsed.toFixed(0)} ms`)
+      // Again at the same door: the open alarm counts it, no second order.
+      await send({ events: [{ s: 'door-ctl/east-gate', t: Date.now(), type: 'forced', d: {} }] })
+      expect(await orders()).toHaveLength(1)
+      expect((await alarmsOf('门被强行打开'))[0]!.occurrences).toBe(2)
+    })
+
+    it('gives a leak input that flaps 50 times one alarm and one order', async () => {
+      const before = (await orders()).length
+      const t = Date.now() - 60_000
+      await send({
+        readings: Array.from({ length: 50 }, (_, i) => ({
+          p: 'leak-1/wet',
+          t: t + i * 100,
+          v: i % 2 === 0,
+          q: 'good' as const,
+        })),
+      })
+      for (let i = 0; i < 4; i++)
+        await send({ readings: [{ p: 'leak-1/wet', t: t + 10_000 + i, v: i % 2 === 0, q: 'good' }] })
+      const alarms = await alarmsOf('漏水')
+      expect(alarms).toHaveLength(1)
+      expect(alarms[0]!.occurrences).toBe(27)
+      expect((await orders()).length).toBe(before + 1)
+    })
+
+    it('raises nothing for an over-temperature shorter than its hold time, and one alarm for a longer one', async () => {
+      const before = (await orders()).length
+      const t = Date.now() - 30 * 60_000
+      const temp = (offsetS: number, v: number) => ({
+        p: 'pump-1/temperature',
+        t: t + offsetS * 1000,
+        v,
+        q: 'good' as const,
+      })
+      // Over 80 °C for 90 s (hold 120 s), then back to 70: nothing.
+      await send({ readings: [temp(0, 79), temp(30, 85), temp(60, 86), temp(120, 84), temp(150, 70)] })
+      expect(await alarmsOf('水泵过热')).toEqual([])
+      // 82 °C for 3 minutes: one alarm; 78 is inside the 5 °C hysteresis, so it stays active.
+      await send({ readings: [temp(300, 82), temp(360, 83), temp(420, 82), temp(480, 82), temp(540, 78)] })
+      const alarms = await alarmsOf('水泵过热')
+      expect(alarms).toHaveLength(1)
+      expect(alarms[0]!.status).toBe('active')
+      expect((await orders()).length).toBe(before + 1)
+      // Down to 74: cleared (the order stays: an alarm clearing does not close the repair).
+      await send({ readings: [temp(600, 74)] })
+      expect((await alarmsOf('水泵过热'))[0]!.status).toBe('cleared')
+      expect((await orders()).length).toBe(before + 1)
+    })
+
+    it('raises no new alarm from a replayed (historical) batch', async () => {
+      const before = (await orders()).length
+      await send({
+        historical: true,
+        events: [{ s: 'door-ctl/west-gate', t: Date.now() - 3_600_000, type: 'forced', d: {} }],
+      })
+      expect((await orders()).length).toBe(before)
+      expect((await alarmsOf('门被强行打开')).map((a) => a.source)).toEqual(['door-ctl/east-gate'])
+    })
+  })
+}
