@@ -201,6 +201,69 @@ for (const backend of storeBackends()) {
       expect((await orders()).length).toBe(before + 1)
     })
 
+    it('moves an alarm’s order from registered to closed, keeping a timeline, while the alarm lives on', async () => {
+      const [order] = (await orders()).filter((o) => o.category === 'security')
+      const user = (
+        await store.db
+          .insertInto('users')
+          .values({ username: 'alm-tech', displayName: '李师傅', passwordHash: 'x' })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+      ).id
+      const { moveWorkOrder } = await import('../hub/alarms/work-order-flow.ts')
+      await expect(moveWorkOrder(store.db, order!.id, 'start', {}, user)).rejects.toMatchObject({
+        statusCode: 409,
+      })
+      await expect(moveWorkOrder(store.db, order!.id, 'dispatch', {}, user)).rejects.toMatchObject({
+        details: [{ field: 'body.department' }],
+      })
+      await moveWorkOrder(store.db, order!.id, 'dispatch', { department: '安保部' }, user)
+      await moveWorkOrder(store.db, order!.id, 'assign', { assigneeId: user }, user)
+      await moveWorkOrder(store.db, order!.id, 'start', {}, user)
+      await moveWorkOrder(
+        store.db,
+        order!.id,
+        'complete',
+        { note: '门禁锁具更换', parts: [{ name: '电磁锁', quantity: 1 }], labourMinutes: 45 },
+        user,
+      )
+      await expect(
+        moveWorkOrder(store.db, order!.id, 'visit', { satisfaction: 6 }, user),
+      ).rejects.toMatchObject({ details: [{ field: 'body.satisfaction' }] })
+      await moveWorkOrder(store.db, order!.id, 'visit', { satisfaction: 5, comment: '满意' }, user)
+      await moveWorkOrder(store.db, order!.id, 'close', {}, user)
+      const done = await store.db
+        .selectFrom('workOrders')
+        .selectAll()
+        .where('id', '=', order!.id)
+        .executeTakeFirstOrThrow()
+      expect(done).toMatchObject({
+        status: 'closed',
+        satisfaction: 5,
+        completionNote: '门禁锁具更换',
+        assigneeId: user,
+        department: '安保部',
+      })
+      expect(done.respondedAt).not.toBeNull()
+      const timeline = await store.db
+        .selectFrom('workOrderEvents')
+        .select(['action', 'fromStatus', 'toStatus'])
+        .where('workOrderId', '=', order!.id)
+        .orderBy('id')
+        .execute()
+      expect(timeline.map((e) => e.action)).toEqual([
+        'created',
+        'dispatch',
+        'assign',
+        'start',
+        'complete',
+        'visit',
+        'close',
+      ])
+      // Closing the order does not close the alarm, nor the other way round.
+      expect((await alarmsOf('门被强行打开'))[0]!.status).toBe('active')
+    })
+
     it('raises no new alarm from a replayed (historical) batch', async () => {
       const before = (await orders()).length
       await send({

@@ -22,6 +22,8 @@ const idBySegment: Record<string, keyof EstateIds> = {
   'bill-runs': 'billRunId',
   payments: 'paymentId',
   approvals: 'approvalId',
+  'work-orders': 'workOrderId',
+  alarms: 'alarmId',
   'org-nodes': 'estateId',
 }
 // Body and query fields → fixture id (fields ending in Id not listed map by their own name).

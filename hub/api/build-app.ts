@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { sql } from 'kysely'
 import { Type } from 'typebox'
+import { registerWorkOrderRoutes } from '../alarms/work-order-routes.ts'
 import { registerAuthRoutes } from '../auth/auth-routes.ts'
 import { LoginThrottle } from '../auth/login-throttle.ts'
 import { registerUserRoutes } from '../auth/user-routes.ts'
@@ -144,5 +145,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerMeterReadRoutes(app, db)
   registerBillingRoutes(app, db)
   registerReportRoutes(app, db)
+  registerWorkOrderRoutes(app, db)
   return app
 }

@@ -24,6 +24,8 @@ export type EstateTable =
   | 'receivables'
   | 'payments'
   | 'approvals'
+  | 'workOrders'
+  | 'alarms'
 
 export type Row = Record<string, unknown> & { id: string; estateId: string }
 

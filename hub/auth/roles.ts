@@ -33,6 +33,8 @@ export type Permission =
   | 'payments.take'
   /** Approve (or reject) refunds, voids, adjustments and waivers someone else requested. */
   | 'payments.approve'
+  /** Register, dispatch, assign and move work orders; acknowledge and close alarms. */
+  | 'workOrders.manage'
 
 const rolePermissions: Record<Role, readonly Permission[]> = {
   admin: [
@@ -49,6 +51,7 @@ const rolePermissions: Record<Role, readonly Permission[]> = {
     'billing.run',
     'payments.take',
     'payments.approve',
+    'workOrders.manage',
   ],
   finance: [
     'read',
@@ -60,8 +63,8 @@ const rolePermissions: Record<Role, readonly Permission[]> = {
     'payments.take',
     'payments.approve',
   ],
-  service: ['read', 'customers.write', 'payments.take'],
-  engineering: ['read', 'devices.write', 'meters.write', 'meterReads.review'],
+  service: ['read', 'customers.write', 'payments.take', 'workOrders.manage'],
+  engineering: ['read', 'devices.write', 'meters.write', 'meterReads.review', 'workOrders.manage'],
   leasing: ['read', 'property.write', 'customers.write'],
   viewer: ['read'],
 }

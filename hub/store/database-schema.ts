@@ -610,6 +610,10 @@ export interface WorkOrderTable {
   respondedAt: Timestamp | null
   completedAt: Timestamp | null
   closedAt: Timestamp | null
+  completionNote: ColumnType<string | null, string | null | undefined, string | null>
+  satisfaction: ColumnType<number | null, number | null | undefined, number | null>
+  visitComment: ColumnType<string | null, string | null | undefined, string | null>
+  cancelReason: ColumnType<string | null, string | null | undefined, string | null>
   createdBy: string | null
   createdAt: CreatedAt
   updatedAt: Timestamp

@@ -22,6 +22,8 @@ export interface EstateIds {
   billRunId: string
   paymentId: string
   approvalId: string
+  workOrderId: string
+  alarmId: string
 }
 
 async function create(hub: TestHub, token: string, url: string, payload: Record<string, unknown>) {
@@ -196,7 +198,37 @@ export async function furnishEstate(
     amount: '10.00',
     reason: '预存款退还',
   })
+  // Alarms and work orders: a rule, the alarm it raised, a registered order.
+  const rule = await hub.store.db
+    .insertInto('alarmRules')
+    .values({ estateId, name: '门被强行打开', kind: 'event', eventType: 'forced' })
+    .returning('id')
+    .executeTakeFirstOrThrow()
+  const alarm = await hub.store.db
+    .insertInto('alarms')
+    .values({
+      estateId,
+      ruleId: rule.id,
+      source: `${code}-door`,
+      status: 'active',
+      severity: 'major',
+      raisedAt: new Date(),
+      lastSeenAt: new Date(),
+      details: {},
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow()
+  const order = await create(hub, token, '/api/v1/work-orders', {
+    estateId,
+    source: 'resident',
+    category: 'plumbing',
+    priority: 'normal',
+    title: '厨房漏水',
+    unitId: unit.id,
+  })
   return {
+    workOrderId: order.id,
+    alarmId: alarm.id,
     billRunId: run.id,
     paymentId: paid.body.paymentId,
     approvalId: approval.id,

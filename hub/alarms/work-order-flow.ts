@@ -1,0 +1,137 @@
+import type { Kysely } from 'kysely'
+import { conflict, invalid } from '../api/api-error.ts'
+import type { Database, WorkOrderStatus } from '../store/database-schema.ts'
+import { jsonb } from '../store/jsonb.ts'
+
+/** registered → dispatched → assigned → in progress → done → return visit → closed; or cancelled. */
+export const workOrderActions = {
+  dispatch: { from: ['registered'], to: 'dispatched' },
+  assign: { from: ['dispatched', 'assigned'], to: 'assigned' },
+  start: { from: ['assigned'], to: 'in_progress' },
+  complete: { from: ['in_progress'], to: 'done' },
+  visit: { from: ['done'], to: 'return_visit' },
+  close: { from: ['return_visit'], to: 'closed' },
+  cancel: { from: ['registered', 'dispatched', 'assigned', 'in_progress'], to: 'cancelled' },
+} as const satisfies Record<string, { from: readonly WorkOrderStatus[]; to: WorkOrderStatus }>
+
+export type WorkOrderAction = keyof typeof workOrderActions
+
+export interface ActionInput {
+  readonly department?: string
+  readonly assigneeId?: string
+  readonly note?: string
+  readonly satisfaction?: number
+  readonly comment?: string
+  readonly reason?: string
+  readonly parts?: readonly { name: string; quantity: number }[]
+  readonly labourMinutes?: number
+}
+
+/**
+ * Moves a work order one step, checking the step is allowed from its state and has what it
+ * needs (a department to dispatch to, a person to assign, a note to complete, a satisfaction
+ * score at the return visit, a reason to cancel), and records it on the timeline.
+ */
+export async function moveWorkOrder(
+  db: Kysely<Database>,
+  id: string,
+  action: WorkOrderAction,
+  input: ActionInput,
+  by: string,
+  now = new Date(),
+): Promise<void> {
+  const step = workOrderActions[action]
+  await db.transaction().execute(async (trx) => {
+    const order = await trx
+      .selectFrom('workOrders')
+      .selectAll()
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirstOrThrow()
+    if (!(step.from as readonly string[]).includes(order.status))
+      throw conflict('params.id', `cannot ${action} a work order that is ${order.status}`)
+    const set: Record<string, unknown> = { status: step.to, updatedAt: now }
+    switch (action) {
+      case 'dispatch':
+        if (!input.department?.trim()) throw invalid('body.department', 'is required to dispatch')
+        set.department = input.department.trim()
+        set.respondedAt = order.respondedAt ?? now
+        break
+      case 'assign': {
+        if (!input.assigneeId) throw invalid('body.assigneeId', 'is required to assign')
+        const user = await trx
+          .selectFrom('users')
+          .select('id')
+          .where('id', '=', input.assigneeId)
+          .where('disabled', '=', false)
+          .executeTakeFirst()
+        if (!user) throw invalid('body.assigneeId', 'is not an active user')
+        set.assigneeId = input.assigneeId
+        break
+      }
+      case 'complete':
+        if (!input.note?.trim()) throw invalid('body.note', 'is required: what was done')
+        set.completionNote = input.note.trim()
+        set.completedAt = now
+        break
+      case 'visit':
+        if (
+          input.satisfaction === undefined ||
+          !Number.isInteger(input.satisfaction) ||
+          input.satisfaction < 1 ||
+          input.satisfaction > 5
+        )
+          throw invalid('body.satisfaction', 'must be a whole number from 1 to 5')
+        set.satisfaction = input.satisfaction
+        set.visitComment = input.comment ?? null
+        break
+      case 'close':
+        set.closedAt = now
+        break
+      case 'cancel':
+        if (!input.reason?.trim()) throw invalid('body.reason', 'is required to cancel')
+        set.cancelReason = input.reason.trim()
+        set.closedAt = now
+        break
+    }
+    await trx.updateTable('workOrders').set(set).where('id', '=', id).execute()
+    await trx
+      .insertInto('workOrderEvents')
+      .values({
+        workOrderId: id,
+        by,
+        action,
+        fromStatus: order.status,
+        toStatus: step.to,
+        note: input.note ?? input.reason ?? input.comment ?? null,
+        data: jsonb({
+          ...(input.department ? { department: input.department } : {}),
+          ...(input.assigneeId ? { assigneeId: input.assigneeId } : {}),
+          ...(input.parts ? { parts: input.parts } : {}),
+          ...(input.labourMinutes !== undefined ? { labourMinutes: input.labourMinutes } : {}),
+          ...(input.satisfaction !== undefined ? { satisfaction: input.satisfaction } : {}),
+        }),
+      })
+      .execute()
+  })
+}
+
+/** Whether an order is past its response or completion time (SLA), at `now`. */
+export function slaState(
+  order: {
+    respondBy: Date
+    completeBy: Date
+    respondedAt: Date | null
+    completedAt: Date | null
+    status: string
+  },
+  now: number,
+): { responseBreached: boolean; completionBreached: boolean } {
+  const open = order.status !== 'cancelled'
+  const responded = order.respondedAt ? new Date(order.respondedAt).getTime() : undefined
+  const completed = order.completedAt ? new Date(order.completedAt).getTime() : undefined
+  return {
+    responseBreached: open && (responded ?? now) > new Date(order.respondBy).getTime(),
+    completionBreached: open && (completed ?? now) > new Date(order.completeBy).getTime(),
+  }
+}

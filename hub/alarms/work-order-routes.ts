@@ -1,0 +1,350 @@
+import type { FastifyInstance } from 'fastify'
+import type { Kysely } from 'kysely'
+import { Type } from 'typebox'
+import { conflict, invalid } from '../api/api-error.ts'
+import { requirePermission, visibleEstate, visibleEstateOf } from '../api/estate-resource.ts'
+import { errorReplies, Id, IdParams, OneOf } from '../api/schema-parts.ts'
+import type { Database } from '../store/database-schema.ts'
+import { DEFAULT_SLA } from './alarm-engine.ts'
+import { moveWorkOrder, slaState, type WorkOrderAction, workOrderActions } from './work-order-flow.ts'
+
+const strict = { additionalProperties: false } as const
+const priorities = ['urgent', 'high', 'normal', 'low'] as const
+const Any = Type.Object({}, { additionalProperties: true })
+
+function present(
+  order: Record<string, unknown> & {
+    respondBy: Date
+    completeBy: Date
+    respondedAt: Date | null
+    completedAt: Date | null
+    status: string
+  },
+) {
+  const out: Record<string, unknown> = { ...order, ...slaState(order, Date.now()) }
+  for (const [key, value] of Object.entries(out)) if (value instanceof Date) out[key] = value.toISOString()
+  return out
+}
+
+/** Work orders (工单) and alarms: list, register, move through the flow, acknowledge. */
+export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Database>) {
+  const tags = ['work orders']
+  const security = [{ bearerAuth: [] }]
+  const orderRule = { table: 'workOrders' as const, label: 'work order' }
+
+  app.get(
+    '/api/v1/work-orders',
+    {
+      schema: {
+        tags,
+        summary: 'Work orders of an estate, by status and department, with their SLA state',
+        security,
+        querystring: Type.Object(
+          {
+            estateId: Id,
+            status: Type.Optional(Type.String({ maxLength: 20 })),
+            department: Type.Optional(Type.String({ maxLength: 100 })),
+          },
+          strict,
+        ),
+        response: { 200: Type.Object({ items: Type.Array(Any) }), ...errorReplies },
+      },
+    },
+    async (request) => {
+      const q = request.query as { estateId: string; status?: string; department?: string }
+      const estateId = await visibleEstate(db, request.scope, q.estateId, 'query.estateId')
+      let query = db.selectFrom('workOrders').selectAll().where('estateId', '=', estateId)
+      if (q.status) query = query.where('status', '=', q.status as never)
+      if (q.department) query = query.where('department', '=', q.department)
+      const rows = await query.orderBy('createdAt', 'desc').limit(500).execute()
+      return { items: rows.map(present) }
+    },
+  )
+
+  app.get(
+    '/api/v1/work-orders/:id',
+    {
+      schema: {
+        tags,
+        summary: 'A work order with its timeline and, if an alarm raised it, the alarm’s live state',
+        security,
+        params: IdParams,
+        response: { 200: Any, ...errorReplies },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string }
+      await visibleEstateOf(db, request.scope, orderRule, id, 'params.id')
+      const order = await db
+        .selectFrom('workOrders')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow()
+      const timeline = await db
+        .selectFrom('workOrderEvents')
+        .selectAll()
+        .where('workOrderId', '=', id)
+        .orderBy('id')
+        .execute()
+      const alarm = order.alarmId
+        ? await db
+            .selectFrom('alarms')
+            .select(['id', 'status', 'severity', 'raisedAt', 'lastSeenAt', 'occurrences', 'clearedAt'])
+            .where('id', '=', order.alarmId)
+            .executeTakeFirst()
+        : undefined
+      return {
+        ...present(order),
+        timeline: timeline.map((e) => ({ ...e, at: e.at.toISOString() })),
+        alarm: alarm
+          ? {
+              ...alarm,
+              raisedAt: new Date(alarm.raisedAt).toISOString(),
+              lastSeenAt: new Date(alarm.lastSeenAt).toISOString(),
+              clearedAt: alarm.clearedAt ? new Date(alarm.clearedAt).toISOString() : null,
+            }
+          : null,
+      }
+    },
+  )
+
+  app.post(
+    '/api/v1/work-orders',
+    {
+      schema: {
+        tags,
+        summary: 'Register a work order from a resident, the service desk or an inspection',
+        security,
+        body: Type.Object(
+          {
+            estateId: Id,
+            source: OneOf(['resident', 'desk', 'inspection'] as const),
+            category: Type.String({ minLength: 1, maxLength: 50 }),
+            priority: OneOf(priorities),
+            title: Type.String({ minLength: 1, maxLength: 200 }),
+            description: Type.Optional(Type.String({ maxLength: 2000 })),
+            unitId: Type.Optional(Id),
+          },
+          strict,
+        ),
+        response: { 201: Any, ...errorReplies },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as {
+        estateId: string
+        source: 'resident' | 'desk' | 'inspection'
+        category: string
+        priority: (typeof priorities)[number]
+        title: string
+        description?: string
+        unitId?: string
+      }
+      const estateId = await visibleEstate(db, request.scope, body.estateId, 'body.estateId')
+      requirePermission(request.scope, 'workOrders.manage', estateId, 'registering work orders')
+      let buildingId: string | null = null
+      if (body.unitId !== undefined) {
+        if (
+          (await visibleEstateOf(
+            db,
+            request.scope,
+            { table: 'units', label: 'unit' },
+            body.unitId,
+            'body.unitId',
+          )) !== estateId
+        )
+          throw invalid('body.unitId', 'belongs to another estate')
+        buildingId = (
+          await db
+            .selectFrom('units')
+            .select('buildingId')
+            .where('id', '=', body.unitId)
+            .executeTakeFirstOrThrow()
+        ).buildingId
+      }
+      const sla = DEFAULT_SLA[body.priority]
+      const now = Date.now()
+      const order = await db.transaction().execute(async (trx) => {
+        const row = await trx
+          .insertInto('workOrders')
+          .values({
+            estateId,
+            source: body.source,
+            alarmId: null,
+            category: body.category,
+            priority: body.priority,
+            department: null,
+            title: body.title,
+            description: body.description ?? null,
+            buildingId,
+            unitId: body.unitId ?? null,
+            deviceId: null,
+            assigneeId: null,
+            respondBy: new Date(now + sla.respond * 60_000),
+            completeBy: new Date(now + sla.complete * 60_000),
+            respondedAt: null,
+            completedAt: null,
+            closedAt: null,
+            createdBy: request.scope.userId,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow()
+        await trx
+          .insertInto('workOrderEvents')
+          .values({
+            workOrderId: row.id,
+            by: request.scope.userId,
+            action: 'created',
+            fromStatus: null,
+            toStatus: 'registered',
+            note: null,
+            data: {},
+          })
+          .execute()
+        return row
+      })
+      return reply.status(201).send(present(order))
+    },
+  )
+
+  for (const action of Object.keys(workOrderActions) as WorkOrderAction[]) {
+    app.post(
+      `/api/v1/work-orders/:id/${action}`,
+      {
+        schema: {
+          tags,
+          summary: `Work order: ${action} (${workOrderActions[action].from.join(' | ')} → ${workOrderActions[action].to})`,
+          security,
+          params: IdParams,
+          body: Type.Object(
+            {
+              department: Type.Optional(Type.String({ maxLength: 100 })),
+              assigneeId: Type.Optional(Id),
+              note: Type.Optional(Type.String({ maxLength: 2000 })),
+              satisfaction: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 })),
+              comment: Type.Optional(Type.String({ maxLength: 2000 })),
+              reason: Type.Optional(Type.String({ maxLength: 500 })),
+              parts: Type.Optional(
+                Type.Array(
+                  Type.Object(
+                    {
+                      name: Type.String({ minLength: 1, maxLength: 100 }),
+                      quantity: Type.Number({ minimum: 0 }),
+                    },
+                    strict,
+                  ),
+                  { maxItems: 50 },
+                ),
+              ),
+              labourMinutes: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+            },
+            strict,
+          ),
+          response: { 200: Any, ...errorReplies },
+        },
+      },
+      async (request) => {
+        const { id } = request.params as { id: string }
+        const estateId = await visibleEstateOf(db, request.scope, orderRule, id, 'params.id')
+        requirePermission(request.scope, 'workOrders.manage', estateId, `${action} on work orders`)
+        await moveWorkOrder(db, id, action, request.body as Record<string, never>, request.scope.userId)
+        return present(
+          await db.selectFrom('workOrders').selectAll().where('id', '=', id).executeTakeFirstOrThrow(),
+        )
+      },
+    )
+  }
+
+  app.get(
+    '/api/v1/alarms',
+    {
+      schema: {
+        tags,
+        summary: 'Alarms of an estate, by status',
+        security,
+        querystring: Type.Object(
+          {
+            estateId: Id,
+            status: Type.Optional(OneOf(['active', 'acknowledged', 'cleared', 'closed'] as const)),
+          },
+          strict,
+        ),
+        response: { 200: Type.Object({ items: Type.Array(Any) }), ...errorReplies },
+      },
+    },
+    async (request) => {
+      const q = request.query as {
+        estateId: string
+        status?: 'active' | 'acknowledged' | 'cleared' | 'closed'
+      }
+      const estateId = await visibleEstate(db, request.scope, q.estateId, 'query.estateId')
+      let query = db
+        .selectFrom('alarms')
+        .innerJoin('alarmRules', 'alarmRules.id', 'alarms.ruleId')
+        .selectAll('alarms')
+        .select('alarmRules.name as ruleName')
+        .where('alarms.estateId', '=', estateId)
+      if (q.status) query = query.where('alarms.status', '=', q.status)
+      const rows = await query.orderBy('alarms.raisedAt', 'desc').limit(500).execute()
+      return {
+        items: rows.map((r) => {
+          const out: Record<string, unknown> = { ...r }
+          for (const [k, v] of Object.entries(out)) if (v instanceof Date) out[k] = v.toISOString()
+          return out
+        }),
+      }
+    },
+  )
+
+  for (const action of ['acknowledge', 'close'] as const) {
+    app.post(
+      `/api/v1/alarms/:id/${action}`,
+      {
+        schema: {
+          tags,
+          summary:
+            action === 'acknowledge'
+              ? 'Acknowledge an alarm (who and when are kept)'
+              : 'Close a cleared alarm',
+          security,
+          params: IdParams,
+          response: { 204: Type.Null(), ...errorReplies },
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params as { id: string }
+        const estateId = await visibleEstateOf(
+          db,
+          request.scope,
+          { table: 'alarms', label: 'alarm' },
+          id,
+          'params.id',
+        )
+        requirePermission(request.scope, 'workOrders.manage', estateId, `${action} alarms`)
+        const alarm = await db
+          .selectFrom('alarms')
+          .select('status')
+          .where('id', '=', id)
+          .executeTakeFirstOrThrow()
+        const now = new Date()
+        if (action === 'acknowledge') {
+          if (alarm.status !== 'active') throw conflict('params.id', `is ${alarm.status}, not active`)
+          await db
+            .updateTable('alarms')
+            .set({ status: 'acknowledged', acknowledgedBy: request.scope.userId, acknowledgedAt: now })
+            .where('id', '=', id)
+            .execute()
+        } else {
+          if (alarm.status !== 'cleared')
+            throw conflict('params.id', `is ${alarm.status}: only a cleared alarm can be closed`)
+          await db
+            .updateTable('alarms')
+            .set({ status: 'closed', closedAt: now })
+            .where('id', '=', id)
+            .execute()
+        }
+        return reply.status(204).send()
+      },
+    )
+  }
+}
