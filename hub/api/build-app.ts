@@ -3,6 +3,8 @@ import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { sql } from 'kysely'
 import { Type } from 'typebox'
+import { alarmResources } from '../alarms/alarm-rule-resource.ts'
+import { registerEventRoutes } from '../alarms/event-routes.ts'
 import { registerWorkOrderRoutes } from '../alarms/work-order-routes.ts'
 import { registerAuthRoutes } from '../auth/auth-routes.ts'
 import { LoginThrottle } from '../auth/login-throttle.ts'
@@ -58,6 +60,7 @@ export const estateResources = [
   meterResource,
   meterReplacementResource,
   ...feeResources,
+  ...alarmResources,
 ]
 
 /** Builds the hub's HTTP app without listening (tests use `app.inject`). */
@@ -146,5 +149,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerBillingRoutes(app, db)
   registerReportRoutes(app, db)
   registerWorkOrderRoutes(app, db)
+  registerEventRoutes(app, db)
   return app
 }
