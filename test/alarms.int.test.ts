@@ -264,6 +264,58 @@ for (const backend of storeBackends()) {
       expect((await alarmsOf('门被强行打开'))[0]!.status).toBe('active')
     })
 
+    it('loses none of a burst of 1,000 events (counted end to end)', async () => {
+      const before = Number(
+        (
+          await store.db
+            .selectFrom('deviceEvents')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      )
+      const t = Date.now() - 120_000
+      const sends = []
+      for (let b = 0; b < 10; b++) {
+        const s = ++seq
+        const events = Array.from({ length: 100 }, (_, i) => ({
+          s: `door-ctl/door-${i % 20}`,
+          t: t + b * 100 + i,
+          type: 'granted' as const,
+          d: { card: `C${b * 100 + i}` },
+        }))
+        const batch: UplinkBatch = {
+          v: 1,
+          gateway: site.gatewayCode,
+          session: 's',
+          seq: s,
+          oldest: s,
+          sentAt: Date.now(),
+          historical: false,
+          readings: [],
+          events,
+        }
+        sends.push(gateway.publishAsync(batchTopic(site.gatewayCode), JSON.stringify(batch), { qos: 1 }))
+      }
+      await Promise.all(sends)
+      await waitUntil('all acked', async () => acks.includes(seq))
+      await engine.idle()
+      const after = Number(
+        (
+          await store.db
+            .selectFrom('deviceEvents')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      )
+      expect(after - before).toBe(1_000)
+      const cards = await store.db
+        .selectFrom('deviceEvents')
+        .select('data')
+        .where('type', '=', 'granted')
+        .execute()
+      expect(new Set(cards.map((c) => (c.data as { card: string }).card)).size).toBe(1_000)
+    })
+
     it('raises no new alarm from a replayed (historical) batch', async () => {
       const before = (await orders()).length
       await send({
@@ -275,3 +327,74 @@ for (const backend of storeBackends()) {
     })
   })
 }
+
+describe('SLA of work orders, with a controlled clock', () => {
+  it('flags an order not responded to within its limit and escalates it once', async () => {
+    const { escalateBreaches } = await import('../hub/alarms/sla-watch.ts')
+    const { moveWorkOrder, slaState } = await import('../hub/alarms/work-order-flow.ts')
+    const store = await storeBackends()[0]!.open()
+    try {
+      const site = await seedSite(store.db, { code: 'SLA', points: [] })
+      const created = new Date('2026-11-27T08:00:00Z')
+      const order = (title: string) =>
+        store.db
+          .insertInto('workOrders')
+          .values({
+            estateId: site.estateId,
+            source: 'resident',
+            alarmId: null,
+            category: 'plumbing',
+            priority: 'high',
+            department: '工程部',
+            title,
+            description: null,
+            buildingId: null,
+            unitId: null,
+            deviceId: null,
+            assigneeId: null,
+            respondBy: new Date(created.getTime() + 2 * 3_600_000),
+            completeBy: new Date(created.getTime() + 24 * 3_600_000),
+            respondedAt: null,
+            completedAt: null,
+            closedAt: null,
+            createdBy: null,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow()
+      const late = await order('无人响应')
+      const onTime = await order('及时响应')
+      const user = (
+        await store.db
+          .insertInto('users')
+          .values({ username: 'sla-eng', displayName: '工程', passwordHash: 'x' })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+      ).id
+      await moveWorkOrder(
+        store.db,
+        onTime.id,
+        'dispatch',
+        { department: '工程部' },
+        user,
+        new Date(created.getTime() + 30 * 60_000),
+      )
+      // 1 h 59 min: nothing is late yet.
+      expect(await escalateBreaches(store.db, new Date(created.getTime() + 119 * 60_000))).toEqual([])
+      // 2 h 01 min: the one nobody answered is escalated, once.
+      const at = new Date(created.getTime() + 121 * 60_000)
+      expect(await escalateBreaches(store.db, at)).toEqual([
+        { workOrderId: late.id, department: '工程部', breach: 'response' },
+      ])
+      expect(await escalateBreaches(store.db, new Date(at.getTime() + 3_600_000))).toEqual([])
+      expect(slaState(late, at.getTime())).toEqual({ responseBreached: true, completionBreached: false })
+      const timeline = await store.db
+        .selectFrom('workOrderEvents')
+        .select('action')
+        .where('workOrderId', '=', late.id)
+        .execute()
+      expect(timeline.map((e) => e.action)).toEqual(['escalated'])
+    } finally {
+      await store.close()
+    }
+  })
+})

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { AlarmEngine } from '../alarms/alarm-engine.ts'
+import { escalateBreaches } from '../alarms/sla-watch.ts'
 import { buildApp } from '../api/build-app.ts'
 import { createMetrics } from '../api/http-metrics.ts'
 import { type HubConfig, loadHubConfig } from '../config/hub-config.ts'
@@ -106,11 +107,21 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   // The month's meter reads fill themselves shortly after each estate's cut-off.
   const meterReads = new MeterReadScheduler(store.db, app.log)
   meterReads.start()
+  // Work orders past their SLA are escalated once, checked every minute.
+  const slaTimer = setInterval(() => {
+    escalateBreaches(store.db, new Date())
+      .then((escalated) => {
+        for (const e of escalated) app.log.warn(e, 'work order escalated: SLA exceeded')
+      })
+      .catch((error: unknown) => app.log.warn({ err: (error as Error).message }, 'sla: check failed'))
+  }, 60_000)
+  slaTimer.unref()
   const retentionTimer = setInterval(dropOld, HOUR_MS)
   retentionTimer.unref()
   dropOld()
   app.addHook('onClose', async () => {
     clearInterval(retentionTimer)
+    clearInterval(slaTimer)
     await meterReads.stop()
     await ingest.close()
     await alarms.idle()

@@ -614,6 +614,7 @@ export interface WorkOrderTable {
   satisfaction: ColumnType<number | null, number | null | undefined, number | null>
   visitComment: ColumnType<string | null, string | null | undefined, string | null>
   cancelReason: ColumnType<string | null, string | null | undefined, string | null>
+  escalatedAt: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
   createdBy: string | null
   createdAt: CreatedAt
   updatedAt: Timestamp

@@ -78,6 +78,8 @@ const statements = [
     satisfaction smallint check (satisfaction between 1 and 5),
     visit_comment text,
     cancel_reason text,
+    -- When an SLA breach was escalated to the department head (once per order).
+    escalated_at timestamptz,
     created_by uuid references users (id),
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now(),
