@@ -24,6 +24,7 @@ const idBySegment: Record<string, keyof EstateIds> = {
   approvals: 'approvalId',
   'work-orders': 'workOrderId',
   alarms: 'alarmId',
+  'alarm-rules': 'alarmRuleId',
   'org-nodes': 'estateId',
 }
 // Body and query fields → fixture id (fields ending in Id not listed map by their own name).

@@ -1,5 +1,144 @@
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
+import { sql } from 'kysely'
+import { Type } from 'typebox'
+import { invalid } from '../api/api-error.ts'
+import { visibleEstate, visibleEstateOf } from '../api/estate-resource.ts'
+import { errorReplies, Id, Nullable, Page, PageQuery, Timestamp } from '../api/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 
-export function registerEventRoutes(_app: FastifyInstance, _db: Kysely<Database>) {}
+const DeviceEvent = Type.Object(
+  {
+    id: Type.String({ description: 'event id (a number, as text)' }),
+    ts: Timestamp,
+    type: Type.String(),
+    source: Type.String({ description: '`<device>/<door>` for access events, the device code otherwise' }),
+    deviceId: Nullable(Id),
+    deviceCode: Nullable(Type.String()),
+    data: Type.Object({}, { additionalProperties: true }),
+    historical: Type.Boolean({ description: 'replayed from the gateway buffer after an outage' }),
+    customerId: Nullable(Id),
+    customerName: Nullable(Type.String()),
+  },
+  { title: 'DeviceEvent' },
+)
+
+/** `a/b` as a LIKE pattern for the sources below it: `a/b/…`; the caller's % and _ match themselves. */
+const below = (source: string) => `${source.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`
+
+/**
+ * Device events (door granted / denied / forced, alarm inputs, state changes) as stored by
+ * the ingest, searchable by time, type, source and device, newest first.
+ *
+ * customerId / customerName: customers have no credential (card, face id) column yet, so an
+ * event cannot be tied to a customer; both are null until credentials are registered.
+ */
+export function registerEventRoutes(app: FastifyInstance, db: Kysely<Database>) {
+  app.get(
+    '/api/v1/device-events',
+    {
+      schema: {
+        tags: ['events'],
+        summary: 'Search device events of the estates you may see, newest first',
+        security: [{ bearerAuth: [] }],
+        querystring: Type.Object(
+          {
+            ...PageQuery,
+            estateId: Type.Optional(Id),
+            from: Type.Optional(
+              Type.String({ format: 'date-time', description: 'from this time (inclusive)' }),
+            ),
+            to: Type.Optional(
+              Type.String({ format: 'date-time', description: 'before this time (exclusive)' }),
+            ),
+            type: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 32, description: 'granted, forced…' }),
+            ),
+            source: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 200,
+                description: 'a source and everything below it: `ctl-1` (every door of ctl-1), `ctl-1/east`',
+              }),
+            ),
+            deviceId: Type.Optional(Id),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Page(DeviceEvent), ...errorReplies },
+      },
+    },
+    async (request) => {
+      const q = request.query as {
+        limit?: number
+        offset?: number
+        estateId?: string
+        from?: string
+        to?: string
+        type?: string
+        source?: string
+        deviceId?: string
+      }
+      const limit = q.limit ?? 50
+      const offset = q.offset ?? 0
+      if (q.from !== undefined && q.to !== undefined && Date.parse(q.from) >= Date.parse(q.to))
+        throw invalid('query.to', 'must be after from')
+      let estates = request.scope.estates('read')
+      if (q.estateId !== undefined)
+        estates = [await visibleEstate(db, request.scope, q.estateId, 'query.estateId')]
+      if (q.deviceId !== undefined)
+        await visibleEstateOf(
+          db,
+          request.scope,
+          { table: 'devices', label: 'device' },
+          q.deviceId,
+          'query.deviceId',
+        )
+      if (estates.length === 0) return { items: [], total: 0, limit, offset }
+
+      let select = db.selectFrom('deviceEvents as e').where('e.estateId', 'in', estates)
+      if (q.from !== undefined) select = select.where('e.ts', '>=', new Date(q.from))
+      if (q.to !== undefined) select = select.where('e.ts', '<', new Date(q.to))
+      if (q.type !== undefined) select = select.where('e.type', '=', q.type)
+      if (q.deviceId !== undefined) select = select.where('e.deviceId', '=', q.deviceId)
+      const source = q.source
+      if (source !== undefined)
+        select = select.where((eb) =>
+          eb.or([eb('e.source', '=', source), eb('e.source', 'like', below(source))]),
+        )
+      const [rows, count] = await Promise.all([
+        select
+          .leftJoin('devices as d', 'd.id', 'e.deviceId')
+          .select([
+            'e.id',
+            'e.ts',
+            'e.type',
+            'e.source',
+            'e.deviceId',
+            'd.code as deviceCode',
+            'e.data',
+            'e.historical',
+          ])
+          .orderBy('e.ts', 'desc')
+          .orderBy('e.id', 'desc')
+          .limit(limit)
+          .offset(offset)
+          .execute(),
+        select.select(sql<number>`count(*)`.as('total')).executeTakeFirstOrThrow(),
+      ])
+      return {
+        items: rows.map((row) => ({
+          ...row,
+          id: String(row.id),
+          ts: new Date(row.ts).toISOString(),
+          deviceCode: row.deviceCode ?? null,
+          customerId: null,
+          customerName: null,
+        })),
+        total: Number(count.total),
+        limit,
+        offset,
+      }
+    },
+  )
+}

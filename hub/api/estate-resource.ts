@@ -26,6 +26,7 @@ export type EstateTable =
   | 'approvals'
   | 'workOrders'
   | 'alarms'
+  | 'alarmRules'
 
 export type Row = Record<string, unknown> & { id: string; estateId: string }
 

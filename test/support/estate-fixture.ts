@@ -24,6 +24,7 @@ export interface EstateIds {
   approvalId: string
   workOrderId: string
   alarmId: string
+  alarmRuleId: string
 }
 
 async function create(hub: TestHub, token: string, url: string, payload: Record<string, unknown>) {
@@ -199,11 +200,15 @@ export async function furnishEstate(
     reason: '预存款退还',
   })
   // Alarms and work orders: a rule, the alarm it raised, a registered order.
-  const rule = await hub.store.db
-    .insertInto('alarmRules')
-    .values({ estateId, name: '门被强行打开', kind: 'event', eventType: 'forced' })
-    .returning('id')
-    .executeTakeFirstOrThrow()
+  const rule = await create(hub, token, '/api/v1/alarm-rules', {
+    estateId,
+    name: '门被强行打开',
+    kind: 'event',
+    eventType: 'forced',
+    deviceId: device.id,
+    workOrderCategory: 'security',
+    workOrderPriority: 'high',
+  })
   const alarm = await hub.store.db
     .insertInto('alarms')
     .values({
@@ -229,6 +234,7 @@ export async function furnishEstate(
   return {
     workOrderId: order.id,
     alarmId: alarm.id,
+    alarmRuleId: rule.id,
     billRunId: run.id,
     paymentId: paid.body.paymentId,
     approvalId: approval.id,
