@@ -1,6 +1,4 @@
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createServer } from 'node:tls'
 import { Aedes } from 'aedes'
@@ -12,6 +10,7 @@ import { type GatewayConfig, GatewayConfigSchema } from '../gateway/config/gatew
 import { parseBatch } from '../gateway/protocol/batch-schema.ts'
 import { ALL_BATCHES_FILTER } from '../gateway/protocol/topics.ts'
 import { startGateway } from '../gateway/runtime/gateway-process.ts'
+import { selfSignedCert } from './support/self-signed-cert.ts'
 
 describe('gateway uplink over TLS with its credentials', () => {
   const cleanups: (() => Promise<unknown>)[] = []
@@ -20,31 +19,7 @@ describe('gateway uplink over TLS with its credentials', () => {
   })
 
   it('connects with mqtts://, trusts the configured CA, and logs in as itself', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'estatehub-tls-'))
-    const key = join(dir, 'key.pem')
-    const cert = join(dir, 'cert.pem')
-    // A throw-away self-signed certificate for 127.0.0.1, which the gateway trusts via caFile.
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    )
+    const { dir, key, cert } = selfSignedCert()
 
     const logins: { clientId: string; username: string | undefined; password: string }[] = []
     const broker = await Aedes.createBroker({

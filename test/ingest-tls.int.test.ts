@@ -1,7 +1,4 @@
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import mqtt from 'mqtt'
 import { Registry } from 'prom-client'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -9,6 +6,7 @@ import { ackTopic, batchTopic, parseAck } from '../gateway/protocol/index.ts'
 import { type RunningIngest, startIngest } from '../hub/ingest/start-ingest.ts'
 import type { Store } from '../hub/store/open-store.ts'
 import { captureLog, seedSite } from './support/ingest-fixture.ts'
+import { selfSignedCert } from './support/self-signed-cert.ts'
 import { storeBackends } from './support/store-backends.ts'
 
 describe('the hub’s embedded broker over TLS', () => {
@@ -20,30 +18,7 @@ describe('the hub’s embedded broker over TLS', () => {
   })
 
   it('serves mqtts:// with the configured certificate to gateways that trust it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'estatehub-hub-tls-'))
-    const key = join(dir, 'key.pem')
-    const cert = join(dir, 'cert.pem')
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    )
+    const { key, cert } = selfSignedCert()
     store = await storeBackends()[0]!.open()
     const site = await seedSite(store.db, {
       code: 'TLS',
