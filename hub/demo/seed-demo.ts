@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { hashPassword } from '../auth/password.ts'
 import { createUser, grantRole } from '../auth/user-accounts.ts'
+import { createOrgChain } from '../org/org-chain.ts'
 import type { Database, UnitStatus } from '../store/database-schema.ts'
 
 export const DEMO_USERNAME = 'demo-admin'
@@ -159,22 +160,16 @@ const waterPoint = {
 
 /** Inserts the estate in a few multi-row statements (one round trip per table, not per row). */
 async function seedEstate(db: Kysely<Database>): Promise<string> {
-  const node = (kind: 'group' | 'company' | 'estate', parentId: string | null, code: string, name: string) =>
-    db
-      .insertInto('orgNodes')
-      .values({
-        kind,
-        parentId,
-        code,
-        name,
-        timezone: kind === 'estate' ? 'Asia/Shanghai' : null,
-        address: kind === 'estate' ? '广州市天河区华景路 1 号' : null,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow()
-  const group = await node('group', null, 'DEMO-GROUP', '华景集团')
-  const company = await node('company', group.id, 'DEMO-PM', '华景物业服务有限公司')
-  const estateId = (await node('estate', company.id, DEMO_ESTATE_CODE, '华景花园')).id
+  const { estateId } = await createOrgChain(db, {
+    group: { code: 'DEMO-GROUP', name: '华景集团' },
+    company: { code: 'DEMO-PM', name: '华景物业服务有限公司' },
+    estate: {
+      code: DEMO_ESTATE_CODE,
+      name: '华景花园',
+      timezone: 'Asia/Shanghai',
+      address: '广州市天河区华景路 1 号',
+    },
+  })
 
   const gatewayId = (
     await db

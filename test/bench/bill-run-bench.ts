@@ -34,6 +34,7 @@ import { type Kysely, type RawBuilder, sql } from 'kysely'
 import pg from 'pg'
 import { approveBillRun, previewBillRun } from '../../hub/billing/bill-run.ts'
 import { checkLedger } from '../../hub/billing/ledger-check.ts'
+import { createOrgChain } from '../../hub/org/org-chain.ts'
 import type { Database } from '../../hub/store/database-schema.ts'
 import { jsonb } from '../../hub/store/jsonb.ts'
 import { migrateToLatest } from '../../hub/store/migrate.ts'
@@ -198,24 +199,11 @@ async function seed(db: Kysely<Database>): Promise<Seeded> {
   const suffix = randomBytes(3).toString('hex')
   const perBuilding = UNITS / BUILDINGS
   const seeded = await db.transaction().execute(async (trx) => {
-    const node = async (kind: 'group' | 'company' | 'estate', parentId: string | null, code: string) =>
-      (
-        await trx
-          .insertInto('orgNodes')
-          .values({
-            kind,
-            parentId,
-            code,
-            name: code,
-            timezone: kind === 'estate' ? 'Asia/Shanghai' : null,
-            address: null,
-          })
-          .returning('id')
-          .executeTakeFirstOrThrow()
-      ).id
-    const group = await node('group', null, `G-BILLBENCH-${suffix}`)
-    const company = await node('company', group, `C-BILLBENCH-${suffix}`)
-    const estateId = await node('estate', company, `BILLBENCH-${suffix}`)
+    const { estateId } = await createOrgChain(trx, {
+      group: { code: `G-BILLBENCH-${suffix}` },
+      company: { code: `C-BILLBENCH-${suffix}` },
+      estate: { code: `BILLBENCH-${suffix}` },
+    })
     const clerkId = (
       await trx
         .insertInto('users')

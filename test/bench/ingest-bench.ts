@@ -40,6 +40,7 @@ import { hashPassword } from '../../hub/auth/password.ts'
 import { commitBatch } from '../../hub/ingest/batch-writer.ts'
 import { PointDirectory } from '../../hub/ingest/point-directory.ts'
 import { ReadingPartitions } from '../../hub/ingest/reading-partitions.ts'
+import { createOrgChain } from '../../hub/org/org-chain.ts'
 import type { Database } from '../../hub/store/database-schema.ts'
 import { migrateToLatest } from '../../hub/store/migrate.ts'
 import { openStore, type Store } from '../../hub/store/open-store.ts'
@@ -90,24 +91,11 @@ function percentile(sorted: readonly number[], p: number): number {
 /** One estate, one building, GATEWAYS gateways with their devices and points, in bulk. */
 async function seed(db: Kysely<Database>): Promise<{ code: string; secret: string; names: string[] }[]> {
   const suffix = randomBytes(3).toString('hex')
-  const node = async (kind: 'group' | 'company' | 'estate', parentId: string | null, code: string) =>
-    (
-      await db
-        .insertInto('orgNodes')
-        .values({
-          kind,
-          parentId,
-          code,
-          name: code,
-          timezone: kind === 'estate' ? 'Asia/Shanghai' : null,
-          address: null,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow()
-    ).id
-  const group = await node('group', null, `G-BENCH-${suffix}`)
-  const company = await node('company', group, `C-BENCH-${suffix}`)
-  const estateId = await node('estate', company, `BENCH-${suffix}`)
+  const { estateId } = await createOrgChain(db, {
+    group: { code: `G-BENCH-${suffix}` },
+    company: { code: `C-BENCH-${suffix}` },
+    estate: { code: `BENCH-${suffix}` },
+  })
   const building = await db
     .insertInto('buildings')
     .values({ estateId, code: 'B1', name: 'B1', floorsAbove: 20, floorsBelow: 2 })

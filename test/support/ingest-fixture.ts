@@ -4,6 +4,7 @@ import { Registry } from 'prom-client'
 import { hashPassword } from '../../hub/auth/password.ts'
 import type { IngestLog } from '../../hub/ingest/ingest-service.ts'
 import { type RunningIngest, startIngest } from '../../hub/ingest/start-ingest.ts'
+import { createOrgChain } from '../../hub/org/org-chain.ts'
 import type { Database, PointKind } from '../../hub/store/database-schema.ts'
 
 export interface SitePoint {
@@ -29,24 +30,11 @@ export async function seedSite(
   options: { code: string; points: readonly SitePoint[]; timezone?: string },
 ): Promise<Site> {
   const suffix = randomBytes(3).toString('hex')
-  const node = async (kind: 'group' | 'company' | 'estate', parentId: string | null, code: string) =>
-    (
-      await db
-        .insertInto('orgNodes')
-        .values({
-          kind,
-          parentId,
-          code,
-          name: code,
-          timezone: kind === 'estate' ? (options.timezone ?? 'Asia/Shanghai') : null,
-          address: null,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow()
-    ).id
-  const group = await node('group', null, `G-${options.code}-${suffix}`)
-  const company = await node('company', group, `C-${options.code}-${suffix}`)
-  const estateId = await node('estate', company, `${options.code}-${suffix}`)
+  const { estateId } = await createOrgChain(db, {
+    group: { code: `G-${options.code}-${suffix}` },
+    company: { code: `C-${options.code}-${suffix}` },
+    estate: { code: `${options.code}-${suffix}`, timezone: options.timezone ?? 'Asia/Shanghai' },
+  })
   const building = await db
     .insertInto('buildings')
     .values({ estateId, code: 'B1', name: '1栋', floorsAbove: 6, floorsBelow: 0 })
