@@ -2,8 +2,10 @@ import type { Kysely } from 'kysely'
 import type { WireEvent, WireReading } from '../../gateway/protocol/index.ts'
 import { Decimal } from '../decimal/decimal.ts'
 import type { CommittedBatch, IngestLog } from '../ingest/ingest-service.ts'
-import type { Database, WorkOrderPriority } from '../store/database-schema.ts'
+import { enqueueNotice } from '../notify/notification-outbox.ts'
+import type { Database } from '../store/database-schema.ts'
 import { jsonb } from '../store/jsonb.ts'
+import { slaDue } from './sla-policy.ts'
 
 type Rule = Awaited<ReturnType<typeof loadRules>>[number]
 
@@ -14,14 +16,6 @@ function loadRules(db: Kysely<Database>, estateId: string) {
     .where('estateId', '=', estateId)
     .where('enabled', '=', true)
     .execute()
-}
-
-/** Minutes to respond and to complete, by priority, until SLA policies are configurable. */
-export const DEFAULT_SLA: Record<WorkOrderPriority, { respond: number; complete: number }> = {
-  urgent: { respond: 30, complete: 240 },
-  high: { respond: 120, complete: 1_440 },
-  normal: { respond: 240, complete: 4_320 },
-  low: { respond: 1_440, complete: 10_080 },
 }
 
 /** '1'/'0' for booleans and their spellings, the text otherwise: how a state is compared. */
@@ -174,7 +168,24 @@ export class AlarmEngine {
         })
         .returning('id')
         .executeTakeFirstOrThrow()
-      if (rule.workOrderCategory === null || rule.workOrderPriority === null) return
+      const notice = {
+        estateId: rule.estateId,
+        topic: 'alarm.raised' as const,
+        severity: rule.severity,
+        department: rule.department,
+      }
+      const announced = {
+        alarmId: alarm.id,
+        rule: rule.name,
+        severity: rule.severity,
+        source,
+        at: new Date(at).toISOString(),
+        details,
+      }
+      if (rule.workOrderCategory === null || rule.workOrderPriority === null) {
+        await enqueueNotice(trx, { ...notice, payload: announced })
+        return
+      }
       const device = deviceId
         ? await trx
             .selectFrom('devices')
@@ -182,8 +193,7 @@ export class AlarmEngine {
             .where('id', '=', deviceId)
             .executeTakeFirst()
         : undefined
-      const sla = DEFAULT_SLA[rule.workOrderPriority]
-      const now = Date.now()
+      const sla = await slaDue(trx, rule.estateId, rule.workOrderCategory, rule.workOrderPriority, Date.now())
       const order = await trx
         .insertInto('workOrders')
         .values({
@@ -198,8 +208,9 @@ export class AlarmEngine {
           buildingId: device?.buildingId ?? null,
           unitId: device?.unitId ?? null,
           deviceId,
-          respondBy: new Date(now + sla.respond * 60_000),
-          completeBy: new Date(now + sla.complete * 60_000),
+          location: source,
+          respondBy: sla.respondBy,
+          completeBy: sla.completeBy,
           assigneeId: null,
           respondedAt: null,
           completedAt: null,
@@ -220,6 +231,15 @@ export class AlarmEngine {
           data: jsonb({ alarmId: alarm.id }),
         })
         .execute()
+      await enqueueNotice(trx, {
+        ...notice,
+        payload: {
+          ...announced,
+          workOrderId: order.id,
+          priority: rule.workOrderPriority,
+          respondBy: sla.respondBy.toISOString(),
+        },
+      })
     })
     this.#log.info({ rule: rule.name, source }, 'alarm raised')
   }

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { enqueueNotice } from '../notify/notification-outbox.ts'
 import type { Database } from '../store/database-schema.ts'
 import { jsonb } from '../store/jsonb.ts'
 
@@ -17,7 +18,7 @@ export async function escalateBreaches(db: Kysely<Database>, now: Date): Promise
   return db.transaction().execute(async (trx) => {
     const due = await trx
       .selectFrom('workOrders')
-      .select(['id', 'department', 'respondBy', 'respondedAt', 'completeBy'])
+      .select(['id', 'estateId', 'title', 'priority', 'department', 'respondBy', 'respondedAt', 'completeBy'])
       .where('escalatedAt', 'is', null)
       .where('status', 'not in', ['closed', 'cancelled', 'done', 'return_visit'])
       .where((eb) =>
@@ -48,6 +49,21 @@ export async function escalateBreaches(db: Kysely<Database>, now: Date): Promise
           data: jsonb({ breach, department: order.department }),
         })
         .execute()
+      await enqueueNotice(trx, {
+        estateId: order.estateId,
+        topic: 'work_order.escalated',
+        severity: 'major',
+        department: order.department,
+        payload: {
+          workOrderId: order.id,
+          title: order.title,
+          priority: order.priority,
+          department: order.department,
+          breach,
+          respondBy: new Date(order.respondBy).toISOString(),
+          completeBy: new Date(order.completeBy).toISOString(),
+        },
+      })
       escalations.push({ workOrderId: order.id, department: order.department, breach })
     }
     return escalations

@@ -5,7 +5,7 @@ import { conflict, invalid } from '../api/api-error.ts'
 import { requirePermission, visibleEstate, visibleEstateOf } from '../api/estate-resource.ts'
 import { errorReplies, Id, IdParams, OneOf } from '../api/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
-import { DEFAULT_SLA } from './alarm-engine.ts'
+import { slaDue } from './sla-policy.ts'
 import { moveWorkOrder, slaState, type WorkOrderAction, workOrderActions } from './work-order-flow.ts'
 
 const strict = { additionalProperties: false } as const
@@ -162,8 +162,7 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
             .executeTakeFirstOrThrow()
         ).buildingId
       }
-      const sla = DEFAULT_SLA[body.priority]
-      const now = Date.now()
+      const sla = await slaDue(db, estateId, body.category, body.priority, Date.now())
       const order = await db.transaction().execute(async (trx) => {
         const row = await trx
           .insertInto('workOrders')
@@ -180,8 +179,8 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
             unitId: body.unitId ?? null,
             deviceId: null,
             assigneeId: null,
-            respondBy: new Date(now + sla.respond * 60_000),
-            completeBy: new Date(now + sla.complete * 60_000),
+            respondBy: sla.respondBy,
+            completeBy: sla.completeBy,
             respondedAt: null,
             completedAt: null,
             closedAt: null,

@@ -260,6 +260,8 @@ export interface DeviceEventTable {
   historical: boolean
   gatewaySeq: number
   receivedAt: ColumnType<Date, Date | string | undefined, never>
+  /** The customer whose credential the event carries, when the credential is registered. */
+  customerId: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface UnmatchedReadingTable {
@@ -523,7 +525,14 @@ export interface LedgerEntryTable {
   memo: string
 }
 
-export type AlarmRuleKind = 'event' | 'state' | 'threshold'
+export type AlarmRuleKind =
+  | 'event'
+  | 'state'
+  | 'threshold'
+  | 'rate'
+  | 'offline'
+  | 'reverse_flow'
+  | 'night_flow'
 export type AlarmStatus = 'active' | 'acknowledged' | 'cleared' | 'closed'
 export type WorkOrderPriority = 'urgent' | 'high' | 'normal' | 'low'
 export type WorkOrderStatus =
@@ -557,6 +566,15 @@ export interface AlarmRuleTable {
   workOrderPriority: WorkOrderPriority | null
   department: string | null
   enabled: ColumnType<boolean, boolean | undefined, boolean>
+  /** Event rules: fire on the event_count-th event at one source within window_seconds. */
+  eventCount: ColumnType<number, number | undefined, number>
+  windowSeconds: ColumnType<number | null, number | null | undefined, number | null>
+  ratePerMinute: ColumnType<string | null, string | null | undefined, string | null>
+  offlineMinutes: ColumnType<number | null, number | null | undefined, number | null>
+  offlineTarget: ColumnType<'device' | 'gateway' | null, 'device' | 'gateway' | null | undefined>
+  nightStart: ColumnType<number | null, number | null | undefined, number | null>
+  nightEnd: ColumnType<number | null, number | null | undefined, number | null>
+  minFlow: ColumnType<string | null, string | null | undefined, string | null>
   createdAt: CreatedAt
   updatedAt: Timestamp
 }
@@ -618,6 +636,82 @@ export interface WorkOrderTable {
   createdBy: string | null
   createdAt: CreatedAt
   updatedAt: Timestamp
+  /** The alarm's source (controller/door, device/point) or a place named by the desk. */
+  location: ColumnType<string | null, string | null | undefined, string | null>
+  parts: ColumnType<{ name: string; quantity: number }[], string | undefined, string>
+  labourMinutes: ColumnType<number | null, number | null | undefined, number | null>
+  /** A paid repair: what the customer is charged, issued as a receivable on completion. */
+  chargeAmount: ColumnType<string | null, string | null | undefined, string | null>
+  receivableId: ColumnType<string | null, string | null | undefined, string | null>
+}
+
+export interface WorkOrderAttachmentTable {
+  id: Generated<string>
+  workOrderId: string
+  fileName: string
+  contentType: string
+  sizeBytes: number
+  sha256: string
+  content: Buffer
+  uploadedBy: string | null
+  uploadedAt: CreatedAt
+}
+
+export interface SlaPolicyTable {
+  id: Generated<string>
+  estateId: string
+  /** Null: every category of this priority without a policy of its own. */
+  category: string | null
+  priority: WorkOrderPriority
+  respondMinutes: number
+  completeMinutes: number
+  createdAt: CreatedAt
+  updatedAt: Timestamp
+}
+
+export type CredentialKind = 'card' | 'face' | 'qr' | 'pin'
+
+export interface CustomerCredentialTable {
+  id: Generated<string>
+  estateId: string
+  customerId: string
+  kind: CredentialKind
+  ref: string
+  createdAt: CreatedAt
+}
+
+export type AlarmSeverity = 'critical' | 'major' | 'minor' | 'info'
+export type NotificationTopic = 'alarm.raised' | 'alarm.cleared' | 'work_order.escalated'
+
+export interface NotificationChannelTable {
+  id: Generated<string>
+  estateId: string
+  name: string
+  kind: 'webhook' | 'email'
+  url: string | null
+  /** Signs webhook bodies (HMAC-SHA256); never returned by the API nor logged. */
+  secret: string | null
+  recipients: Json<string[] | null>
+  minSeverity: ColumnType<AlarmSeverity, AlarmSeverity | undefined, AlarmSeverity>
+  topics: ColumnType<NotificationTopic[], string | undefined, string>
+  /** Only alarms and orders of this department (the on-duty team); null = all. */
+  department: string | null
+  enabled: ColumnType<boolean, boolean | undefined, boolean>
+  createdAt: CreatedAt
+  updatedAt: Timestamp
+}
+
+export interface NotificationDeliveryTable {
+  id: Generated<number>
+  channelId: string
+  topic: NotificationTopic
+  payload: Json<Record<string, unknown>>
+  status: ColumnType<'pending' | 'sent' | 'failed', 'pending' | 'sent' | 'failed' | undefined>
+  attempts: ColumnType<number, number | undefined, number>
+  nextAttemptAt: ColumnType<Date, Date | string | undefined, Date | string>
+  lastError: ColumnType<string | null, string | null | undefined, string | null>
+  createdAt: CreatedAt
+  sentAt: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
 }
 
 export interface WorkOrderEventTable {
@@ -671,6 +765,11 @@ export interface Database {
   alarms: AlarmTable
   workOrders: WorkOrderTable
   workOrderEvents: WorkOrderEventTable
+  workOrderAttachments: WorkOrderAttachmentTable
+  slaPolicies: SlaPolicyTable
+  customerCredentials: CustomerCredentialTable
+  notificationChannels: NotificationChannelTable
+  notificationDeliveries: NotificationDeliveryTable
 }
 
 export type OrgNode = Selectable<OrgNodeTable>

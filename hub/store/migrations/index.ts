@@ -3,6 +3,7 @@ import * as coreModel from './0001-core-model.ts'
 import * as ingestAndMeterReads from './0002-ingest-and-meter-reads.ts'
 import * as billing from './0003-billing.ts'
 import * as alarmsWorkOrders from './0004-alarms-work-orders.ts'
+import * as alarmPatternsNotifyRepairs from './0005-alarm-patterns-notify-repairs.ts'
 
 /** Every migration, in order. Names sort; a new one is appended, never inserted. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '0002-ingest-and-meter-reads': ingestAndMeterReads,
   '0003-billing': billing,
   '0004-alarms-work-orders': alarmsWorkOrders,
+  '0005-alarm-patterns-notify-repairs': alarmPatternsNotifyRepairs,
 }
