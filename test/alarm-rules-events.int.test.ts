@@ -107,6 +107,34 @@ describe.each(storeBackends())('alarm rules and device events on $name', (backen
     expect(list.body.items.map((r: { name: string }) => r.name)).toEqual(['水泵故障'])
   })
 
+  it('creates the pattern kinds: N events in a window, rate, offline, reverse and night flow', async () => {
+    const { estateId, pointId } = org.a
+    const cases = [
+      [
+        { kind: 'event', eventType: 'denied', eventCount: 5, windowSeconds: 120 },
+        { eventCount: 5, windowSeconds: 120 },
+      ],
+      [
+        { kind: 'rate', pointId, ratePerMinute: '2.5' },
+        { ratePerMinute: '2.5', eventCount: 1 },
+      ],
+      [
+        { kind: 'offline', offlineTarget: 'gateway', offlineMinutes: 15 },
+        { offlineTarget: 'gateway', offlineMinutes: 15 },
+      ],
+      [{ kind: 'reverse_flow', deviceClass: 'water-meter' }, { deviceClass: 'water-meter' }],
+      [
+        { kind: 'night_flow', nightStart: 1, nightEnd: 5, minFlow: '0.05' },
+        { nightStart: 1, nightEnd: 5, minFlow: '0.05' },
+      ],
+    ] as const
+    for (const [fields, expected] of cases) {
+      const created = await post(serviceA, { estateId, name: `pattern ${fields.kind}`, ...fields })
+      expect(created.status, JSON.stringify(created.body)).toBe(201)
+      expect(created.body).toMatchObject(expected)
+    }
+  })
+
   it.each([
     [{ kind: 'event' }, 'body.eventType'],
     [{ kind: 'state' }, 'body.matchValue'],
@@ -121,6 +149,20 @@ describe.each(storeBackends())('alarm rules and device events on $name', (backen
     [{ kind: 'event', eventType: 'forced', workOrderCategory: 'security' }, 'body.workOrderPriority'],
     [{ kind: 'event', eventType: 'forced', workOrderPriority: 'high' }, 'body.workOrderCategory'],
     [{ kind: 'event', eventType: 'fire' }, 'body.eventType'],
+    [{ kind: 'event', eventType: 'denied', eventCount: 5 }, 'body.windowSeconds'],
+    [{ kind: 'state', matchValue: '1', eventCount: 3, windowSeconds: 60 }, 'body.eventCount'],
+    [{ kind: 'rate' }, 'body.ratePerMinute'],
+    [{ kind: 'rate', ratePerMinute: 0 }, 'body.ratePerMinute'],
+    [{ kind: 'offline', offlineMinutes: 10 }, 'body.offlineTarget'],
+    [
+      { kind: 'offline', offlineTarget: 'gateway', offlineMinutes: 10, deviceClass: 'meter' },
+      'body.offlineTarget',
+    ],
+    [{ kind: 'offline', offlineTarget: 'device', offlineMinutes: 0 }, 'body.offlineMinutes'],
+    [{ kind: 'night_flow', nightStart: 1, nightEnd: 5 }, 'body.minFlow'],
+    [{ kind: 'night_flow', nightStart: 2, nightEnd: 2, minFlow: '0.05' }, 'body.nightEnd'],
+    [{ kind: 'night_flow', nightStart: 1, nightEnd: 24, minFlow: '0.05' }, 'body.nightEnd'],
+    [{ kind: 'reverse_flow', above: 3 }, 'body.above'],
   ])('refuses %j naming %s', async (fields, field) => {
     const payload: Record<string, unknown> = { estateId: org.a.estateId, name: 'bad', ...fields }
     if (payload.pointId === 'POINT') payload.pointId = org.a.pointId

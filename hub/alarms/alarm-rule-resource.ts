@@ -3,7 +3,15 @@ import { invalid } from '../api/api-error.ts'
 import type { EstateResource } from '../api/estate-resource.ts'
 import { Decimal, DecimalOut, Id, Name, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'
 
-export const alarmRuleKinds = ['event', 'state', 'threshold'] as const
+export const alarmRuleKinds = [
+  'event',
+  'state',
+  'threshold',
+  'rate',
+  'offline',
+  'reverse_flow',
+  'night_flow',
+] as const
 export const alarmEventTypes = [
   'granted',
   'denied',
@@ -40,6 +48,69 @@ const kindFields = {
       description: 'threshold rules only: seconds the value must stay above before raising (default 0)',
     }),
   ),
+  eventCount: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      description:
+        'event rules only: raise on the Nth event at one door or device within windowSeconds (default 1: every event)',
+    }),
+  ),
+  windowSeconds: Type.Optional(
+    Nullable(
+      Type.Integer({
+        minimum: 1,
+        maximum: 86_400,
+        description: 'event rules only: required when eventCount > 1',
+      }),
+    ),
+  ),
+  ratePerMinute: Type.Optional(
+    Nullable(
+      Decimal(
+        4,
+        'rate rules only (required): raises when |Δvalue| per minute between readings is above this',
+      ),
+    ),
+  ),
+  offlineMinutes: Type.Optional(
+    Nullable(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_080,
+        description: 'offline rules only (required): silent for longer than this many minutes',
+      }),
+    ),
+  ),
+  offlineTarget: Type.Optional(
+    Nullable(OneOf(['device', 'gateway'] as const, 'offline rules only (required): devices or gateways')),
+  ),
+  nightStart: Type.Optional(
+    Nullable(
+      Type.Integer({
+        minimum: 0,
+        maximum: 23,
+        description: 'night_flow rules only (required): local hour the night starts',
+      }),
+    ),
+  ),
+  nightEnd: Type.Optional(
+    Nullable(
+      Type.Integer({
+        minimum: 0,
+        maximum: 23,
+        description: 'night_flow rules only (required): local hour it ends',
+      }),
+    ),
+  ),
+  minFlow: Type.Optional(
+    Nullable(
+      Decimal(
+        4,
+        'night_flow rules only (required): consumption in every hour of the night that counts as flow',
+      ),
+    ),
+  ),
 }
 
 const outcomeFields = {
@@ -65,8 +136,33 @@ const fields = {
   ...outcomeFields,
 }
 
-/** The field each kind requires; the others' fields it must not have. */
-const requiredByKind = { event: 'eventType', state: 'matchValue', threshold: 'above' } as const
+type RuleKind = (typeof alarmRuleKinds)[number]
+/** The fields each kind requires. */
+const requiredByKind: Record<RuleKind, readonly string[]> = {
+  event: ['eventType'],
+  state: ['matchValue'],
+  threshold: ['above'],
+  rate: ['ratePerMinute'],
+  offline: ['offlineMinutes', 'offlineTarget'],
+  reverse_flow: [],
+  night_flow: ['nightStart', 'nightEnd', 'minFlow'],
+}
+/** The kinds a field belongs to, and its default (a default value is not "given"). */
+const kindsOfField: Record<string, { kinds: readonly RuleKind[]; neutral?: number }> = {
+  eventType: { kinds: ['event'] },
+  eventCount: { kinds: ['event'], neutral: 1 },
+  windowSeconds: { kinds: ['event'] },
+  matchValue: { kinds: ['state'] },
+  above: { kinds: ['threshold'] },
+  hysteresis: { kinds: ['threshold', 'rate'], neutral: 0 },
+  holdSeconds: { kinds: ['threshold'], neutral: 0 },
+  ratePerMinute: { kinds: ['rate'] },
+  offlineMinutes: { kinds: ['offline'] },
+  offlineTarget: { kinds: ['offline'] },
+  nightStart: { kinds: ['night_flow'] },
+  nightEnd: { kinds: ['night_flow'] },
+  minFlow: { kinds: ['night_flow'] },
+}
 const given = (value: unknown) => value !== undefined && value !== null
 
 /**
@@ -94,6 +190,14 @@ export const alarmRuleResource: EstateResource = {
       above: Nullable(DecimalOut),
       hysteresis: DecimalOut,
       holdSeconds: Type.Integer(),
+      eventCount: Type.Integer(),
+      windowSeconds: Nullable(Type.Integer()),
+      ratePerMinute: Nullable(DecimalOut),
+      offlineMinutes: Nullable(Type.Integer()),
+      offlineTarget: Nullable(OneOf(['device', 'gateway'] as const)),
+      nightStart: Nullable(Type.Integer()),
+      nightEnd: Nullable(Type.Integer()),
+      minFlow: Nullable(DecimalOut),
       severity: OneOf(alarmSeverities),
       workOrderCategory: Nullable(Type.String()),
       workOrderPriority: Nullable(OneOf(workOrderPriorities)),
@@ -112,6 +216,13 @@ export const alarmRuleResource: EstateResource = {
       above: kindFields.above,
       hysteresis: kindFields.hysteresis,
       holdSeconds: kindFields.holdSeconds,
+      eventCount: kindFields.eventCount,
+      windowSeconds: kindFields.windowSeconds,
+      ratePerMinute: kindFields.ratePerMinute,
+      offlineMinutes: kindFields.offlineMinutes,
+      nightStart: kindFields.nightStart,
+      nightEnd: kindFields.nightEnd,
+      minFlow: kindFields.minFlow,
       ...outcomeFields,
     },
     { additionalProperties: false },
@@ -124,22 +235,39 @@ export const alarmRuleResource: EstateResource = {
     pointId: { table: 'points', label: 'point' },
   },
   estateFrom: 'estateId',
-  decimals: { above: 4, hysteresis: 4 },
+  decimals: { above: 4, hysteresis: 4, ratePerMinute: 4, minFlow: 4 },
   signedDecimals: ['above'],
   async check({ next }) {
-    const kind = next.kind as (typeof alarmRuleKinds)[number]
-    for (const [ruleKind, field] of Object.entries(requiredByKind)) {
-      if (ruleKind === kind && !given(next[field]))
-        throw invalid(`body.${field}`, `is required for a rule of kind ${kind}`)
-      if (ruleKind !== kind && given(next[field]))
-        throw invalid(`body.${field}`, `is only for rules of kind ${ruleKind}, this rule is ${kind}`)
+    const kind = next.kind as RuleKind
+    for (const field of requiredByKind[kind])
+      if (!given(next[field])) throw invalid(`body.${field}`, `is required for a rule of kind ${kind}`)
+    for (const [field, { kinds, neutral }] of Object.entries(kindsOfField)) {
+      const value = next[field]
+      if (kinds.includes(kind) || !given(value) || (neutral !== undefined && Number(value) === neutral))
+        continue
+      throw invalid(`body.${field}`, `is only for rules of kind ${kinds.join(' or ')}, this rule is ${kind}`)
     }
-    if (kind !== 'threshold') {
-      if (given(next.hysteresis) && Number(next.hysteresis) !== 0)
-        throw invalid('body.hysteresis', `is only for rules of kind threshold, this rule is ${kind}`)
-      if (given(next.holdSeconds) && Number(next.holdSeconds) !== 0)
-        throw invalid('body.holdSeconds', `is only for rules of kind threshold, this rule is ${kind}`)
-    }
+    for (const field of ['ratePerMinute', 'minFlow'])
+      if (given(next[field]) && !(Number(next[field]) > 0))
+        throw invalid(`body.${field}`, 'must be more than 0')
+    if (kind === 'event' && Number(next.eventCount ?? 1) > 1 && !given(next.windowSeconds))
+      throw invalid(
+        'body.windowSeconds',
+        'is required when eventCount is more than 1 (N events within M seconds)',
+      )
+    if (kind === 'night_flow' && next.nightStart === next.nightEnd)
+      throw invalid('body.nightEnd', 'must differ from nightStart (a night of 24 hours is not a night)')
+    if (
+      kind === 'offline' &&
+      next.offlineTarget === 'gateway' &&
+      (given(next.deviceClass) || given(next.deviceId) || given(next.pointId))
+    )
+      throw invalid(
+        'body.offlineTarget',
+        'gateway offline rules watch every gateway of the estate: give no deviceClass, deviceId or pointId',
+      )
+    if (kind === 'offline' && given(next.pointId))
+      throw invalid('body.pointId', 'offline rules watch devices: use deviceId or deviceClass')
     const scopes = (['deviceClass', 'deviceId', 'pointId'] as const).filter((f) => given(next[f]))
     if (scopes.length > 1)
       throw invalid(

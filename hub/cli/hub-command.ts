@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { AlarmEngine } from '../alarms/alarm-engine.ts'
+import { AlarmWatch } from '../alarms/alarm-watch.ts'
 import { escalateBreaches } from '../alarms/sla-watch.ts'
 import { buildApp } from '../api/build-app.ts'
 import { createMetrics } from '../api/http-metrics.ts'
 import { type HubConfig, loadHubConfig } from '../config/hub-config.ts'
 import { type RunningIngest, startIngest } from '../ingest/start-ingest.ts'
 import { MeterReadScheduler } from '../metering/meter-read-scheduler.ts'
+import { NotificationDispatcher } from '../notify/notification-dispatcher.ts'
 import type { Store } from '../store/open-store.ts'
 import { influxCopy } from '../timeseries/influx-copy.ts'
 import { SeriesTagDirectory } from '../timeseries/series-tags.ts'
@@ -36,9 +38,12 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const store = await openMigratedStore(config)
   const tls = config.http.tls
   const metrics = createMetrics()
+  // Sends the notification outbox (webhooks, e-mail); started with the other timers below.
+  const notifications = new NotificationDispatcher(store.db, config.notifications)
   const app = await buildApp({
     store,
     metrics,
+    notifications,
     auth: config.auth,
     logger: {
       level: config.log.level,
@@ -112,16 +117,23 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     escalateBreaches(store.db, new Date())
       .then((escalated) => {
         for (const e of escalated) app.log.warn(e, 'work order escalated: SLA exceeded')
+        if (escalated.length > 0) notifications.poke()
       })
       .catch((error: unknown) => app.log.warn({ err: (error as Error).message }, 'sla: check failed'))
   }, 60_000)
   slaTimer.unref()
+  notifications.start(app.log)
+  // Offline devices and gateways, and night flow on vacant units, are judged every minute.
+  const alarmWatch = new AlarmWatch(store.db, app.log)
+  alarmWatch.start()
   const retentionTimer = setInterval(dropOld, HOUR_MS)
   retentionTimer.unref()
   dropOld()
   app.addHook('onClose', async () => {
     clearInterval(retentionTimer)
     clearInterval(slaTimer)
+    await notifications.stop()
+    await alarmWatch.stop()
     await meterReads.stop()
     await ingest.close()
     await alarms.idle()
