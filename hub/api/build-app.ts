@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { sql } from 'kysely'
 import { Type } from 'typebox'
+import { registerAlarmReportRoutes } from '../alarms/alarm-report-routes.ts'
 import { alarmResources } from '../alarms/alarm-rule-resource.ts'
 import { registerEventRoutes } from '../alarms/event-routes.ts'
 import { registerWorkOrderRoutes } from '../alarms/work-order-routes.ts'
@@ -148,6 +149,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerMeterReadRoutes(app, db)
   registerBillingRoutes(app, db)
   registerReportRoutes(app, db)
+  registerAlarmReportRoutes(app, db)
   registerWorkOrderRoutes(app, db)
   registerEventRoutes(app, db)
   return app
