@@ -13,6 +13,7 @@ import {
 } from '../hub/demo/demo-backfill.ts'
 import {
   ANOMALY_BACKWARDS,
+  ANOMALY_LEAK,
   ANOMALY_STUCK,
   DEMO_GATEWAY_CODE,
   MASTER_CT_RATIO,
@@ -163,6 +164,26 @@ describe('demo backfill', () => {
       expect(new Date(row.ts).getTime()).toBe(now)
       expect(Number(row.value), row.code).toBe(s.final / (s.step === 0.01 ? 100 : 1000))
     }
+  })
+
+  it('plants a leak in a vacant flat (every hour, at least 60 litres) and the rules that catch it', async () => {
+    const unit = await store.db
+      .selectFrom('units')
+      .select('status')
+      .where('code', '=', ANOMALY_LEAK)
+      .executeTakeFirstOrThrow()
+    expect(unit.status).toBe('vacant')
+    const water = series.get(`W-${ANOMALY_LEAK}`)!
+    for (let i = 1; i < water.hourly.length; i++)
+      expect(water.hourly[i]! - water.hourly[i - 1]!).toBeGreaterThanOrEqual(60)
+    const rules = await store.db
+      .selectFrom('alarmRules')
+      .select('kind')
+      .where('estateId', '=', estateId)
+      .execute()
+    expect(new Set(rules.map((r) => r.kind))).toEqual(
+      new Set(['event', 'offline', 'threshold', 'reverse_flow', 'night_flow']),
+    )
   })
 
   it('computes October’s reads: auto, except the planted anomalies', async () => {

@@ -110,7 +110,7 @@ export function lastNight(now: number, timeZone: string, startHour: number, endH
 }
 
 /**
- * Night-flow rules: a counter on a meter of a vacant unit that moved by at least the rule's
+ * Night-flow rules: the counter of a water meter of a vacant unit that moved by at least the rule's
  * minimum in every hour of the night (a likely leak: nobody lives there to use water) raises
  * one alarm; a night with a still hour clears it. Each rule judges each night once; an hour
  * without readings at both ends leaves the meter unjudged that night.
@@ -141,6 +141,7 @@ export class NightFlowWatch {
         .where('meters.estateId', '=', estateId)
         .where('meters.status', '=', 'active')
         .where('units.status', '=', 'vacant')
+        .where('meters.kind', '=', 'water')
         .where('points.kind', '=', 'counter')
         .execute()
       const classes = new Map(meters.map((m) => [m.deviceId, m.deviceClass]))

@@ -11,6 +11,7 @@ import { runMeterReads } from '../metering/meter-read-run.ts'
 import type { Database, UnitStatus } from '../store/database-schema.ts'
 import {
   ANOMALY_BACKWARDS,
+  ANOMALY_LEAK,
   ANOMALY_STUCK,
   DEMO_GATEWAY_CODE,
   demoHash,
@@ -93,6 +94,8 @@ export function unitClockRate(unit: Pick<DemoUnitInfo, 'code' | 'status'>): numb
   return unitMeanKw(unit) / SIM_MEAN_KW
 }
 
+const LEAK_LITRES_PER_HOUR = 60
+
 /** Round x to an integer up or down with probability of its fraction, deterministically. */
 function roundBy(x: number, u: number): number {
   return Math.floor(x + u)
@@ -117,9 +120,11 @@ export function hourlyUse(unit: DemoUnitInfo, hour: number): { centiKwh: number;
   const electric = decorating ? workHours : homeElectricity
   const water = decorating ? workHours : homeWater
   const m3PerHour = (kw / SIM_MEAN_KW) * SIM_MEAN_M3_PER_HOUR
+  const leak = unit.code === ANOMALY_LEAK ? LEAK_LITRES_PER_HOUR : 0
   return {
     centiKwh: roundBy(kw * 100 * electric[localHour]! * dayFactor * hourFactor, noise),
-    litres: roundBy(m3PerHour * 1000 * water[localHour]! * dayFactor * (1.15 - 0.3 * noise), 1 - noise),
+    litres:
+      leak + roundBy(m3PerHour * 1000 * water[localHour]! * dayFactor * (1.15 - 0.3 * noise), 1 - noise),
   }
 }
 

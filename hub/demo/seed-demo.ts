@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import type { Kysely } from 'kysely'
+import type { Insertable, Kysely } from 'kysely'
 import { hashPassword } from '../auth/password.ts'
 import { createUser, grantRole } from '../auth/user-accounts.ts'
 import { createOrgChain } from '../org/org-chain.ts'
-import type { Database, UnitStatus } from '../store/database-schema.ts'
+import type { AlarmRuleTable, Database, UnitStatus } from '../store/database-schema.ts'
 
 export const DEMO_USERNAME = 'demo-admin'
 export const DEMO_ESTATE_CODE = 'DEMO-HJ'
@@ -69,7 +69,7 @@ export function demoUnits(): DemoUnit[] {
           code,
           floor,
           position,
-          status: ANOMALIES.has(code) ? 'occupied' : statusOf(code),
+          status: ANOMALIES.get(code) ?? statusOf(code),
           areaM2: areas[n - 1]!,
         })
       }
@@ -87,7 +87,13 @@ export function demoUnits(): DemoUnit[] {
  */
 export const ANOMALY_BACKWARDS = '1-1203'
 export const ANOMALY_STUCK = '2-1505'
-const ANOMALIES = new Set([ANOMALY_BACKWARDS, ANOMALY_STUCK])
+/** A vacant flat with a dripping tap (60 litres an hour, day and night): the night-flow rule's case. */
+export const ANOMALY_LEAK = '2-803'
+const ANOMALIES = new Map<string, UnitStatus>([
+  [ANOMALY_BACKWARDS, 'occupied'],
+  [ANOMALY_STUCK, 'occupied'],
+  [ANOMALY_LEAK, 'vacant'],
+])
 
 export interface DemoSeed {
   readonly username: string
@@ -418,5 +424,102 @@ async function seedEstate(db: Kysely<Database>): Promise<string> {
       ]),
     )
     .execute()
+  await seedAlarmRules(db, estateId, pointOf('bms-plant', 'ahu1-supply-temp'))
   return estateId
+}
+
+/** The rules a property-management company would start with: security, plant, meters, gateway. */
+async function seedAlarmRules(db: Kysely<Database>, estateId: string, supplyTempPoint: string) {
+  const security = { workOrderCategory: 'security', department: '安保部' }
+  const engineering = { department: '工程部' }
+  await db
+    .insertInto('alarmRules')
+    .values(
+      [
+        {
+          name: '门被强行打开',
+          kind: 'event',
+          eventType: 'forced',
+          deviceClass: 'access',
+          severity: 'critical',
+          ...security,
+          workOrderPriority: 'urgent',
+        },
+        {
+          name: '连续刷卡失败',
+          kind: 'event',
+          eventType: 'denied',
+          eventCount: 5,
+          windowSeconds: 120,
+          deviceClass: 'access',
+          severity: 'major',
+          ...security,
+          workOrderPriority: 'high',
+        },
+        {
+          name: '门长时间未关',
+          kind: 'event',
+          eventType: 'held_open',
+          deviceClass: 'access',
+          severity: 'minor',
+        },
+        {
+          name: '网关离线',
+          kind: 'offline',
+          offlineTarget: 'gateway',
+          offlineMinutes: 15,
+          severity: 'critical',
+          workOrderCategory: 'equipment',
+          workOrderPriority: 'urgent',
+          ...engineering,
+        },
+        {
+          name: '表计离线',
+          kind: 'offline',
+          offlineTarget: 'device',
+          offlineMinutes: 60,
+          deviceClass: 'meter',
+          severity: 'minor',
+        },
+        {
+          name: '送风温度过高',
+          kind: 'threshold',
+          pointId: supplyTempPoint,
+          above: '28',
+          hysteresis: '2',
+          holdSeconds: 120,
+          severity: 'major',
+          workOrderCategory: 'equipment',
+          workOrderPriority: 'normal',
+          ...engineering,
+        },
+        {
+          name: '水表倒转',
+          kind: 'reverse_flow',
+          deviceClass: 'meter',
+          severity: 'major',
+          workOrderCategory: 'metering',
+          workOrderPriority: 'normal',
+          ...engineering,
+        },
+        {
+          name: '空置房夜间流水',
+          kind: 'night_flow',
+          deviceClass: 'meter',
+          nightStart: 1,
+          nightEnd: 5,
+          minFlow: '0.03',
+          severity: 'major',
+          workOrderCategory: 'plumbing',
+          workOrderPriority: 'high',
+          ...engineering,
+        },
+      ].map((rule) => ({ estateId, ...rule }) as Insertable<AlarmRuleTable>),
+    )
+    .execute()
+  // Security at the gate answers faster than the default for urgent orders.
+  await db
+    .insertInto('slaPolicies')
+    .values({ estateId, category: 'security', priority: 'urgent', respondMinutes: 15, completeMinutes: 120 })
+    .execute()
 }
