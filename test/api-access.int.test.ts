@@ -25,6 +25,7 @@ const idBySegment: Record<string, keyof EstateIds> = {
   'work-orders': 'workOrderId',
   alarms: 'alarmId',
   'alarm-rules': 'alarmRuleId',
+  'sla-policies': 'slaPolicyId',
   'org-nodes': 'estateId',
 }
 // Body and query fields → fixture id (fields ending in Id not listed map by their own name).

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely'
 import { conflict, invalid } from '../api/api-error.ts'
 import type { Database, WorkOrderStatus } from '../store/database-schema.ts'
 import { jsonb } from '../store/jsonb.ts'
+import { type IssuedRepairCharge, issueRepairCharge } from './repair-charge.ts'
 
 /** registered → dispatched → assigned → in progress → done → return visit → closed; or cancelled. */
 export const workOrderActions = {
@@ -25,12 +26,20 @@ export interface ActionInput {
   readonly reason?: string
   readonly parts?: readonly { name: string; quantity: number }[]
   readonly labourMinutes?: number
+  /** Complete only: a paid repair, issued as a receivable in the same transaction (repair-charge.ts). */
+  readonly chargeAmount?: string
+  /** Complete only, with chargeAmount: who pays (default the unit's tenant in place, else its owner). */
+  readonly chargeCustomerId?: string
+  /** Complete only, with chargeAmount: a one_off fee item (default the estate's REPAIR item). */
+  readonly feeItemId?: string
 }
 
 /**
  * Moves a work order one step, checking the step is allowed from its state and has what it
  * needs (a department to dispatch to, a person to assign, a note to complete, a satisfaction
- * score at the return visit, a reason to cancel), and records it on the timeline.
+ * score at the return visit, a reason to cancel), and records it on the timeline. Completing
+ * stores the parts and labour on the order and, for a paid repair (chargeAmount), issues its
+ * receivable through billing in the same transaction: both happen or neither.
  */
 export async function moveWorkOrder(
   db: Kysely<Database>,
@@ -41,6 +50,15 @@ export async function moveWorkOrder(
   now = new Date(),
 ): Promise<void> {
   const step = workOrderActions[action]
+  if (action !== 'complete') {
+    const chargeField = (['chargeAmount', 'chargeCustomerId', 'feeItemId'] as const).find(
+      (f) => input[f] !== undefined,
+    )
+    if (chargeField) throw invalid(`body.${chargeField}`, 'is only for complete (a paid repair)')
+  } else if (input.chargeAmount === undefined) {
+    const orphan = (['chargeCustomerId', 'feeItemId'] as const).find((f) => input[f] !== undefined)
+    if (orphan) throw invalid('body.chargeAmount', `is required with ${orphan}: what the repair costs`)
+  }
   await db.transaction().execute(async (trx) => {
     const order = await trx
       .selectFrom('workOrders')
@@ -51,6 +69,7 @@ export async function moveWorkOrder(
     if (!(step.from as readonly string[]).includes(order.status))
       throw conflict('params.id', `cannot ${action} a work order that is ${order.status}`)
     const set: Record<string, unknown> = { status: step.to, updatedAt: now }
+    let charged: IssuedRepairCharge | undefined
     switch (action) {
       case 'dispatch':
         if (!input.department?.trim()) throw invalid('body.department', 'is required to dispatch')
@@ -73,6 +92,24 @@ export async function moveWorkOrder(
         if (!input.note?.trim()) throw invalid('body.note', 'is required: what was done')
         set.completionNote = input.note.trim()
         set.completedAt = now
+        set.parts = jsonb(input.parts ?? [])
+        set.labourMinutes = input.labourMinutes ?? null
+        if (input.chargeAmount !== undefined) {
+          charged = await issueRepairCharge(
+            trx,
+            order,
+            {
+              amount: input.chargeAmount,
+              ...(input.chargeCustomerId !== undefined ? { customerId: input.chargeCustomerId } : {}),
+              ...(input.feeItemId !== undefined ? { feeItemId: input.feeItemId } : {}),
+            },
+            { note: input.note.trim(), parts: input.parts ?? [], labourMinutes: input.labourMinutes ?? null },
+            by,
+            now,
+          )
+          set.chargeAmount = charged.amount
+          set.receivableId = charged.receivableId
+        }
         break
       case 'visit':
         if (
@@ -113,6 +150,19 @@ export async function moveWorkOrder(
         }),
       })
       .execute()
+    if (charged)
+      await trx
+        .insertInto('workOrderEvents')
+        .values({
+          workOrderId: id,
+          by,
+          action: 'charged',
+          fromStatus: step.to,
+          toStatus: step.to,
+          note: `paid repair: ${charged.amount} due ${charged.dueDate}`,
+          data: jsonb({ ...charged }),
+        })
+        .execute()
   })
 }
 

@@ -6,6 +6,7 @@ import { requirePermission, visibleEstate, visibleEstateOf } from '../api/estate
 import { errorReplies, Id, IdParams, OneOf } from '../api/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 import { slaDue } from './sla-policy.ts'
+import { listAttachments, registerWorkOrderAttachmentRoutes } from './work-order-attachments.ts'
 import { moveWorkOrder, slaState, type WorkOrderAction, workOrderActions } from './work-order-flow.ts'
 
 const strict = { additionalProperties: false } as const
@@ -66,7 +67,8 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
     {
       schema: {
         tags,
-        summary: 'A work order with its timeline and, if an alarm raised it, the alarm’s live state',
+        summary:
+          'A work order with its timeline, its attachments (metadata) and, if an alarm raised it, the alarm’s live state',
         security,
         params: IdParams,
         response: { 200: Any, ...errorReplies },
@@ -86,6 +88,7 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
         .where('workOrderId', '=', id)
         .orderBy('id')
         .execute()
+      const attachments = await listAttachments(db, id)
       const alarm = order.alarmId
         ? await db
             .selectFrom('alarms')
@@ -96,6 +99,7 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
       return {
         ...present(order),
         timeline: timeline.map((e) => ({ ...e, at: e.at.toISOString() })),
+        attachments,
         alarm: alarm
           ? {
               ...alarm,
@@ -236,6 +240,26 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
                 ),
               ),
               labourMinutes: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+              chargeAmount: Type.Optional(
+                Type.String({
+                  pattern: '^[0-9]{1,12}(\\.[0-9]{1,2})?$',
+                  description:
+                    'complete only: a paid repair, yuan up to 2 decimals (> 0), issued as a receivable',
+                }),
+              ),
+              chargeCustomerId: Type.Optional(
+                Type.String({
+                  format: 'uuid',
+                  description: "with chargeAmount: who pays (default the unit's tenant in place, else owner)",
+                }),
+              ),
+              feeItemId: Type.Optional(
+                Type.String({
+                  format: 'uuid',
+                  description:
+                    'with chargeAmount: a one_off fee item (default the estate’s item with code REPAIR)',
+                }),
+              ),
             },
             strict,
           ),
@@ -294,6 +318,8 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
       }
     },
   )
+
+  registerWorkOrderAttachmentRoutes(app, db)
 
   for (const action of ['acknowledge', 'close'] as const) {
     app.post(

@@ -6,6 +6,7 @@ import { Type } from 'typebox'
 import { registerAlarmReportRoutes } from '../alarms/alarm-report-routes.ts'
 import { alarmResources } from '../alarms/alarm-rule-resource.ts'
 import { registerEventRoutes } from '../alarms/event-routes.ts'
+import { slaPolicyResource } from '../alarms/sla-policy-resource.ts'
 import { registerWorkOrderRoutes } from '../alarms/work-order-routes.ts'
 import { registerAuthRoutes } from '../auth/auth-routes.ts'
 import { LoginThrottle } from '../auth/login-throttle.ts'
@@ -62,6 +63,7 @@ export const estateResources = [
   meterReplacementResource,
   ...feeResources,
   ...alarmResources,
+  slaPolicyResource,
 ]
 
 /** Builds the hub's HTTP app without listening (tests use `app.inject`). */

@@ -25,6 +25,8 @@ export interface EstateIds {
   workOrderId: string
   alarmId: string
   alarmRuleId: string
+  slaPolicyId: string
+  attachmentId: string
 }
 
 async function create(hub: TestHub, token: string, url: string, payload: Record<string, unknown>) {
@@ -223,6 +225,13 @@ export async function furnishEstate(
     })
     .returning('id')
     .executeTakeFirstOrThrow()
+  const slaPolicy = await create(hub, token, '/api/v1/sla-policies', {
+    estateId,
+    category: 'plumbing',
+    priority: 'normal',
+    respondMinutes: 60,
+    completeMinutes: 1440,
+  })
   const order = await create(hub, token, '/api/v1/work-orders', {
     estateId,
     source: 'resident',
@@ -231,10 +240,20 @@ export async function furnishEstate(
     title: '厨房漏水',
     unitId: unit.id,
   })
+  // A photo of it (the smallest PNG signature the upload accepts).
+  const photo = await hub.call(token, {
+    method: 'POST',
+    url: `/api/v1/work-orders/${order.id}/attachments?name=leak.png`,
+    headers: { 'content-type': 'image/png' },
+    payload: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]),
+  })
+  expect(photo.status, JSON.stringify(photo.body)).toBe(201)
   return {
     workOrderId: order.id,
     alarmId: alarm.id,
     alarmRuleId: rule.id,
+    slaPolicyId: slaPolicy.id,
+    attachmentId: photo.body.id,
     billRunId: run.id,
     paymentId: paid.body.paymentId,
     approvalId: approval.id,
