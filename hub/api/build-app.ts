@@ -33,6 +33,7 @@ import { unitResource } from '../property/unit-resource.ts'
 import type { Store } from '../store/open-store.ts'
 import { registerSeriesRoutes } from '../timeseries/series-routes.ts'
 import { ApiError } from './api-error.ts'
+import { registerConsole } from './console-static.ts'
 import { registerAuthentication } from './authenticate.ts'
 import { handleError } from './error-handler.ts'
 import { registerEstateResource } from './estate-resource-routes.ts'
@@ -48,6 +49,8 @@ export interface AppOptions {
   readonly https?: { readonly cert: Buffer; readonly key: Buffer }
   /** The hub's Prometheus registry and HTTP metrics; created here when absent. */
   readonly metrics?: HubMetrics
+  /** Where the built web console lies; default dashboards/console/dist. */
+  readonly consoleRoot?: string
 }
 
 /** Every estate-scoped resource served by the generic routes; order sets the OpenAPI order. */
@@ -154,5 +157,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerAlarmReportRoutes(app, db)
   registerWorkOrderRoutes(app, db)
   registerEventRoutes(app, db)
+  // The web console at / (registered last: it answers only the GETs no API route takes).
+  await registerConsole(app, options.consoleRoot ? { root: options.consoleRoot } : {})
   return app
 }

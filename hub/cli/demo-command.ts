@@ -5,12 +5,24 @@ import { type BackfillReport, backfillDemo, daysCoveringLastPeriod } from '../de
 import { type DemoEdge, startDemoEdge } from '../demo/demo-edge.ts'
 import { DEMO_GATEWAY_CODE, seedDemo } from '../demo/seed-demo.ts'
 import { loadSettings } from '../metering/meter-read-inputs.ts'
-import { startHub } from './hub-command.ts'
+import { type RunningHub, startHub } from './hub-command.ts'
 
 export interface DemoOptions {
   readonly config?: string
   /** Days of history to generate; false: none; undefined: on a first run, enough for last month. */
   readonly backfill?: number | false
+  /** Stop on SIGINT/SIGTERM and exit (the CLI); false: the caller stops the demo with close(). */
+  readonly handleSignals?: boolean
+}
+
+/** A running demo, for callers that start it in-process (the browser tests). */
+export interface RunningDemo {
+  readonly hub: RunningHub
+  readonly estateId: string
+  readonly username: string
+  readonly password: string
+  /** Stops the site, any history still being generated, and the hub. */
+  close(): Promise<void>
 }
 
 /** `--backfill 40d` (or 40); 0 disables. */
@@ -31,7 +43,7 @@ const signals: Signal[] = ['SIGINT', 'SIGTERM']
  * (simulated meters, BACnet plant, door controller, the demo gateway publishing to the hub)
  * and a printed login.
  */
-export async function runDemo(options: DemoOptions = {}) {
+export async function runDemo(options: DemoOptions = {}): Promise<RunningDemo | undefined> {
   const config = loadHubConfig(options.config)
   // Without a config file the demo must not clash with a broker already on 1883.
   if (options.config === undefined) config.mqtt.port = 0
@@ -47,15 +59,18 @@ export async function runDemo(options: DemoOptions = {}) {
   let edge: DemoEdge | undefined
   let work: Promise<unknown> = Promise.resolve()
   let stopping = false
-  const stop = async (signal: Signal) => {
-    if (stopping) return
+  const halt = async () => {
     stopping = true
     abort.abort()
     await work.catch(() => {})
     await edge?.close().catch(() => {})
+  }
+  const stop = async (signal: Signal) => {
+    if (stopping) return
+    await halt()
     for (const handler of hubHandlers.get(signal) ?? []) (handler as (s: Signal) => void)(signal)
   }
-  for (const signal of signals) process.once(signal, () => void stop(signal))
+  if (options.handleSignals !== false) for (const signal of signals) process.once(signal, () => void stop(signal))
 
   const db = hub.store.db
   const seeding = seedDemo(db)
@@ -115,6 +130,7 @@ export async function runDemo(options: DemoOptions = {}) {
   }
   console.log('')
   console.log('  Demo estate 华景花园 is ready.')
+  console.log(`  Console:  ${hub.url}/`)
   console.log(`  Log in:   ${seed.username} / ${seed.password}`)
   console.log(`  API docs: ${hub.url}/docs`)
   console.log(
@@ -128,6 +144,16 @@ export async function runDemo(options: DemoOptions = {}) {
       `  Gateway:  ${DEMO_GATEWAY_CODE} polls ${edge.meters} simulated unit meters on Modbus TCP ports ${edge.modbusPorts.join(', ')}, a BACnet plant controller and a door controller; health ${edge.gatewayHealthUrl}`,
     )
   console.log('  Stop with Ctrl-C.')
+  return {
+    hub,
+    estateId: seed.estateId,
+    username: seed.username,
+    password: seed.password,
+    async close() {
+      await halt()
+      await hub.app.close()
+    },
+  }
 }
 
 function describeBackfill(report: BackfillReport, days: number): string {
