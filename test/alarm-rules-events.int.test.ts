@@ -172,6 +172,34 @@ describe.each(storeBackends())('alarm rules and device events on $name', (backen
     expect(JSON.stringify(response.body.details)).toContain(field.replace('body.', ''))
   })
 
+  it('acknowledges an alarm once, keeping who and when, and closes an acknowledged event alarm', async () => {
+    const act = (token: string, action: string) =>
+      hub.call(token, { method: 'POST', url: `/api/v1/alarms/${org.a.alarmId}/${action}` })
+    expect((await act(viewerA, 'acknowledge')).status).toBe(403)
+    // An event alarm (a forced door) has no end signal: it cannot wait for "cleared".
+    const early = await act(serviceA, 'close')
+    expect(early.status).toBe(409)
+    expect(early.body.message).toContain('active')
+    expect((await act(serviceA, 'acknowledge')).status).toBe(204)
+    const again = await act(serviceA, 'acknowledge')
+    expect(again.status).toBe(409)
+    expect(again.body.message).toContain('acknowledged, not active')
+    const alarm = await hub.store.db
+      .selectFrom('alarms')
+      .select(['status', 'acknowledgedBy', 'acknowledgedAt'])
+      .where('id', '=', org.a.alarmId)
+      .executeTakeFirstOrThrow()
+    const service = await hub.store.db
+      .selectFrom('users')
+      .select('id')
+      .where('username', '=', 'service-a')
+      .executeTakeFirstOrThrow()
+    expect(alarm).toMatchObject({ status: 'acknowledged', acknowledgedBy: service.id })
+    expect(Date.now() - new Date(alarm.acknowledgedAt!).getTime()).toBeLessThan(60_000)
+    expect((await act(serviceA, 'close')).status).toBe(204)
+    expect((await act(serviceA, 'close')).status).toBe(409)
+  })
+
   it('refuses a viewer (403) and references or rules of another estate (404 / 400)', async () => {
     const base = { estateId: org.a.estateId, name: '强行开门', kind: 'event', eventType: 'forced' }
     const viewer = await post(viewerA, base)

@@ -330,7 +330,7 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
           summary:
             action === 'acknowledge'
               ? 'Acknowledge an alarm (who and when are kept)'
-              : 'Close a cleared alarm',
+              : 'Close a cleared alarm (an event alarm, which has no end signal, once acknowledged)',
           security,
           params: IdParams,
           response: { 204: Type.Null(), ...errorReplies },
@@ -348,26 +348,32 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
         requirePermission(request.scope, 'workOrders.manage', estateId, `${action} alarms`)
         const alarm = await db
           .selectFrom('alarms')
-          .select('status')
-          .where('id', '=', id)
+          .innerJoin('alarmRules', 'alarmRules.id', 'alarms.ruleId')
+          .select(['alarms.status', 'alarmRules.kind'])
+          .where('alarms.id', '=', id)
           .executeTakeFirstOrThrow()
         const now = new Date()
-        if (action === 'acknowledge') {
-          if (alarm.status !== 'active') throw conflict('params.id', `is ${alarm.status}, not active`)
-          await db
-            .updateTable('alarms')
-            .set({ status: 'acknowledged', acknowledgedBy: request.scope.userId, acknowledgedAt: now })
-            .where('id', '=', id)
-            .execute()
-        } else {
-          if (alarm.status !== 'cleared')
-            throw conflict('params.id', `is ${alarm.status}: only a cleared alarm can be closed`)
-          await db
-            .updateTable('alarms')
-            .set({ status: 'closed', closedAt: now })
-            .where('id', '=', id)
-            .execute()
-        }
+        // An event (a forced door) has no end signal to clear it: it closes once acknowledged.
+        const closableFrom = alarm.kind === 'event' ? ['cleared', 'acknowledged'] : ['cleared']
+        const from = action === 'acknowledge' ? ['active'] : closableFrom
+        // Conditional on the state read, so two people acting at once cannot both succeed.
+        const moved = await db
+          .updateTable('alarms')
+          .set(
+            action === 'acknowledge'
+              ? { status: 'acknowledged', acknowledgedBy: request.scope.userId, acknowledgedAt: now }
+              : { status: 'closed', closedAt: now },
+          )
+          .where('id', '=', id)
+          .where('status', 'in', from as never[])
+          .executeTakeFirst()
+        if (Number(moved.numUpdatedRows) === 0)
+          throw conflict(
+            'params.id',
+            action === 'acknowledge'
+              ? `is ${alarm.status}, not active`
+              : `is ${alarm.status}: only a cleared alarm${alarm.kind === 'event' ? ' or an acknowledged event alarm' : ''} can be closed`,
+          )
         return reply.status(204).send()
       },
     )
