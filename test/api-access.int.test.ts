@@ -9,6 +9,7 @@ const idBySegment: Record<string, keyof EstateIds> = {
   buildings: 'buildingId',
   units: 'unitId',
   customers: 'customerId',
+  'customer-credentials': 'customerCredentialId',
   occupancies: 'occupancyId',
   gateways: 'gatewayId',
   devices: 'deviceId',

@@ -17,8 +17,15 @@ const DeviceEvent = Type.Object(
     deviceCode: Nullable(Type.String()),
     data: Type.Object({}, { additionalProperties: true }),
     historical: Type.Boolean({ description: 'replayed from the gateway buffer after an outage' }),
+    buildingId: Nullable(Id),
+    buildingCode: Nullable(Type.String({ description: "the building of the event's device" })),
     customerId: Nullable(Id),
-    customerName: Nullable(Type.String()),
+    customerCode: Nullable(Type.String()),
+    customerName: Nullable(
+      Type.String({
+        description: 'the person whose registered credential (card, face, QR, PIN) the event carries',
+      }),
+    ),
   },
   { title: 'DeviceEvent' },
 )
@@ -28,10 +35,11 @@ const below = (source: string) => `${source.replace(/[\\%_]/g, (c) => `\\${c}`)}
 
 /**
  * Device events (door granted / denied / forced, alarm inputs, state changes) as stored by
- * the ingest, searchable by time, type, source and device, newest first.
+ * the ingest, searchable by time, type, source, device and person, newest first.
  *
- * customerId / customerName: customers have no credential (card, face id) column yet, so an
- * event cannot be tied to a customer; both are null until credentials are registered.
+ * The customer is the one whose credential the event carried, when that credential was
+ * registered (customer-credentials) at the time the hub stored the event; null otherwise.
+ * The building is the one of the event's device.
  */
 export function registerEventRoutes(app: FastifyInstance, db: Kysely<Database>) {
   app.get(
@@ -62,6 +70,7 @@ export function registerEventRoutes(app: FastifyInstance, db: Kysely<Database>) 
               }),
             ),
             deviceId: Type.Optional(Id),
+            customerId: Type.Optional(Id),
           },
           { additionalProperties: false },
         ),
@@ -78,6 +87,7 @@ export function registerEventRoutes(app: FastifyInstance, db: Kysely<Database>) 
         type?: string
         source?: string
         deviceId?: string
+        customerId?: string
       }
       const limit = q.limit ?? 50
       const offset = q.offset ?? 0
@@ -94,6 +104,14 @@ export function registerEventRoutes(app: FastifyInstance, db: Kysely<Database>) 
           q.deviceId,
           'query.deviceId',
         )
+      if (q.customerId !== undefined)
+        await visibleEstateOf(
+          db,
+          request.scope,
+          { table: 'customers', label: 'customer' },
+          q.customerId,
+          'query.customerId',
+        )
       if (estates.length === 0) return { items: [], total: 0, limit, offset }
 
       let select = db.selectFrom('deviceEvents as e').where('e.estateId', 'in', estates)
@@ -101,6 +119,7 @@ export function registerEventRoutes(app: FastifyInstance, db: Kysely<Database>) 
       if (q.to !== undefined) select = select.where('e.ts', '<', new Date(q.to))
       if (q.type !== undefined) select = select.where('e.type', '=', q.type)
       if (q.deviceId !== undefined) select = select.where('e.deviceId', '=', q.deviceId)
+      if (q.customerId !== undefined) select = select.where('e.customerId', '=', q.customerId)
       const source = q.source
       if (source !== undefined)
         select = select.where((eb) =>
@@ -109,6 +128,8 @@ export function registerEventRoutes(app: FastifyInstance, db: Kysely<Database>) 
       const [rows, count] = await Promise.all([
         select
           .leftJoin('devices as d', 'd.id', 'e.deviceId')
+          .leftJoin('buildings as b', 'b.id', 'd.buildingId')
+          .leftJoin('customers as c', 'c.id', 'e.customerId')
           .select([
             'e.id',
             'e.ts',
@@ -118,6 +139,11 @@ export function registerEventRoutes(app: FastifyInstance, db: Kysely<Database>) 
             'd.code as deviceCode',
             'e.data',
             'e.historical',
+            'd.buildingId',
+            'b.code as buildingCode',
+            'e.customerId',
+            'c.code as customerCode',
+            'c.name as customerName',
           ])
           .orderBy('e.ts', 'desc')
           .orderBy('e.id', 'desc')
@@ -132,8 +158,10 @@ export function registerEventRoutes(app: FastifyInstance, db: Kysely<Database>) 
           id: String(row.id),
           ts: new Date(row.ts).toISOString(),
           deviceCode: row.deviceCode ?? null,
-          customerId: null,
-          customerName: null,
+          buildingId: row.buildingId ?? null,
+          buildingCode: row.buildingCode ?? null,
+          customerCode: row.customerCode ?? null,
+          customerName: row.customerName ?? null,
         })),
         total: Number(count.total),
         limit,

@@ -27,6 +27,7 @@ import { registerMeterReplacementRoutes } from '../metering/meter-replacement-ro
 import { meterResource } from '../metering/meter-resource.ts'
 import { registerOrgRoutes } from '../org/org-routes.ts'
 import { buildingResource } from '../property/building-resource.ts'
+import { customerCredentialResource } from '../property/customer-credential-resource.ts'
 import { customerResource } from '../property/customer-resource.ts'
 import { occupancyResource } from '../property/occupancy-resource.ts'
 import { unitResource } from '../property/unit-resource.ts'
@@ -58,6 +59,7 @@ export const estateResources = [
   buildingResource,
   unitResource,
   customerResource,
+  customerCredentialResource,
   occupancyResource,
   gatewayResource,
   deviceResource,

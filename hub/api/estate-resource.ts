@@ -10,6 +10,7 @@ export type EstateTable =
   | 'buildings'
   | 'units'
   | 'customers'
+  | 'customerCredentials'
   | 'occupancies'
   | 'gateways'
   | 'devices'

@@ -318,22 +318,42 @@ async function upsertLatest(trx: Kysely<Database>, rows: readonly StoredReading[
       received_at = excluded.received_at`.execute(trx)
 }
 
+/** `d.credential` of an access event as the receiver forwards it (`{ kind, ref }`), if well-formed. */
+function credentialOf(d: Record<string, unknown>): { kind: string; ref: string } | undefined {
+  const c = d.credential
+  if (typeof c !== 'object' || c === null) return undefined
+  const { kind, ref } = c as { kind?: unknown; ref?: unknown }
+  return typeof kind === 'string' && typeof ref === 'string' ? { kind, ref } : undefined
+}
+
+/**
+ * Stores the batch's events in one statement, each with the customer whose credential it
+ * carries when that credential is registered in the gateway's estate (customer_credentials is
+ * unique per estate, kind and ref, so the left join adds no rows). One JSON parameter through
+ * jsonb_to_recordset, as in billing/receivable-issue.ts: 1,000 events are one round trip.
+ */
 async function insertEvents(trx: Kysely<Database>, gateway: GatewayEntry, batch: UplinkBatch) {
   if (batch.events.length === 0) return
-  await trx
-    .insertInto('deviceEvents')
-    .values(
-      batch.events.map((event) => ({
-        estateId: gateway.estateId,
-        gatewayId: gateway.id,
-        deviceId: gateway.devices.get(event.s.split('/')[0] ?? '') ?? null,
-        source: event.s,
-        ts: iso(event.t),
-        type: event.type,
-        data: event.d,
-        historical: batch.historical,
-        gatewaySeq: batch.seq,
-      })),
-    )
-    .execute()
+  const rows = batch.events.map((event, n) => {
+    const credential = credentialOf(event.d)
+    return {
+      n,
+      device_id: gateway.devices.get(event.s.split('/')[0] ?? '') ?? null,
+      source: event.s,
+      ts: iso(event.t),
+      type: event.type,
+      data: event.d,
+      ck: credential?.kind ?? null,
+      cr: credential?.ref ?? null,
+    }
+  })
+  // `order by n` keeps the ids in the order the gateway sent the events.
+  await sql`insert into device_events (estate_id, gateway_id, device_id, source, ts, type, data, historical,
+      gateway_seq, customer_id)
+    select ${gateway.estateId}::uuid, ${gateway.id}::uuid, r.device_id, r.source, r.ts, r.type, r.data,
+      ${batch.historical}, ${batch.seq}, c.customer_id
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(n integer, device_id uuid, source text,
+      ts timestamptz, type text, data jsonb, ck text, cr text)
+    left join customer_credentials c on c.estate_id = ${gateway.estateId}::uuid and c.kind = r.ck and c.ref = r.cr
+    order by r.n`.execute(trx)
 }

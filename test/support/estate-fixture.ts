@@ -8,6 +8,7 @@ export interface EstateIds {
   buildingId: string
   unitId: string
   customerId: string
+  customerCredentialId: string
   occupancyId: string
   gatewayId: string
   deviceId: string
@@ -69,6 +70,11 @@ export async function furnishEstate(
     kind: 'person',
     name: '张三',
     phone: '13800000000',
+  })
+  const credential = await create(hub, token, '/api/v1/customer-credentials', {
+    customerId: customer.id,
+    kind: 'card',
+    ref: `${code}-0001`,
   })
   const occupancy = await create(hub, token, '/api/v1/occupancies', {
     unitId: unit.id,
@@ -265,6 +271,7 @@ export async function furnishEstate(
     buildingId: building.id,
     unitId: unit.id,
     customerId: customer.id,
+    customerCredentialId: credential.id,
     occupancyId: occupancy.id,
     gatewayId: gateway.gateway.id,
     deviceId: device.id,
