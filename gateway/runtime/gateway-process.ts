@@ -13,6 +13,9 @@ import { buildGatewayHealthApp, createGatewayMetrics } from './gateway-health.ts
 import { PollSchedule } from './poll-schedule.ts'
 import { ReadingBatcher } from './reading-batcher.ts'
 
+/** Events someone must act on now: they do not wait for the batch's linger. */
+const urgentEventTypes = new Set<string>(['forced', 'held_open', 'tamper', 'alarm_input', 'alarm'])
+
 export interface RunningGateway {
   readonly session: string
   readonly healthPort: number
@@ -68,6 +71,9 @@ export async function startGateway(
   const batcher = new ReadingBatcher({
     maxReadings: config.schedule.maxReadingsPerBatch,
     lingerMs: 250,
+    // Security and alarm events leave within 10 ms (a burst still shares one batch).
+    urgentLingerMs: 10,
+    isUrgent: (event) => urgentEventTypes.has(event.type),
     sink: async (batch) => {
       try {
         // Sealed while the link is down means replayed late: the hub marks it historical.

@@ -41,4 +41,29 @@ describe('reading batcher', () => {
     expect(batches[0]!.events[0]!.type).toBe('forced')
     expect(batcher.pending).toBe(0)
   })
+
+  it('sends an urgent event after the short linger, with the readings gathered so far', async () => {
+    const batches: BatchContent[] = []
+    const batcher = new ReadingBatcher({
+      maxReadings: 100,
+      lingerMs: 10_000,
+      urgentLingerMs: 5,
+      isUrgent: (event) => event.type === 'forced',
+      sink: async (b) => void batches.push(b),
+    })
+    batcher.addReadings([reading(1)])
+    batcher.addEvent({ source: 'door-1', ts: 1, type: 'granted', payload: {} })
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    expect(batches).toHaveLength(0)
+    batcher.addEvent({ source: 'door-1', ts: 2, type: 'forced', payload: {} })
+    await new Promise((resolve) => setTimeout(resolve, 40))
+    expect(batches.map((b) => [b.readings.length, b.events.map((e) => e.type)])).toEqual([
+      [1, ['granted', 'forced']],
+    ])
+    // The next non-urgent item waits for the full linger again.
+    batcher.addReadings([reading(2)])
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    expect(batches).toHaveLength(1)
+    await batcher.flush()
+  })
 })

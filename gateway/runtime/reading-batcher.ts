@@ -15,21 +15,32 @@ export class ReadingBatcher {
   readonly #maxReadings: number
   readonly #maxEvents: number
   readonly #lingerMs: number
+  readonly #urgentLingerMs: number
+  readonly #isUrgent: (event: DeviceEvent) => boolean
   readonly #sink: (batch: BatchContent) => Promise<void>
   #readings: Reading[] = []
   #events: DeviceEvent[] = []
   #timer: NodeJS.Timeout | undefined
+  #timerDue = 0
   #flushing: Promise<void> = Promise.resolve()
 
   constructor(options: {
     maxReadings: number
     maxEvents?: number
     lingerMs: number
+    /**
+     * How long an urgent event (a forced door, an alarm input) may wait: the batch goes after
+     * this instead of the full linger, so an alarm is not held back by the reading cadence.
+     */
+    urgentLingerMs?: number
+    isUrgent?: (event: DeviceEvent) => boolean
     sink: (batch: BatchContent) => Promise<void>
   }) {
     this.#maxReadings = options.maxReadings
     this.#maxEvents = options.maxEvents ?? 1000
     this.#lingerMs = options.lingerMs
+    this.#urgentLingerMs = options.urgentLingerMs ?? options.lingerMs
+    this.#isUrgent = options.isUrgent ?? (() => false)
     this.#sink = options.sink
   }
 
@@ -38,13 +49,13 @@ export class ReadingBatcher {
       this.#readings.push(reading)
       if (this.#readings.length >= this.#maxReadings) void this.flush()
     }
-    this.#armLinger()
+    this.#armLinger(this.#lingerMs)
   }
 
   addEvent(event: DeviceEvent) {
     this.#events.push(event)
     if (this.#events.length >= this.#maxEvents) void this.flush()
-    this.#armLinger()
+    this.#armLinger(this.#isUrgent(event) ? this.#urgentLingerMs : this.#lingerMs)
   }
 
   get pending(): number {
@@ -55,6 +66,7 @@ export class ReadingBatcher {
   flush(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = undefined
+    this.#timerDue = 0
     if (this.#readings.length === 0 && this.#events.length === 0) return this.#flushing
     const batch = { readings: this.#readings, events: this.#events }
     this.#readings = []
@@ -64,9 +76,16 @@ export class ReadingBatcher {
     return this.#flushing
   }
 
-  #armLinger() {
-    if (this.#timer || this.pending === 0) return
-    this.#timer = setTimeout(() => void this.flush().catch(() => {}), this.#lingerMs)
+  /** Arms the flush timer, or brings an armed one forward when this item may not wait as long. */
+  #armLinger(lingerMs = this.#lingerMs) {
+    if (this.pending === 0) return
+    const due = Date.now() + lingerMs
+    if (this.#timer) {
+      if (due >= this.#timerDue) return
+      clearTimeout(this.#timer)
+    }
+    this.#timerDue = due
+    this.#timer = setTimeout(() => void this.flush().catch(() => {}), lingerMs)
     this.#timer.unref?.()
   }
 }
