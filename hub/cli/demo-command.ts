@@ -43,7 +43,12 @@ const signals: Signal[] = ['SIGINT', 'SIGTERM']
  * (simulated meters, BACnet plant, door controller, the demo gateway publishing to the hub)
  * and a printed login.
  */
-export async function runDemo(options: DemoOptions = {}): Promise<RunningDemo | undefined> {
+export async function runDemo(options: DemoOptions = {}): Promise<void> {
+  await startDemo(options)
+}
+
+/** The demo as runDemo starts it, answering a handle once it is ready (undefined if stopped first). */
+export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo | undefined> {
   const config = loadHubConfig(options.config)
   // Without a config file the demo must not clash with a broker already on 1883.
   if (options.config === undefined) config.mqtt.port = 0
@@ -70,7 +75,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<RunningDemo | 
     await halt()
     for (const handler of hubHandlers.get(signal) ?? []) (handler as (s: Signal) => void)(signal)
   }
-  if (options.handleSignals !== false) for (const signal of signals) process.once(signal, () => void stop(signal))
+  if (options.handleSignals !== false)
+    for (const signal of signals) process.once(signal, () => void stop(signal))
 
   const db = hub.store.db
   const seeding = seedDemo(db)
