@@ -99,7 +99,7 @@ describe.each(storeBackends())('access events and the person on $name', (backend
     expect(byRef.body.total).toBe(2)
   })
 
-  it('refuses bad fields, viewers, customers out of sight, and has no update', async () => {
+  it('refuses bad fields, viewers, customers out of sight, and changes to the card or its holder', async () => {
     const { customerId } = org.a
     for (const [payload, field] of [
       [{ customerId, kind: 'card', ref: ' 123' }, 'ref'],
@@ -115,12 +115,13 @@ describe.each(storeBackends())('access events and the person on $name', (backend
     const hidden = await credentials(serviceA, { customerId: org.b.customerId, kind: 'card', ref: 'V-2' })
     expect(hidden.status).toBe(404)
     expect(hidden.body.details[0].field).toBe('body.customerId')
+    // Which card and whose it is do not change; only whether it is active.
     const patch = await hub.call(serviceA, {
       method: 'PATCH',
       url: `/api/v1/customer-credentials/${org.a.customerCredentialId}`,
       payload: { ref: 'X' },
     })
-    expect(patch.status).toBe(404)
+    expect(patch.status).toBe(400)
     expect(
       (
         await hub.call(serviceA, {
@@ -231,5 +232,45 @@ describe.each(storeBackends())('access events and the person on $name', (backend
       .select((eb) => eb.fn.countAll().as('n'))
       .executeTakeFirstOrThrow()
     expect(Number(after.n) - Number(before.n)).toBe(1_000)
+  })
+
+  it('deactivates a lost card: later events name no one, earlier ones keep their customer, the card can be issued again', async () => {
+    const list = await hub.call(serviceA, {
+      method: 'GET',
+      url: `/api/v1/customer-credentials?kind=card&ref=${encodeURIComponent('0009 5521')}`,
+    })
+    const card = list.body.items[0] as { id: string }
+    const lost = await hub.call(serviceA, {
+      method: 'PATCH',
+      url: `/api/v1/customer-credentials/${card.id}`,
+      payload: { active: false },
+    })
+    expect(lost.status, JSON.stringify(lost.body)).toBe(200)
+    expect(lost.body.active).toBe(false)
+    await commit([door('north', 90, 'granted', { credential: { kind: 'card', ref: '0009 5521' } })])
+    const rows = await hub.store.db
+      .selectFrom('deviceEvents')
+      .select(['source', 'customerId'])
+      .where('gatewayId', '=', org.a.gatewayId)
+      .where('source', 'in', ['A-M1/north', 'A-M1/east'])
+      .where('type', '=', 'granted')
+      .orderBy('id')
+      .execute()
+    expect(rows[0]).toEqual({ source: 'A-M1/east', customerId: org.a.customerId })
+    expect(rows.at(-1)).toEqual({ source: 'A-M1/north', customerId: null })
+    // The same card handed out again; the lost registration cannot come back beside it.
+    const reissued = await credentials(serviceA, {
+      customerId: org.a.customerId,
+      kind: 'card',
+      ref: '0009 5521',
+    })
+    expect(reissued.status).toBe(201)
+    const back = await hub.call(serviceA, {
+      method: 'PATCH',
+      url: `/api/v1/customer-credentials/${card.id}`,
+      payload: { active: true },
+    })
+    expect(back.status).toBe(409)
+    expect(back.body.details[0].field).toBe('body.active')
   })
 })

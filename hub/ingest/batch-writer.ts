@@ -328,8 +328,8 @@ function credentialOf(d: Record<string, unknown>): { kind: string; ref: string }
 
 /**
  * Stores the batch's events in one statement, each with the customer whose credential it
- * carries when that credential is registered in the gateway's estate (customer_credentials is
- * unique per estate, kind and ref, so the left join adds no rows). One JSON parameter through
+ * carries when that credential is registered and active in the gateway's estate (one active
+ * credential per estate, kind and ref, so the left join adds no rows). One JSON parameter through
  * jsonb_to_recordset, as in billing/receivable-issue.ts: 1,000 events are one round trip.
  */
 async function insertEvents(trx: Kysely<Database>, gateway: GatewayEntry, batch: UplinkBatch) {
@@ -354,6 +354,6 @@ async function insertEvents(trx: Kysely<Database>, gateway: GatewayEntry, batch:
       ${batch.historical}, ${batch.seq}, c.customer_id
     from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(n integer, device_id uuid, source text,
       ts timestamptz, type text, data jsonb, ck text, cr text)
-    left join customer_credentials c on c.estate_id = ${gateway.estateId}::uuid and c.kind = r.ck and c.ref = r.cr
+    left join customer_credentials c on c.estate_id = ${gateway.estateId}::uuid and c.kind = r.ck and c.ref = r.cr and c.active
     order by r.n`.execute(trx)
 }

@@ -20,10 +20,10 @@ const fields = { customerId: Id, kind: OneOf(credentialKinds), ref: Ref }
 
 /**
  * A card, face, QR code or PIN registered to a customer, so the access events that carry it
- * are stored naming the customer (hub/ingest/batch-writer.ts). One per estate, kind and ref:
- * a second registration of the same card is a 409 naming body.ref. Not editable: the table
- * has no updated_at for the generic PATCH, and there is no delete route yet, so a lost card
- * or one passed to someone else cannot be unregistered through the API (follow-up).
+ * are stored naming the customer (hub/ingest/batch-writer.ts). One active per estate, kind and
+ * ref: a second registration of the same card is a 409 naming body.ref. A lost card, or one
+ * handed back, is deactivated (`active: false`), not deleted: the events it opened keep naming
+ * who held it, and the card can then be registered to someone else.
  */
 export const customerCredentialResource: EstateResource = {
   path: 'customer-credentials',
@@ -32,27 +32,40 @@ export const customerCredentialResource: EstateResource = {
   tag: 'customers',
   writePermission: 'customers.write',
   record: Type.Object(
-    { id: Id, estateId: Id, ...fields, ref: Type.String(), createdAt: Timestamp },
+    {
+      id: Id,
+      estateId: Id,
+      ...fields,
+      ref: Type.String(),
+      active: Type.Boolean(),
+      createdAt: Timestamp,
+      updatedAt: Timestamp,
+    },
     { title: 'CustomerCredential' },
   ),
   create: Type.Object(fields, { additionalProperties: false }),
-  update: Type.Object({}, { additionalProperties: false }),
-  // The generic PATCH sets updated_at, which customer_credentials does not have.
-  without: ['update'],
-  filters: { customerId: Id, kind: OneOf(credentialKinds), ref: Ref },
+  // Who holds the card and which card it is do not change: a new holder is a new registration.
+  update: Type.Object({ active: Type.Boolean() }, { additionalProperties: false }),
+  filters: { customerId: Id, kind: OneOf(credentialKinds), ref: Ref, active: Type.Boolean() },
   search: ['ref'],
   orderBy: 'ref',
   references: { customerId: { table: 'customers', label: 'customer' } },
   estateFrom: 'customerId',
-  async check({ db, estateId, next }) {
-    // The unique key answers a race the same way (database-error.ts names body.ref too).
-    const taken = await db
+  async check({ db, estateId, existing, next }) {
+    if (next.active === false) return
+    // The unique index answers a race the same way (database-error.ts names body.ref too).
+    let query = db
       .selectFrom('customerCredentials')
       .select('id')
       .where('estateId', '=', estateId)
       .where('kind', '=', next.kind as CredentialKind)
       .where('ref', '=', next.ref as string)
-      .executeTakeFirst()
-    if (taken) throw conflict('body.ref', `this ${next.kind} is already registered in this estate`)
+      .where('active', '=', true)
+    if (existing) query = query.where('id', '<>', existing.id as string)
+    if (await query.executeTakeFirst())
+      throw conflict(
+        existing ? 'body.active' : 'body.ref',
+        `this ${next.kind} is already registered in this estate`,
+      )
   },
 }

@@ -677,7 +677,10 @@ export interface CustomerCredentialTable {
   customerId: string
   kind: CredentialKind
   ref: string
+  /** False once the card is lost or handed back: events no longer name the customer. */
+  active: ColumnType<boolean, boolean | undefined, boolean>
   createdAt: CreatedAt
+  updatedAt: Timestamp
 }
 
 export type AlarmSeverity = 'critical' | 'major' | 'minor' | 'info'

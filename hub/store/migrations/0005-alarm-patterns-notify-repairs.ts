@@ -25,18 +25,21 @@ const statements = [
   `alter table alarm_rules add column min_flow numeric check (min_flow > 0)`,
   `alter table alarm_rules add constraint alarm_rules_night check ((kind = 'night_flow') = (night_start is not null and night_end is not null and min_flow is not null))`,
 
-  // Card, face, QR or PIN → customer, so an access event names the person.
+  // Card, face, QR or PIN → customer, so an access event names the person. A lost card is
+  // deactivated, not deleted (older events keep naming who held it); one active per ref.
   `create table customer_credentials (
     id uuid primary key default gen_random_uuid(),
     estate_id uuid not null,
     customer_id uuid not null,
     kind text not null check (kind in ('card', 'face', 'qr', 'pin')),
     ref text not null check (ref <> ''),
+    active boolean not null default true,
     created_at timestamptz not null default now(),
-    unique (estate_id, kind, ref),
+    updated_at timestamptz not null default now(),
     unique (estate_id, id),
     foreign key (estate_id, customer_id) references customers (estate_id, id)
   )`,
+  `create unique index customer_credentials_active on customer_credentials (estate_id, kind, ref) where active`,
   `alter table device_events add column customer_id uuid references customers (id)`,
   `create index device_events_customer_ts on device_events (customer_id, ts) where customer_id is not null`,
   // Counting events at one door within a window, and the access report by door and type.
