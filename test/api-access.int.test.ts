@@ -26,6 +26,7 @@ const idBySegment: Record<string, keyof EstateIds> = {
   'work-orders': 'workOrderId',
   alarms: 'alarmId',
   'alarm-rules': 'alarmRuleId',
+  'notification-channels': 'notificationChannelId',
   'sla-policies': 'slaPolicyId',
   'org-nodes': 'estateId',
 }
@@ -35,6 +36,7 @@ const idByField: Record<string, keyof EstateIds> = {
   shareMeterId: 'meterId',
   nodeId: 'estateId',
   parentId: 'estateId',
+  channelId: 'notificationChannelId',
 }
 // Routes about the caller themselves, with no id of anyone else's to misuse.
 const selfRoutes = new Set(['POST /api/v1/auth/logout'])
@@ -43,6 +45,8 @@ interface Side {
   ids: EstateIds
   userId: string
   grantId: string
+  /** A notification delivery (a small number, so kept out of EstateIds and its leak check). */
+  deliveryId: string
 }
 
 function requestFor(op: Operation, side: Side) {
@@ -55,7 +59,12 @@ function requestFor(op: Operation, side: Side) {
     let value: string | undefined
     if (param === 'id') {
       const segment = op.path.split('/{id}')[0]!.split('/').at(-1)!
-      value = segment === 'users' ? side.userId : side.ids[idBySegment[segment]!]
+      value =
+        segment === 'users'
+          ? side.userId
+          : segment === 'notification-deliveries'
+            ? side.deliveryId
+            : side.ids[idBySegment[segment]!]
       if (!value)
         throw new Error(
           `${op.method} ${op.path}: no fixture id for segment "${segment}"; add it to idBySegment`,
@@ -106,7 +115,17 @@ describe.each(storeBackends())('access across estates on $name', (backend) => {
         },
       })
       expect(created.status).toBe(201)
-      sides[name] = { ids: org[name], userId: created.body.id, grantId: created.body.grants[0].id }
+      const delivery = await hub.store.db
+        .selectFrom('notificationDeliveries')
+        .select('id')
+        .where('channelId', '=', org[name].notificationChannelId)
+        .executeTakeFirstOrThrow()
+      sides[name] = {
+        ids: org[name],
+        userId: created.body.id,
+        grantId: created.body.grants[0].id,
+        deliveryId: String(delivery.id),
+      }
     }
     adminA = await hub.userWithGrants('admin-a', [{ role: 'admin', nodeId: org.a.estateId }])
     viewerA = await hub.userWithGrants('viewer-a', [{ role: 'viewer', nodeId: org.a.estateId }])

@@ -25,6 +25,8 @@ import { registerMeterReadRoutes } from '../metering/meter-read-routes.ts'
 import { meterReplacementResource } from '../metering/meter-replacement-resource.ts'
 import { registerMeterReplacementRoutes } from '../metering/meter-replacement-routes.ts'
 import { meterResource } from '../metering/meter-resource.ts'
+import { notificationChannelResource } from '../notify/notification-channel-resource.ts'
+import { registerNotificationRoutes } from '../notify/notification-routes.ts'
 import { registerOrgRoutes } from '../org/org-routes.ts'
 import { buildingResource } from '../property/building-resource.ts'
 import { customerCredentialResource } from '../property/customer-credential-resource.ts'
@@ -50,6 +52,8 @@ export interface AppOptions {
   readonly https?: { readonly cert: Buffer; readonly key: Buffer }
   /** The hub's Prometheus registry and HTTP metrics; created here when absent. */
   readonly metrics?: HubMetrics
+  /** Poked when a failed notification is put back in the queue (the hub's dispatcher). */
+  readonly notifications?: { poke(): void }
   /** Where the built web console lies; default dashboards/console/dist. */
   readonly consoleRoot?: string
 }
@@ -68,6 +72,7 @@ export const estateResources = [
   meterReplacementResource,
   ...feeResources,
   ...alarmResources,
+  notificationChannelResource,
   slaPolicyResource,
 ]
 
@@ -159,6 +164,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerAlarmReportRoutes(app, db)
   registerWorkOrderRoutes(app, db)
   registerEventRoutes(app, db)
+  registerNotificationRoutes(app, db, options.notifications)
   // The web console at / (registered last: it answers only the GETs no API route takes).
   await registerConsole(app, options.consoleRoot ? { root: options.consoleRoot } : {})
   return app

@@ -28,6 +28,7 @@ export type EstateTable =
   | 'workOrders'
   | 'alarms'
   | 'alarmRules'
+  | 'notificationChannels'
 
 export type Row = Record<string, unknown> & { id: string; estateId: string }
 

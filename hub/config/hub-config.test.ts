@@ -23,6 +23,7 @@ const DEFAULTS = {
   },
   ingest: { maxFutureMinutes: 10, maxAgeDays: 400 },
   timeseries: { gaugeRetentionDays: 400 },
+  notifications: { pollMs: 1000, maxAttempts: 10 },
   log: { level: 'info' },
 }
 

@@ -81,6 +81,30 @@ export const HubConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     influx: Type.Optional(InfluxConfigSchema),
+    notifications: Type.Object(
+      {
+        // How often the outbox of webhook and e-mail deliveries is checked (new notices also poke it).
+        pollMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 1000 }),
+        // Tries per delivery (back-off 30 s, 1 min, 2 min, … up to 1 h apart) before it is marked failed.
+        maxAttempts: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+        // Absent: e-mail channels fail at once with a clear reason; webhooks need nothing here.
+        smtp: Type.Optional(
+          Type.Object(
+            {
+              host: Type.String({ minLength: 1 }),
+              port: Type.Integer({ minimum: 1, maximum: 65535, default: 587 }),
+              // true: TLS from the first byte (port 465); false: STARTTLS when the server offers it.
+              secure: Type.Boolean({ default: false }),
+              user: Type.Optional(Type.String({ minLength: 1 })),
+              password: Type.Optional(Type.String({ minLength: 1 })),
+              from: Type.String({ minLength: 3 }),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: LogConfigSchema,
   },
   { additionalProperties: false },
@@ -94,6 +118,12 @@ export function loadHubConfig(file?: string, env: NodeJS.ProcessEnv = process.en
     const problems: Problem[] = []
     if (config.mqtt.mode === 'external' && config.mqtt.url === undefined)
       problems.push({ path: ['mqtt', 'url'], message: 'is required when mqtt.mode is external' })
+    const smtp = config.notifications.smtp
+    if (smtp && (smtp.user === undefined) !== (smtp.password === undefined))
+      problems.push({
+        path: ['notifications', 'smtp', smtp.user === undefined ? 'user' : 'password'],
+        message: 'user and password go together (both for an SMTP login, neither without one)',
+      })
     return problems
   })
 }

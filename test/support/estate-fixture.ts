@@ -26,6 +26,7 @@ export interface EstateIds {
   workOrderId: string
   alarmId: string
   alarmRuleId: string
+  notificationChannelId: string
   slaPolicyId: string
   attachmentId: string
 }
@@ -254,10 +255,29 @@ export async function furnishEstate(
     payload: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]),
   })
   expect(photo.status, JSON.stringify(photo.body)).toBe(201)
+  // Notifications: an e-mail channel and one delivery of it that failed (no dispatcher runs here).
+  const channel = await create(hub, token, '/api/v1/notification-channels', {
+    estateId,
+    name: '值班组邮件',
+    kind: 'email',
+    recipients: [`duty-${code.toLowerCase()}@example.com`],
+  })
+  await hub.store.db
+    .insertInto('notificationDeliveries')
+    .values({
+      channelId: channel.id,
+      topic: 'alarm.raised',
+      payload: jsonb({ rule: '门被强行打开', severity: 'critical', source: `${code}-door` }),
+      status: 'failed',
+      attempts: 10,
+      lastError: 'SMTP is not configured: notifications.smtp in the hub config',
+    })
+    .execute()
   return {
     workOrderId: order.id,
     alarmId: alarm.id,
     alarmRuleId: rule.id,
+    notificationChannelId: channel.id,
     slaPolicyId: slaPolicy.id,
     attachmentId: photo.body.id,
     billRunId: run.id,
