@@ -1,0 +1,95 @@
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+import { api } from './api/client.ts'
+import { markNavigationStart } from './composables/usePageTiming.ts'
+import { i18n } from './i18n/index.ts'
+import AppShell from './layout/AppShell.vue'
+import LoginPage from './pages/LoginPage.vue'
+import { detailRoutes, pages } from './pages.ts'
+import { loadOrg, org, resetOrg } from './session/org.ts'
+import { clearSession, isLoggedIn, type Me, session } from './session/session.ts'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** No login needed (the login page). */
+    public?: boolean
+    /** Catalogue key of the page's title (document title). */
+    titleKey?: string
+    /** The menu entry to highlight. */
+    menu?: string
+  }
+}
+
+const routes: RouteRecordRaw[] = [
+  { path: '/login', name: 'login', component: LoginPage, meta: { public: true, titleKey: 'login.title' } },
+  {
+    path: '/',
+    component: AppShell,
+    redirect: '/overview',
+    children: [
+      ...pages.map((page) => ({
+        path: page.path.slice(1),
+        name: page.name,
+        component: page.component,
+        meta: { titleKey: `pages.${page.name}.title`, menu: page.path },
+      })),
+      ...detailRoutes.map((route) => ({
+        path: route.path.slice(1),
+        name: route.name,
+        component: route.component,
+        meta: { titleKey: route.titleKey, menu: pages.find((p) => p.name === route.parent)?.path ?? '/' },
+      })),
+      {
+        path: ':unknown(.*)*',
+        name: 'notFound',
+        component: () => import('./pages/NotFoundPage.vue'),
+        meta: { titleKey: 'notFound.title' },
+      },
+    ],
+  },
+]
+
+export const router = createRouter({ history: createWebHistory('/'), routes })
+
+/** Loads who the user is and the organisation nodes they may see, once per login. */
+export async function loadUser() {
+  if (!session.me) session.me = await api.get<Me>('/api/v1/auth/me')
+  if (!org.loaded) await loadOrg()
+}
+
+router.beforeEach(async (to) => {
+  markNavigationStart()
+  if (to.meta.public) {
+    if (to.name === 'login' && isLoggedIn()) return { path: '/overview' }
+    return true
+  }
+  if (!isLoggedIn()) {
+    clearSession()
+    return { name: 'login', query: to.fullPath === '/' ? {} : { redirect: to.fullPath } }
+  }
+  try {
+    await loadUser()
+  } catch {
+    // A 401 already sent the user to the login page; any other failure was shown.
+    if (!isLoggedIn()) return { name: 'login' }
+  }
+  return true
+})
+
+/** The browser tab's title for the current page, in the current language (App.vue keeps it). */
+export function pageTitle(): string {
+  const key = router.currentRoute.value.meta.titleKey
+  const title = key ? i18n.global.t(key) : ''
+  return title ? `${title} · ${i18n.global.t('app.name')}` : i18n.global.t('app.title')
+}
+
+/** Ends the session on this side and shows the login page, coming back here after. */
+export function toLogin() {
+  const current = router.currentRoute.value
+  clearSession()
+  resetOrg()
+  if (current.name !== 'login')
+    void router.replace({
+      name: 'login',
+      query: current.meta.public || current.fullPath === '/' ? {} : { redirect: current.fullPath },
+    })
+}
