@@ -560,6 +560,8 @@ for (const backend of storeBackends()) {
       const read = await hub.call(token, { method: 'GET', url: `/api/v1/notification-channels/${hook}` })
       expect(read.status).toBe(200)
       expect(read.body).toMatchObject({ kind: 'webhook', hasSecret: true, department: '安保部' })
+      // Only the origin is shown: a bot's key in the path or query is as secret as the secret.
+      expect(read.body.url).toBe(`${new URL(receiverUrl).origin}/…`)
       expect(read.body).not.toHaveProperty('secret')
       const list = await hub.call(token, {
         method: 'GET',

@@ -82,7 +82,12 @@ export const notificationChannelResource: EstateResource = {
       estateId: Id,
       name: Name,
       kind: OneOf(channelKinds),
-      url: Nullable(Type.String()),
+      url: Nullable(
+        Type.String({
+          description:
+            'the origin only (https://host/…): chat-bot webhooks carry their key in the path or query, and anyone who reads the estate must not be able to post to the team',
+        }),
+      ),
       hasSecret: Type.Boolean({ description: 'a signing secret is set (the secret itself is never shown)' }),
       recipients: Nullable(Type.Array(Type.String())),
       minSeverity: OneOf(severities),
@@ -120,9 +125,19 @@ export const notificationChannelResource: EstateResource = {
     toColumns(next)
   },
   present(row: Row) {
-    const { secret, ...shown } = row
-    return { ...shown, hasSecret: typeof secret === 'string' && secret !== '' }
+    const { secret, url, ...shown } = row
+    return {
+      ...shown,
+      url: typeof url === 'string' ? shownUrl(url) : null,
+      hasSecret: typeof secret === 'string' && secret !== '',
+    }
   },
+}
+
+/** A webhook URL as the API shows it: scheme and host; the path and query may hold a bot's key. */
+export function shownUrl(url: string): string {
+  const parsed = new URL(url)
+  return parsed.pathname === '/' && parsed.search === '' ? parsed.origin : `${parsed.origin}/…`
 }
 
 /** The rules of a channel as it will be stored; errors name the field. */
