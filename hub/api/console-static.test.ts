@@ -14,7 +14,9 @@ let missing: FastifyInstance
 async function appFor(root: string) {
   const app = Fastify()
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: 'EH_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url}` }),
+    reply
+      .status(404)
+      .send({ error: 'EH_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url}` }),
   )
   app.get('/api/v1/ping', async () => ({ pong: true }))
   app.get('/docs/json', async () => ({ openapi: '3.0.3' }))
@@ -69,7 +71,13 @@ describe('the console served at /', () => {
   it('leaves /api and /docs to the hub, and answers a missing file with 404', async () => {
     expect((await built.inject({ method: 'GET', url: '/api/v1/ping' })).json()).toEqual({ pong: true })
     expect((await built.inject({ method: 'GET', url: '/docs/json' })).statusCode).toBe(200)
-    for (const url of ['/api/v1/nothing', '/api', '/docs/nothing', '/assets/gone-123.js', '/../package.json']) {
+    for (const url of [
+      '/api/v1/nothing',
+      '/api',
+      '/docs/nothing',
+      '/assets/gone-123.js',
+      '/../package.json',
+    ]) {
       const response = await built.inject({ method: 'GET', url })
       expect(response.statusCode, url).toBe(404)
       expect(response.json().error, url).toBe('EH_ERR_NOT_FOUND')
