@@ -1,5 +1,6 @@
 import { computed, reactive } from 'vue'
 import { api, type Page } from '../api/client.ts'
+import { markNavigationStart } from '../composables/usePageTiming.ts'
 import { session } from './session.ts'
 
 export type OrgKind = 'group' | 'company' | 'estate'
@@ -56,7 +57,9 @@ export function resetOrg() {
 
 /** Picks a group, company or estate; remembered per user on this device. */
 export function selectNode(id: string) {
-  if (!org.nodes.some((n) => n.id === id)) return
+  if (!org.nodes.some((n) => n.id === id) || org.selectedId === id) return
+  // The page is shown anew for the picked node (AppShell keys it by the node): time it so.
+  markNavigationStart()
   org.selectedId = id
   localStorage.setItem(`${KEY}.${session.username ?? ''}`, id)
 }
