@@ -92,83 +92,97 @@ export function registerPresenceRoutes(app: FastifyInstance, db: Kysely<Database
       const params = request.params as { estateId: string }
       const query = request.query as { offlineAfterIntervals?: number }
       const estateId = await visibleEstate(db, request.scope, params.estateId, 'params.estateId')
-      const settings = await db
-        .selectFrom('meteringSettings')
-        .select('offlineAfterIntervals')
-        .where('estateId', '=', estateId)
-        .executeTakeFirst()
-      const intervals =
-        query.offlineAfterIntervals ?? settings?.offlineAfterIntervals ?? DEFAULT_OFFLINE_AFTER_INTERVALS
-
-      const [gateways, devices] = await Promise.all([
-        db
-          .selectFrom('gateways')
-          .leftJoin('gatewayLinks', 'gatewayLinks.gatewayId', 'gateways.id')
-          .select([
-            'gateways.id',
-            'gateways.code',
-            'gateways.name',
-            'gatewayLinks.status',
-            'gatewayLinks.statusAt',
-            'gatewayLinks.lastBatchAt',
-          ])
-          .where('gateways.estateId', '=', estateId)
-          .orderBy('gateways.code')
-          .execute(),
-        db
-          .selectFrom('devices')
-          .leftJoin('points', 'points.deviceId', 'devices.id')
-          .leftJoin('latestValues', 'latestValues.pointId', 'points.id')
-          .select((eb) => [
-            'devices.id',
-            'devices.code',
-            'devices.name',
-            'devices.gatewayId',
-            'devices.pollIntervalMs',
-            eb.fn.max('latestValues.lastGoodAt').as('lastSeenAt'),
-            sql<number>`count(points.id) filter (where points.kind <> 'event')::integer`.as('valuePoints'),
-            sql<number>`count(points.id) filter (where points.kind = 'counter')::integer`.as('counterPoints'),
-            sql<number>`count(latest_values.point_id) filter (where latest_values.quality = 'bad')::integer`.as(
-              'pointsBad',
-            ),
-          ])
-          .where('devices.estateId', '=', estateId)
-          .groupBy('devices.id')
-          .orderBy('devices.code')
-          .orderBy('devices.id')
-          .execute(),
-      ])
-
-      const now = Date.now()
-      return {
-        offlineAfterIntervals: intervals,
-        gateways: gateways.map((g) => ({
-          id: g.id,
-          code: g.code,
-          name: g.name,
-          status: g.status ?? 'unknown',
-          statusAt: g.statusAt,
-          lastBatchAt: g.lastBatchAt,
-        })),
-        devices: devices.map((d) => {
-          const intervalMs = expectedIntervalMs({
-            pollIntervalMs: d.pollIntervalMs,
-            valuePoints: Number(d.valuePoints),
-            counterPoints: Number(d.counterPoints),
-          })
-          const lastSeenAt = d.lastSeenAt === null ? null : new Date(d.lastSeenAt)
-          return {
-            id: d.id,
-            code: d.code,
-            name: d.name,
-            gatewayId: d.gatewayId,
-            lastSeenAt,
-            online: lastSeenAt !== null && now - lastSeenAt.getTime() <= intervals * intervalMs,
-            intervalMs,
-            pointsBad: Number(d.pointsBad),
-          }
-        }),
-      }
+      return estatePresence(db, estateId, query.offlineAfterIntervals)
     },
   )
+}
+
+/**
+ * Which gateways and devices of one estate are online (the presence route, and the overview's
+ * counts): gateways by their link status, devices by the age of their newest good reading
+ * against `offlineAfterIntervals` × their expected interval (default: the estate's metering
+ * setting, else 3).
+ */
+export async function estatePresence(
+  db: Kysely<Database>,
+  estateId: string,
+  offlineAfterIntervals?: number,
+  now = Date.now(),
+) {
+  const settings = await db
+    .selectFrom('meteringSettings')
+    .select('offlineAfterIntervals')
+    .where('estateId', '=', estateId)
+    .executeTakeFirst()
+  const intervals =
+    offlineAfterIntervals ?? settings?.offlineAfterIntervals ?? DEFAULT_OFFLINE_AFTER_INTERVALS
+
+  const [gateways, devices] = await Promise.all([
+    db
+      .selectFrom('gateways')
+      .leftJoin('gatewayLinks', 'gatewayLinks.gatewayId', 'gateways.id')
+      .select([
+        'gateways.id',
+        'gateways.code',
+        'gateways.name',
+        'gatewayLinks.status',
+        'gatewayLinks.statusAt',
+        'gatewayLinks.lastBatchAt',
+      ])
+      .where('gateways.estateId', '=', estateId)
+      .orderBy('gateways.code')
+      .execute(),
+    db
+      .selectFrom('devices')
+      .leftJoin('points', 'points.deviceId', 'devices.id')
+      .leftJoin('latestValues', 'latestValues.pointId', 'points.id')
+      .select((eb) => [
+        'devices.id',
+        'devices.code',
+        'devices.name',
+        'devices.gatewayId',
+        'devices.pollIntervalMs',
+        eb.fn.max('latestValues.lastGoodAt').as('lastSeenAt'),
+        sql<number>`count(points.id) filter (where points.kind <> 'event')::integer`.as('valuePoints'),
+        sql<number>`count(points.id) filter (where points.kind = 'counter')::integer`.as('counterPoints'),
+        sql<number>`count(latest_values.point_id) filter (where latest_values.quality = 'bad')::integer`.as(
+          'pointsBad',
+        ),
+      ])
+      .where('devices.estateId', '=', estateId)
+      .groupBy('devices.id')
+      .orderBy('devices.code')
+      .orderBy('devices.id')
+      .execute(),
+  ])
+
+  return {
+    offlineAfterIntervals: intervals,
+    gateways: gateways.map((g) => ({
+      id: g.id,
+      code: g.code,
+      name: g.name,
+      status: g.status ?? ('unknown' as const),
+      statusAt: g.statusAt,
+      lastBatchAt: g.lastBatchAt,
+    })),
+    devices: devices.map((d) => {
+      const intervalMs = expectedIntervalMs({
+        pollIntervalMs: d.pollIntervalMs,
+        valuePoints: Number(d.valuePoints),
+        counterPoints: Number(d.counterPoints),
+      })
+      const lastSeenAt = d.lastSeenAt === null ? null : new Date(d.lastSeenAt)
+      return {
+        id: d.id,
+        code: d.code,
+        name: d.name,
+        gatewayId: d.gatewayId,
+        lastSeenAt,
+        online: lastSeenAt !== null && now - lastSeenAt.getTime() <= intervals * intervalMs,
+        intervalMs,
+        pointsBad: Number(d.pointsBad),
+      }
+    }),
+  }
 }

@@ -150,6 +150,40 @@ function isUnknownZoneError(error: unknown): boolean {
   return /time zone .* not recognized/i.test((error as Error)?.message ?? '')
 }
 
+/**
+ * The latest value of every non-event point of an estate, or of one device or building (null
+ * fields for a point that never reported), ordered by device and point code: the
+ * latest-values list and the live stream's snapshot.
+ */
+export function latestValuesOf(
+  db: Kysely<Database>,
+  estateId: string,
+  filter: { deviceId?: string; buildingId?: string } = {},
+) {
+  let select = db
+    .selectFrom('points')
+    .innerJoin('devices', 'devices.id', 'points.deviceId')
+    .leftJoin('latestValues', 'latestValues.pointId', 'points.id')
+    .select([
+      'points.id as pointId',
+      'devices.id as deviceId',
+      'devices.code as deviceCode',
+      'points.code as pointCode',
+      'points.kind',
+      'points.unit',
+      'latestValues.ts',
+      'latestValues.value',
+      'latestValues.valueText as text',
+      'latestValues.quality',
+      'latestValues.lastGoodAt',
+    ])
+    .where('points.estateId', '=', estateId)
+    .where('points.kind', '<>', 'event')
+  if (filter.deviceId !== undefined) select = select.where('devices.id', '=', filter.deviceId)
+  if (filter.buildingId !== undefined) select = select.where('devices.buildingId', '=', filter.buildingId)
+  return select.orderBy('devices.code').orderBy('devices.id').orderBy('points.code').execute()
+}
+
 export function registerSeriesRoutes(app: FastifyInstance, db: Kysely<Database>) {
   const security = [{ bearerAuth: [] }]
 
@@ -208,32 +242,7 @@ export function registerSeriesRoutes(app: FastifyInstance, db: Kysely<Database>)
         const owner = await visibleEstateOf(db, request.scope, rule, id, `query.${field}`)
         if (owner !== estateId) throw invalid(`query.${field}`, `must be a ${rule.label} of the estate`)
       }
-      let select = db
-        .selectFrom('points')
-        .innerJoin('devices', 'devices.id', 'points.deviceId')
-        .leftJoin('latestValues', 'latestValues.pointId', 'points.id')
-        .select([
-          'points.id as pointId',
-          'devices.id as deviceId',
-          'devices.code as deviceCode',
-          'points.code as pointCode',
-          'points.kind',
-          'points.unit',
-          'latestValues.ts',
-          'latestValues.value',
-          'latestValues.valueText as text',
-          'latestValues.quality',
-          'latestValues.lastGoodAt',
-        ])
-        .where('points.estateId', '=', estateId)
-        .where('points.kind', '<>', 'event')
-      if (query.deviceId !== undefined) select = select.where('devices.id', '=', query.deviceId)
-      if (query.buildingId !== undefined) select = select.where('devices.buildingId', '=', query.buildingId)
-      const items = await select
-        .orderBy('devices.code')
-        .orderBy('devices.id')
-        .orderBy('points.code')
-        .execute()
+      const items = await latestValuesOf(db, estateId, query)
       return { items }
     },
   )
