@@ -82,6 +82,9 @@ function requestFor(op: Operation, side: Side) {
   const query = Object.entries(op.querySchema?.properties ?? {})
     .filter(([name]) => name.endsWith('Id') || op.querySchema?.required?.includes(name))
     .map(([name, schema]) => `${name}=${sample(schema, name, idFor)}`)
+  // An event stream stays open; `once` ends it after its snapshot, so the walk's request ends
+  // and the route's scope is checked like any other.
+  if (op.eventStream) query.push('once=true')
   const payload = op.bodySchema ? sample(op.bodySchema, 'body', idFor) : undefined
   return {
     method: op.method as 'GET',

@@ -34,6 +34,8 @@ import { customerResource } from '../property/customer-resource.ts'
 import { occupancyResource } from '../property/occupancy-resource.ts'
 import { unitResource } from '../property/unit-resource.ts'
 import type { Store } from '../store/open-store.ts'
+import { LiveFeed } from '../timeseries/live-feed.ts'
+import { registerLiveRoutes } from '../timeseries/live-routes.ts'
 import { registerSeriesRoutes } from '../timeseries/series-routes.ts'
 import { ApiError } from './api-error.ts'
 import { registerAuthentication } from './authenticate.ts'
@@ -56,6 +58,8 @@ export interface AppOptions {
   readonly notifications?: { poke(): void }
   /** Where the built web console lies; default dashboards/console/dist. */
   readonly consoleRoot?: string
+  /** Committed readings for the live stream (the hub's ingest publishes to it); a silent one when absent. */
+  readonly live?: LiveFeed
 }
 
 /** Every estate-scoped resource served by the generic routes; order sets the OpenAPI order. */
@@ -157,6 +161,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerImportRoutes(app, db)
   registerSeriesRoutes(app, db)
   registerPresenceRoutes(app, db)
+  registerLiveRoutes(app, db, options.live ?? new LiveFeed())
   registerIngestRoutes(app, db)
   registerMeterReadRoutes(app, db)
   registerBillingRoutes(app, db)

@@ -11,6 +11,7 @@ import { MeterReadScheduler } from '../metering/meter-read-scheduler.ts'
 import { NotificationDispatcher } from '../notify/notification-dispatcher.ts'
 import type { Store } from '../store/open-store.ts'
 import { influxCopy } from '../timeseries/influx-copy.ts'
+import { LiveFeed } from '../timeseries/live-feed.ts'
 import { SeriesTagDirectory } from '../timeseries/series-tags.ts'
 import { describeStore, openMigratedStore } from './open-hub-store.ts'
 
@@ -40,10 +41,13 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const metrics = createMetrics()
   // Sends the notification outbox (webhooks, e-mail); started with the other timers below.
   const notifications = new NotificationDispatcher(store.db, config.notifications)
+  // Committed readings for the API's live stream (GET /api/v1/live).
+  const live = new LiveFeed()
   const app = await buildApp({
     store,
     metrics,
     notifications,
+    live,
     auth: config.auth,
     logger: {
       level: config.log.level,
@@ -89,6 +93,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
         : {}),
       onCommitted: (committed) => {
         alarms.onCommitted(committed)
+        live.publish(committed)
         copyToInflux?.(committed)
       },
     })

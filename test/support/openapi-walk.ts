@@ -10,6 +10,8 @@ export interface Operation {
   readonly pathParams: readonly string[]
   readonly querySchema: Schema | undefined
   readonly bodySchema: Schema | undefined
+  /** Answers with Server-Sent Events (text/event-stream): a stream that stays open. */
+  readonly eventStream: boolean
 }
 
 export interface Schema {
@@ -35,6 +37,7 @@ interface OpenApiOperation {
   security?: unknown[]
   parameters?: (Schema & { in: string; name: string; schema: Schema; required?: boolean })[]
   requestBody?: { content?: Record<string, { schema: Schema }> }
+  responses?: Record<string, { content?: Record<string, unknown> }>
 }
 
 export function operationsOf(document: {
@@ -59,6 +62,7 @@ export function operationsOf(document: {
                 required: query.filter((p) => p.required).map((p) => p.name),
               },
         bodySchema: op.requestBody?.content?.['application/json']?.schema,
+        eventStream: op.responses?.['200']?.content?.['text/event-stream'] !== undefined,
       })
     }
   }
