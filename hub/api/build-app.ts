@@ -28,6 +28,7 @@ import { meterResource } from '../metering/meter-resource.ts'
 import { notificationChannelResource } from '../notify/notification-channel-resource.ts'
 import { registerNotificationRoutes } from '../notify/notification-routes.ts'
 import { registerOrgRoutes } from '../org/org-routes.ts'
+import { registerOverviewRoutes } from '../overview/overview-routes.ts'
 import { buildingResource } from '../property/building-resource.ts'
 import { customerCredentialResource } from '../property/customer-credential-resource.ts'
 import { customerResource } from '../property/customer-resource.ts'
@@ -162,6 +163,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerSeriesRoutes(app, db)
   registerPresenceRoutes(app, db)
   registerLiveRoutes(app, db, options.live ?? new LiveFeed())
+  registerOverviewRoutes(app, db)
   registerIngestRoutes(app, db)
   registerMeterReadRoutes(app, db)
   registerBillingRoutes(app, db)
