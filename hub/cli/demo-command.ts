@@ -2,6 +2,12 @@ import { rm } from 'node:fs/promises'
 import { InvalidArgumentError } from 'commander'
 import { loadHubConfig } from '../config/hub-config.ts'
 import { type BackfillReport, backfillDemo, daysCoveringLastPeriod } from '../demo/demo-backfill.ts'
+import {
+  billDemoPeriod,
+  type DemoBillingReport,
+  demoFinanceUser,
+  seedDemoFees,
+} from '../demo/demo-billing.ts'
 import { type DemoEdge, startDemoEdge } from '../demo/demo-edge.ts'
 import { DEMO_GATEWAY_CODE, seedDemo } from '../demo/seed-demo.ts'
 import { loadSettings } from '../metering/meter-read-inputs.ts'
@@ -90,6 +96,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo 
   if (seed.created) await rm(outboxDir, { recursive: true, force: true })
 
   let history: string | undefined
+  let billPeriod: string | undefined
   const settings = await loadSettings(db, seed.estateId)
   const days =
     options.backfill === false
@@ -109,11 +116,29 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo 
     })
     work = running
     try {
-      history = describeBackfill(await running, days)
+      const report = await running
+      history = describeBackfill(report, days)
+      billPeriod = report.periods.at(-1)?.period
     } catch (error) {
       if (abort.signal.aborted) return
       throw error
     }
+  }
+  if (stopping) return
+
+  // The money side: a finance clerk (the second person approvals need), the fee configuration
+  // on a first run, and the period the history just read billed, approved and partly paid.
+  const finance = await demoFinanceUser(db, seed.estateId)
+  let billing: string | undefined
+  if (seed.created || billPeriod) await seedDemoFees(db, seed.estateId)
+  if (billPeriod) {
+    const running = billDemoPeriod(db, {
+      estateId: seed.estateId,
+      period: billPeriod,
+      financeUserId: finance.userId,
+    })
+    work = running
+    billing = describeBilling(await running)
   }
   if (stopping) return
 
@@ -138,6 +163,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo 
   console.log('  Demo estate 华景花园 is ready.')
   console.log(`  Console:  ${hub.url}/`)
   console.log(`  Log in:   ${seed.username} / ${seed.password}`)
+  console.log(
+    `  Finance:  ${finance.username} / ${finance.password} (a second person: approves bill runs, refunds, voids)`,
+  )
   console.log(`  API docs: ${hub.url}/docs`)
   console.log(
     `  Try:      curl -s -X POST ${hub.url}/api/v1/auth/login -H 'content-type: application/json' \\`,
@@ -145,6 +173,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo 
   console.log(`              -d '{"username":"${seed.username}","password":"${seed.password}"}'`)
   console.log(`  MQTT:     ${hub.mqttUrl} (the hub's broker; gateway ${DEMO_GATEWAY_CODE} publishes here)`)
   if (history) console.log(`  History:  ${history}`)
+  if (billing) console.log(`  Billing:  ${billing}`)
   if (edge)
     console.log(
       `  Gateway:  ${DEMO_GATEWAY_CODE} polls ${edge.meters} simulated unit meters on Modbus TCP ports ${edge.modbusPorts.join(', ')}, a BACnet plant controller and a door controller; health ${edge.gatewayHealthUrl}`,
@@ -175,4 +204,8 @@ function describeBackfill(report: BackfillReport, days: number): string {
           )
           .join('; ')
   return `backfilled ${report.readings} readings in ${seconds} s; ${reads}`
+}
+
+function describeBilling(report: DemoBillingReport): string {
+  return `${report.period} billed ¥${report.billed} in ${report.run.lines} lines (${report.run.held} held: units without a payer or with a flagged read), approved by the finance clerk; ${report.payments} payments taken at the desk; ${(report.ms / 1000).toFixed(1)} s`
 }
