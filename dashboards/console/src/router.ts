@@ -1,4 +1,4 @@
-import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+import { createRouter, createWebHistory, type RouteLocationNormalized, type RouteRecordRaw } from 'vue-router'
 import { api } from './api/client.ts'
 import { markNavigationStart } from './composables/usePageTiming.ts'
 import { i18n } from './i18n/index.ts'
@@ -50,14 +50,29 @@ const routes: RouteRecordRaw[] = [
 
 export const router = createRouter({ history: createWebHistory('/'), routes })
 
-/** Loads who the user is and the organisation nodes they may see, once per login. */
+/** Loads who the user is and the organisation nodes they may see (together), once per login. */
 export async function loadUser() {
-  if (!session.me) session.me = await api.get<Me>('/api/v1/auth/me')
-  if (!org.loaded) await loadOrg()
+  await Promise.all([
+    session.me ? undefined : api.get<Me>('/api/v1/auth/me').then((me) => (session.me = me)),
+    org.loaded ? undefined : loadOrg(),
+  ])
+}
+
+/** Starts fetching the page's code now, alongside the login check, not after it. */
+function prefetchComponents(to: RouteLocationNormalized) {
+  for (const record of to.matched) {
+    const component = record.components?.default
+    // A lazy page is a function answering a promise; the router's own resolve gets it cached.
+    if (typeof component === 'function')
+      Promise.resolve()
+        .then(() => (component as () => Promise<unknown>)())
+        .catch(() => {})
+  }
 }
 
 router.beforeEach(async (to) => {
   markNavigationStart()
+  prefetchComponents(to)
   if (to.meta.public) {
     if (to.name === 'login' && isLoggedIn()) return { path: '/overview' }
     return true
