@@ -27,6 +27,8 @@ export interface RunningDemo {
   readonly estateId: string
   readonly username: string
   readonly password: string
+  /** The demo's finance clerk: the second person a bill run's approval needs. */
+  readonly finance: { readonly username: string; readonly password: string }
   /** Stops the site, any history still being generated, and the hub. */
   close(): Promise<void>
 }
@@ -184,6 +186,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo 
     estateId: seed.estateId,
     username: seed.username,
     password: seed.password,
+    finance: { username: finance.username, password: finance.password },
     async close() {
       await halt()
       await hub.app.close()

@@ -92,7 +92,10 @@ export class BrowserSuite {
     return page
   }
 
-  /** Logs in through the login page (the demo login unless given) and waits for the shell. */
+  /**
+   * Logs in through the login page (the demo login unless given; `suite.hub.finance` for the
+   * finance clerk) and waits for the shell.
+   */
   async login(page: Page, as: { username?: string; password?: string } = {}) {
     if (!page.url().includes('/login')) await page.goto('/login')
     await page.locator('input[name=username]').fill(as.username ?? this.hub.username)

@@ -11,6 +11,8 @@ export interface ConsoleHubInfo {
   readonly url: string
   readonly username: string
   readonly password: string
+  /** The demo's finance clerk, who approves what demo-admin prepares (bill runs, refunds). */
+  readonly finance: { readonly username: string; readonly password: string }
   readonly estateId: string
   /** How long building the console (if stale) and starting the demo took, in ms. */
   readonly startMs: number
@@ -60,6 +62,7 @@ export default async function setup(project: TestProject) {
       url: demo.hub.url,
       username: demo.username,
       password: demo.password,
+      finance: demo.finance,
       estateId: demo.estateId,
       startMs: Date.now() - started,
     }
