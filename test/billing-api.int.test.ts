@@ -124,6 +124,30 @@ for (const backend of storeBackends()) {
       expect(
         (await hub.call(finance, { method: 'POST', url: `/api/v1/bill-runs/${runId}/approve` })).status,
       ).toBe(409)
+      // The list: newest first, who prepared and who approved, filtered by status.
+      const listed = await hub.call(viewer, {
+        method: 'GET',
+        url: `/api/v1/bill-runs?estateId=${site.estateId}&status=approved`,
+      })
+      expect(listed.status, JSON.stringify(listed.body)).toBe(200)
+      expect(listed.body).toMatchObject({ total: 1, limit: 50, offset: 0 })
+      expect(listed.body.items[0]).toMatchObject({
+        id: runId,
+        period: '2026-10',
+        scope: 'estate',
+        status: 'approved',
+        lines: 2,
+        held: 1,
+        total: '280.00',
+        toIssue: '280.00',
+        scopeName: null,
+      })
+      expect(listed.body.items[0].approvedAt).toEqual(expect.any(String))
+      const waiting = await hub.call(viewer, {
+        method: 'GET',
+        url: `/api/v1/bill-runs?estateId=${site.estateId}&status=preview`,
+      })
+      expect(waiting.body).toMatchObject({ items: [], total: 0 })
     })
 
     it('finds the customer at the desk, takes the payment once however often it is sent, and prints the receipt', async () => {

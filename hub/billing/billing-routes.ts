@@ -8,7 +8,16 @@ import {
   visibleEstate,
   visibleEstateOf,
 } from '../api/estate-resource.ts'
-import { errorReplies, Id, IdParams, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'
+import {
+  errorReplies,
+  Id,
+  IdParams,
+  Nullable,
+  OneOf,
+  Page,
+  PageQuery,
+  Timestamp,
+} from '../api/schema-parts.ts'
 import type { AccessScope } from '../auth/access-scope.ts'
 import { Decimal } from '../decimal/decimal.ts'
 import type { Database } from '../store/database-schema.ts'
@@ -100,6 +109,88 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
         userId: request.scope.userId,
       })
       return reply.status(201).send(run)
+    },
+  )
+
+  app.get(
+    '/api/v1/bill-runs',
+    {
+      schema: {
+        tags,
+        summary: 'Bill runs of an estate, newest first (the ones waiting for approval: status=preview)',
+        security,
+        querystring: Type.Object(
+          {
+            estateId: Id,
+            status: Type.Optional(OneOf(['preview', 'approved', 'superseded'] as const)),
+            period: Type.Optional(Period),
+            ...PageQuery,
+          },
+          strict,
+        ),
+        response: {
+          200: Page(Type.Object({ id: Id }, { additionalProperties: true })),
+          ...errorReplies,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query as {
+        estateId: string
+        status?: 'preview' | 'approved' | 'superseded'
+        period?: string
+        limit?: number
+        offset?: number
+      }
+      const estateId = await visibleEstate(db, request.scope, q.estateId, 'query.estateId')
+      const limit = q.limit ?? 50
+      const offset = q.offset ?? 0
+      let query = db.selectFrom('billRuns as r').where('r.estateId', '=', estateId)
+      if (q.status) query = query.where('r.status', '=', q.status)
+      if (q.period) query = query.where('r.period', '=', q.period)
+      const [rows, count] = await Promise.all([
+        query
+          .leftJoin('users as c', 'c.id', 'r.createdBy')
+          .leftJoin('users as a', 'a.id', 'r.approvedBy')
+          .leftJoin('buildings as b', 'b.id', 'r.scopeId')
+          .leftJoin('units as u', 'u.id', 'r.scopeId')
+          .leftJoin('customers as k', 'k.id', 'r.scopeId')
+          .select([
+            'r.id',
+            'r.estateId',
+            'r.period',
+            'r.scope',
+            'r.scopeId',
+            'r.status',
+            'r.lines',
+            'r.total',
+            'r.toIssue',
+            'r.held',
+            'r.createdBy',
+            'c.displayName as createdByName',
+            'r.createdAt',
+            'r.approvedBy',
+            'a.displayName as approvedByName',
+            'r.approvedAt',
+            (eb) => eb.fn.coalesce('b.code', 'u.code', 'k.name').as('scopeName'),
+          ])
+          .orderBy('r.createdAt', 'desc')
+          .orderBy('r.id')
+          .limit(limit)
+          .offset(offset)
+          .execute(),
+        query.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+      ])
+      return {
+        items: rows.map((r) => ({
+          ...r,
+          createdAt: new Date(r.createdAt).toISOString(),
+          approvedAt: r.approvedAt ? new Date(r.approvedAt).toISOString() : null,
+        })),
+        total: Number(count.n),
+        limit,
+        offset,
+      }
     },
   )
 
