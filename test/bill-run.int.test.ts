@@ -377,5 +377,55 @@ for (const backend of storeBackends()) {
       })
       expect(byCustomer).toMatchObject({ toIssue: '0.00' })
     })
+
+    it('measures a loss (公摊损耗) as the master minus its own sub-meters, not every meter of its kind', async () => {
+      // E-COMMON becomes the master of E-U1 only; E-U2 (flagged) hangs off no master.
+      await store.db
+        .updateTable('meters')
+        .set({ parentMeterId: meters['E-COMMON']! })
+        .where('id', '=', meters['E-U1']!)
+        .execute()
+      const loss = (
+        await store.db
+          .insertInto('feeItems')
+          .values({ estateId: site.estateId, code: 'LOSS', name: '公摊损耗', kind: 'shared' })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+      ).id
+      items.LOSS = loss
+      const standard = await store.db
+        .insertInto('feeStandards')
+        .values({
+          estateId: site.estateId,
+          feeItemId: loss,
+          name: 'LOSS',
+          price: '0.50',
+          shareBasis: 'area',
+          shareSource: 'loss',
+          shareMeterId: meters['E-COMMON']!,
+          validFrom: '2020-01-01',
+        } as never)
+        .returning('id')
+        .executeTakeFirstOrThrow()
+      await store.db
+        .insertInto('feeAssignments')
+        .values({
+          estateId: site.estateId,
+          feeStandardId: standard.id,
+          target: 'estate',
+          validFrom: '2020-01-01',
+        })
+        .execute()
+      const run = await preview()
+      const lines = await Promise.all(['U1', 'U2', 'U3'].map((u) => lineOf(run.id, u, 'LOSS')))
+      // Loss 1000 − 300 = 700 kWh × 0.50 = 350.00 by area 89.50 : 120.36 : 60.00 (269.86 m²):
+      // 116.0787…, 156.1031…, 77.8181… → floors 349.98; the two fen left go to the largest
+      // remainders (U1 .87, U3 .81). Counting E-U2 too would have held every line (its read is flagged).
+      expect(lines.map((l) => [l?.heldReason ?? null, l?.amount])).toEqual([
+        [null, '116.08'],
+        [null, '156.10'],
+        [null, '77.82'],
+      ])
+    })
   })
 }

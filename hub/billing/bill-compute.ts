@@ -279,9 +279,8 @@ function sharedLines(
       continue
     }
     if (standard.shareSource === 'loss') {
-      const subs = inputs.reads.filter(
-        (r) => r.kind === source.kind && r.meterId !== source.meterId && r.unitId !== null,
-      )
+      // The master's own sub-meters only: another building's meters are another master's loss.
+      const subs = inputs.reads.filter((r) => r.parentMeterId === source.meterId)
       const subWhy = unbillable(subs, inputs.period)
       if (subWhy !== undefined) {
         holdAll(`the loss cannot be measured yet: ${subWhy}`)

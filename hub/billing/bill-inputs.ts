@@ -132,6 +132,8 @@ export interface ReadState {
   readonly meterId: string
   readonly meterCode: string
   readonly unitId: string | null
+  /** The master meter this one is a sub-meter of (a loss is the master minus its subs). */
+  readonly parentMeterId: string | null
   readonly kind: MeterKind
   readonly status: string | null
   readonly consumption: string | null
@@ -145,7 +147,7 @@ export async function loadReads(
   period: string,
 ): Promise<{ reads: ReadState[]; yearToDate: Map<string, string> }> {
   const reads = await sql<ReadState>`
-    select m.id as meter_id, m.code as meter_code, m.unit_id, m.kind, r.status, r.consumption::text as consumption,
+    select m.id as meter_id, m.code as meter_code, m.unit_id, m.parent_meter_id, m.kind, r.status, r.consumption::text as consumption,
       coalesce(r.flags, '[]'::jsonb) as flags
     from meters m left join meter_reads r on r.meter_id = m.id and r.period = ${period}
     where m.estate_id = ${estateId} and m.status = 'active'`.execute(db)
