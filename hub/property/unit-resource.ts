@@ -1,4 +1,5 @@
 import { Type } from 'typebox'
+import { invalid } from '../api/api-error.ts'
 import type { EstateResource } from '../api/estate-resource.ts'
 import { Code, Decimal, DecimalOut, Id, OneOf, Timestamp } from '../api/schema-parts.ts'
 
@@ -39,4 +40,9 @@ export const unitResource: EstateResource = {
   references: { buildingId: { table: 'buildings', label: 'building' } },
   estateFrom: 'buildingId',
   decimals: { areaM2: 2 },
+  // The database refuses an area of 0 too (a check constraint), but without naming the field.
+  async check({ next }) {
+    if (next.areaM2 !== undefined && Number(next.areaM2) <= 0)
+      throw invalid('body.areaM2', 'must be greater than 0')
+  },
 }
