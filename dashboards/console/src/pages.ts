@@ -177,4 +177,12 @@ export interface DetailRoute {
   readonly component: () => Promise<Component>
 }
 
-export const detailRoutes: readonly DetailRoute[] = []
+export const detailRoutes: readonly DetailRoute[] = [
+  {
+    name: 'workOrderDetail',
+    path: '/work-orders/:id',
+    parent: 'workOrders',
+    titleKey: 'pages.workOrders.detailTitle',
+    component: () => import('./pages/work-orders/WorkOrderDetailPage.vue'),
+  },
+]
