@@ -1,6 +1,15 @@
+import { join } from 'node:path'
+import type { Page } from 'playwright-core'
 import { expect, it } from 'vitest'
 import { rmbCapitals } from '../../hub/billing/rmb-capitals.ts'
-import { describeBrowser, measureShown, PAGE_BUDGET_MS, shoot, shownText } from './support/browser.ts'
+import {
+  describeBrowser,
+  measureShown,
+  PAGE_BUDGET_MS,
+  SCREENSHOT_DIR,
+  shoot,
+  shownText,
+} from './support/browser.ts'
 
 // Billing in the console (收费管理) on the demo estate: the fee items and standards the demo
 // seeds; a bill run for one building this month previewed by demo-admin (every line with its
@@ -18,6 +27,10 @@ const grouped = (text: string) => {
   const [whole, frac] = text.split('.')
   return `${whole!.replace(/\B(?=(\d{3})+$)/g, ',')}.${frac}`
 }
+
+/** An Element Plus input by its test id: on the input itself or on its wrapper. */
+const inputOf = (page: Page, testId: string) =>
+  page.locator(`input[data-testid=${testId}], [data-testid=${testId}] input`).first()
 
 interface ArrearsRow {
   customerId: string
@@ -85,7 +98,7 @@ describeBrowser('billing pages', (suite) => {
     expect(list).toContain('演示财务')
 
     // This month, building B2: the period defaults to the current month, scope to a building.
-    expect(await page.getByTestId('bill-run-period').locator('input').inputValue()).toBe(thisMonth())
+    expect(await inputOf(page, 'bill-run-period').inputValue()).toBe(thisMonth())
     await page.getByTestId('bill-run-target').click()
     await page.locator('.el-select-dropdown__item:visible', { hasText: 'B2' }).first().click()
     await page.getByTestId('bill-run-preview').click()
@@ -108,7 +121,7 @@ describeBrowser('billing pages', (suite) => {
     await heldTab.click()
     const held = await shownText(page.getByTestId('bill-run-held'))
     expect(held).toMatch(/2-\d{4} · /)
-    expect(held).toMatch(/no owner or tenant|not approved|flagged/)
+    expect(held).toMatch(/本期没有业主或租户|读数待审核|读数异常/)
     await shoot(page, 'billing-bill-run-preview')
     runUrl = page.url()
     expect(runUrl).toContain('run=')
@@ -128,7 +141,9 @@ describeBrowser('billing pages', (suite) => {
     const confirm = finance.locator('.el-message-box')
     expect(await shownText(confirm)).toContain(toIssue!)
     await confirm.getByRole('button', { name: '审批出账' }).click()
-    await expect.poll(() => shownText(finance.locator('.el-message'))).toContain('已审批：新出账')
+    await expect
+      .poll(() => shownText(finance.locator('.el-message--success').last()))
+      .toContain('已审批：新出账')
     await expect.poll(() => shownText(financeDetail)).toContain('已审批出账')
     expect(await shownText(financeDetail)).toContain('审批：演示财务')
     expect(await finance.getByTestId('bill-run-approve').count()).toBe(0)
@@ -153,7 +168,7 @@ describeBrowser('billing pages', (suite) => {
 
     const page = await suite.newPage()
     await suite.login(page)
-    await measureShown(page, '[data-testid=desk-search] input', {
+    await measureShown(page, 'input[data-testid=desk-search], [data-testid=desk-search] input', {
       label: 'desk (search box)',
       navigate: () => page.getByTestId('menu-desk').click(),
     })
@@ -186,7 +201,7 @@ describeBrowser('billing pages', (suite) => {
     // Every line is ticked; the amount is the ticked total.
     const total = grouped(yuanText(openFen))
     expect(await shownText(page.getByTestId('desk-ticked-total'))).toBe(`¥${total}`)
-    expect(await page.getByTestId('desk-amount').locator('input').inputValue()).toBe(yuanText(openFen))
+    expect(await inputOf(page, 'desk-amount').inputValue()).toBe(yuanText(openFen))
     paidAmount = yuanText(openFen)
     await shoot(page, 'billing-desk')
 
@@ -197,7 +212,7 @@ describeBrowser('billing pages', (suite) => {
     await page.keyboard.press('Enter')
     const dialog = page.getByTestId('receipt-dialog')
     await dialog.waitFor()
-    const message = await shownText(page.locator('.el-message--success'))
+    const message = await shownText(page.locator('.el-message--success').last())
     receiptNo = /收据号\s*(\S+-\d{4}-\d{6})/.exec(message)?.[1] ?? ''
     expect(receiptNo).toMatch(/^[A-Z0-9-]+-\d{4}-\d{6}$/)
     const frame = page.frameLocator('[data-testid=receipt-frame]')
@@ -233,29 +248,27 @@ describeBrowser('billing pages', (suite) => {
     const page = await suite.newPage('phone')
     await suite.login(page)
     await page.goto('/billing/desk')
-    await page.getByTestId('desk-search').locator('input').fill(target!.unitCode!)
-    await page.getByTestId('desk-search').locator('input').press('Enter')
+    await inputOf(page, 'desk-search').fill(target!.unitCode!)
+    await inputOf(page, 'desk-search').press('Enter')
     const result = page.getByTestId('desk-result').filter({ hasText: target!.customerName })
     const cards = page.getByTestId('desk-line')
-    await Promise.race([result.first().waitFor(), cards.first().waitFor()])
+    await page.locator('[data-testid=desk-result], [data-testid=desk-line]').first().waitFor()
     if (await result.count()) await result.first().click()
     await cards.first().waitFor()
     expect(await cards.count()).toBe(lines.length)
     const all = lines.reduce((s, r) => s + fen(r.open), 0n)
-    expect(await page.getByTestId('desk-amount').locator('input').inputValue()).toBe(yuanText(all))
+    expect(await inputOf(page, 'desk-amount').inputValue()).toBe(yuanText(all))
     // The newest line (last) unticked: the amount drops by its open balance.
     const lastOpen = fen(/¥([\d,]+\.\d{2})/.exec(await shownText(cards.last()))![1]!.replaceAll(',', ''))
     await cards.last().click()
-    await expect
-      .poll(() => page.getByTestId('desk-amount').locator('input').inputValue())
-      .toBe(yuanText(all - lastOpen))
+    await expect.poll(() => inputOf(page, 'desk-amount').inputValue()).toBe(yuanText(all - lastOpen))
     // A method other than cash asks for the transaction number, next to the field.
     await page.getByTestId('desk-method').getByText('微信支付').click()
     await page.getByTestId('desk-submit').click()
     expect(await shownText(page.getByTestId('desk-pay'))).toContain('非现金收款须填写交易单号')
     const box = await page.getByTestId('desk-submit').boundingBox()
     expect(box!.x + box!.width).toBeLessThanOrEqual(390)
-    await page.screenshot({ path: 'test-output/screenshots/billing-desk-phone-cards-390x844.png' })
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'billing-desk-phone-form-390x844.png') })
   })
 
   it('shows the day’s takings and the hand-over with the payment just taken', async () => {

@@ -268,6 +268,19 @@ const en: MessageSchema = {
       explanation: 'How it was computed',
       list: 'Bill runs ({n})',
       all: 'All',
+      reasons: {
+        noPayer: 'unit {unit} has no owner or tenant for the period',
+        noRead: 'meter {meter} has no read for {period}',
+        read: 'meter {meter} read for {period} is {status}{flags}, not approved',
+        cannotApply: 'cannot apply the standard: {why}',
+      },
+      readStatuses: {
+        auto: 'awaiting review',
+        flagged: 'flagged',
+        estimated: 'estimated',
+        overridden: 'overridden',
+        approved: 'approved',
+      },
     },
     desk: {
       title: 'Cashier desk',

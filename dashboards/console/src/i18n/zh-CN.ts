@@ -273,6 +273,19 @@ const zhCN = {
       explanation: '计算说明',
       list: '账单批次（{n}）',
       all: '全部',
+      reasons: {
+        noPayer: '房屋 {unit} 本期没有业主或租户',
+        noRead: '仪表 {meter} 没有 {period} 的抄表记录',
+        read: '仪表 {meter} 的 {period} 读数{status}{flags}',
+        cannotApply: '收费标准无法套用：{why}',
+      },
+      readStatuses: {
+        auto: '待审核',
+        flagged: '异常',
+        estimated: '为估算值，未审核',
+        overridden: '已修正，未审核',
+        approved: '已审核',
+      },
     },
     desk: {
       title: '收银台',
