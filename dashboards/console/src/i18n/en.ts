@@ -649,7 +649,7 @@ const en: MessageSchema = {
       slaFilter: { breached: 'Overdue', ok: 'Not overdue' },
       duration: {
         days: '{d} d {h} h',
-        hours: '{h} h {m} min',
+        hours: '{h} h {m} min {s} s',
         minutes: '{m} min {s} s',
       },
       form: {

@@ -652,7 +652,7 @@ const zhCN = {
       slaFilter: { breached: '已超时', ok: '未超时' },
       duration: {
         days: '{d}天{h}小时',
-        hours: '{h}小时{m}分',
+        hours: '{h}小时{m}分{s}秒',
         minutes: '{m}分{s}秒',
       },
       form: {
