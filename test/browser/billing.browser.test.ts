@@ -77,7 +77,8 @@ describeBrowser('billing pages', (suite) => {
     expect(text).toContain('0–260 kWh：0.5883 元/kWh')
     expect(text).toContain('水费(含污水处理费)')
     expect(text).toContain('4.20 元/m³')
-    expect(text).toContain('滞纳金：每日 0.0003')
+    expect(text).toContain('滞纳金：每日 0.0003，宽限 15 天，上限为本金的 1 倍')
+    expect(await shownText(page.getByTestId('fee-price').filter({ hasText: 'm²' }))).toBe('2.80 元/m²·月')
     await shoot(page, 'billing-fee-items')
   })
 
@@ -265,7 +266,7 @@ describeBrowser('billing pages', (suite) => {
     // A method other than cash asks for the transaction number, next to the field.
     await page.getByTestId('desk-method').getByText('微信支付').click()
     await page.getByTestId('desk-submit').click()
-    expect(await shownText(page.getByTestId('desk-pay'))).toContain('非现金收款须填写交易单号')
+    await expect.poll(() => shownText(page.getByTestId('desk-pay'))).toContain('非现金收款须填写交易单号')
     const box = await page.getByTestId('desk-submit').boundingBox()
     expect(box!.x + box!.width).toBeLessThanOrEqual(390)
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'billing-desk-phone-form-390x844.png') })
