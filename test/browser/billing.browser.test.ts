@@ -104,13 +104,15 @@ describeBrowser('billing pages', (suite) => {
     await page.locator('.el-select-dropdown__item:visible', { hasText: 'B2' }).first().click()
     await page.getByTestId('bill-run-preview').click()
     const detail = page.getByTestId('bill-run-detail')
-    await expect.poll(() => shownText(detail)).toContain('待审批')
+    await expect.poll(() => shownText(detail)).toContain(`${thisMonth()} 账单 · 楼栋 B2`)
     const head = await shownText(detail)
-    expect(head).toContain(`${thisMonth()} 账单 · 楼栋 B2`)
+    expect(head).toContain('待审批')
     expect(head).toContain('您是制单人，须由另一人审批')
     expect(await page.getByTestId('bill-run-approve').isDisabled()).toBe(true)
     // Every line explains itself: the unit's area × the price.
-    const firstLine = page.locator('[data-testid=bill-run-lines] .el-table__row').first()
+    const firstLine = page
+      .locator('[data-testid=bill-run-lines] .el-table__row', { hasText: '物业服务费' })
+      .first()
     const lineText = await shownText(firstLine)
     expect(lineText).toMatch(/^2-/)
     expect(lineText).toContain('物业服务费')
