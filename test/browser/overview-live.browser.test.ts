@@ -50,6 +50,14 @@ describeBrowser('overview and live pages', (suite) => {
     await page.goBack()
     await page.getByTestId('tile-presence').getByRole('link').click()
     await page.getByTestId('page-live').waitFor()
+
+    // The group above the estate: the same figures, summed over its estates (one in the demo).
+    await page.getByTestId('menu-overview').click()
+    const estateRate = await shownText(page.getByTestId('tile-collection').getByTestId('tile-figure'))
+    await page.getByTestId('org-picker').locator('.el-select__wrapper').click()
+    await page.locator('.el-tree-node__content', { hasText: '华景集团' }).click()
+    await expect.poll(() => shownText(page.getByTestId('page-overview'))).toContain('1 个管理处合计')
+    expect(await shownText(page.getByTestId('tile-collection').getByTestId('tile-figure'))).toBe(estateRate)
   })
 
   it('shows gateways and devices online, and a device’s live value changing without a reload', async () => {
@@ -102,6 +110,12 @@ describeBrowser('overview and live pages', (suite) => {
     await expect
       .poll(() => trend.locator('.el-radio-button.is-active').allInnerTexts())
       .toEqual(['近 24 小时', '1 小时'])
+    // Back to the last 6 hours: the bucket follows the range (raw), the line has the live readings.
+    await trend.getByText('近 6 小时').click()
+    await expect
+      .poll(() => trend.locator('.el-radio-button.is-active').allInnerTexts())
+      .toEqual(['近 6 小时', '原始'])
+    await page.waitForTimeout(300)
     await shoot(page, 'live')
   }, 120_000)
 
@@ -122,5 +136,11 @@ describeBrowser('overview and live pages', (suite) => {
     await page.getByTestId('menu-overview').click()
     await page.getByTestId('tile-collection').waitFor()
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+
+    // The same tiles in English.
+    await page.getByTestId('lang-switch').click()
+    await expect.poll(() => shownText(page.getByTestId('tile-collection'))).toContain('Collection rate')
+    expect(await shownText(page.getByTestId('tile-work-orders'))).toContain('Open work orders')
+    expect(await shownText(page.getByTestId('tile-presence'))).toContain('Gateways')
   })
 })
