@@ -104,7 +104,7 @@ describeBrowser('estate setup and users', (suite) => {
     const areaError = drawer(page).getByTestId('field-areaM2').locator('.el-form-item__error')
     await areaError.waitFor()
     expect(await shownText(areaError)).toContain('must be greater than 0')
-    expect(await codeError.count()).toBe(0)
+    await expect.poll(() => codeError.count()).toBe(0)
     await shoot(page, 'setup-unit-errors')
     await drawer(page).getByRole('button', { name: '取消' }).click()
     await drawer(page).waitFor({ state: 'hidden' })
@@ -138,6 +138,14 @@ describeBrowser('estate setup and users', (suite) => {
     const gateways = page.getByTestId('gateways-table')
     expect(await shownText(gateways)).toContain('1号配电房网关')
     await shoot(page, 'setup-gateways')
+
+    // The demo gateway's devices, in a drawer.
+    await page.getByTestId('devices-demo-gw-1').click()
+    await expect.poll(() => shownText(page.getByTestId('gateway-devices-count'))).toMatch(/共 \d+ 台设备/)
+    expect(await shownText(page.getByTestId('gateway-devices'))).toContain('智能表')
+    await shoot(page, 'setup-gateway-devices')
+    await page.keyboard.press('Escape')
+    await page.getByTestId('gateway-devices').waitFor({ state: 'hidden' })
 
     const code = `gw-${suffix.toLowerCase()}`
     await page.getByTestId('gateways-create').click()

@@ -899,6 +899,11 @@ const en: MessageSchema = {
       copy: 'Copy',
       copied: 'Copied',
       secretDone: 'I have saved the secret',
+      devices: 'Devices',
+      devicesTitle: 'Devices of {name}',
+      deviceCount: '{n} devices',
+      deviceOn: 'Device enabled',
+      deviceOff: 'Device disabled',
     },
     import: {
       title: 'Import',
@@ -911,6 +916,13 @@ const en: MessageSchema = {
         meters: 'Meters',
       },
       columns: 'Headers',
+      headers: {
+        buildings: 'code,name,floorsAbove,floorsBelow',
+        units: 'code,building,floor,areaM2,use,status',
+        customers: 'code,kind,name,phone,email,idDocument,notes,unit,role,startDate,endDate',
+        meters:
+          'code,kind,unit,building,location,serialNumber,multiplier,registerCapacity,installReading,installedOn,parent,billing',
+      },
       template: 'template',
       downloadTemplate: 'Download template',
       file: 'File',
