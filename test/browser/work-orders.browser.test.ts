@@ -211,8 +211,16 @@ describeBrowser('work orders and alarms pages', (suite) => {
     await page.getByTestId('work-order-detail').waitFor()
     expect(await statusShown(page)).toBe('已登记')
     expect(await page.getByTestId('wo-action-dispatch').isVisible()).toBe(true)
+    // The same order in English.
+    await page.getByTestId('lang-switch').click()
+    await expect.poll(() => statusShown(page)).toBe('Registered')
+    expect(await shownText(page.getByTestId('wo-action-dispatch'))).toBe('Dispatch')
+    expect(await shownText(page.getByTestId('sla-clock').first())).toMatch(/^Response: \d.* left$/)
+    await page.getByTestId('lang-switch').click()
+    await expect.poll(() => statusShown(page)).toBe('已登记')
     // Nothing wider than the phone.
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+    // A string: evaluated in the page (the test's own types have no DOM).
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')
     expect(overflow).toBeLessThanOrEqual(0)
   }, 60_000)
 
