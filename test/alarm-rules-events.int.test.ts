@@ -176,6 +176,16 @@ describe.each(storeBackends())('alarm rules and device events on $name', (backen
     const act = (token: string, action: string) =>
       hub.call(token, { method: 'POST', url: `/api/v1/alarms/${org.a.alarmId}/${action}` })
     expect((await act(viewerA, 'acknowledge')).status).toBe(403)
+    const listed = await hub.call(viewerA, {
+      method: 'GET',
+      url: `/api/v1/alarms?estateId=${org.a.estateId}`,
+    })
+    expect(listed.body.items.find((a: { id: string }) => a.id === org.a.alarmId)).toMatchObject({
+      ruleName: '门被强行打开',
+      ruleKind: 'event',
+      workOrderId: null,
+      status: 'active',
+    })
     // An event alarm (a forced door) has no end signal: it cannot wait for "cleared".
     const early = await act(serviceA, 'close')
     expect(early.status).toBe(409)

@@ -283,7 +283,8 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
     {
       schema: {
         tags,
-        summary: 'Alarms of an estate, by status',
+        summary:
+          'Alarms of an estate, by status, with their rule (name, kind) and the work order each opened',
         security,
         querystring: Type.Object(
           {
@@ -304,8 +305,14 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
       let query = db
         .selectFrom('alarms')
         .innerJoin('alarmRules', 'alarmRules.id', 'alarms.ruleId')
+        .leftJoin('workOrders', 'workOrders.alarmId', 'alarms.id')
         .selectAll('alarms')
-        .select('alarmRules.name as ruleName')
+        // The rule's kind says when the alarm may be closed (an event alarm once acknowledged).
+        .select([
+          'alarmRules.name as ruleName',
+          'alarmRules.kind as ruleKind',
+          'workOrders.id as workOrderId',
+        ])
         .where('alarms.estateId', '=', estateId)
       if (q.status) query = query.where('alarms.status', '=', q.status)
       const rows = await query.orderBy('alarms.raisedAt', 'desc').limit(500).execute()
