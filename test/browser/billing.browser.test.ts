@@ -302,6 +302,8 @@ describeBrowser('billing pages', (suite) => {
       .poll(() => shownText(page.frameLocator('[data-testid=receipt-frame]').locator('body')))
       .toContain(receiptNo)
     await page.keyboard.press('Escape')
+    await page.getByTestId('receipt-dialog').waitFor({ state: 'hidden' })
+    await page.getByTestId('takings-summary').scrollIntoViewIfNeeded()
     await shoot(page, 'billing-takings')
   })
 })
