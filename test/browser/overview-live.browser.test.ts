@@ -39,16 +39,20 @@ describeBrowser('overview and live pages', (suite) => {
     await shoot(page, 'overview')
 
     // Each tile opens its list: work orders, then alarms (active ones).
-    await orders.getByRole('link').click()
+    await orders.getByTestId('tile-link').click()
     await page.getByTestId('page-workOrders').waitFor()
     expect(new URL(page.url()).pathname).toBe('/work-orders')
     await page.goBack()
-    await page.getByTestId('tile-alarms').getByRole('link').click()
+    await page.getByTestId('sla-breached').click()
+    await page.getByTestId('page-workOrders').waitFor()
+    expect(new URL(page.url()).searchParams.get('sla')).toBe('breached')
+    await page.goBack()
+    await page.getByTestId('tile-alarms').getByTestId('tile-link').click()
     await page.getByTestId('page-alarms').waitFor()
     expect(new URL(page.url()).pathname).toBe('/alarms')
     expect(new URL(page.url()).searchParams.get('status')).toBe('active')
     await page.goBack()
-    await page.getByTestId('tile-presence').getByRole('link').click()
+    await page.getByTestId('tile-presence').getByTestId('tile-link').click()
     await page.getByTestId('page-live').waitFor()
 
     // The group above the estate: the same figures, summed over its estates (one in the demo).
@@ -63,6 +67,8 @@ describeBrowser('overview and live pages', (suite) => {
   it('shows gateways and devices online, and a device’s live value changing without a reload', async () => {
     const page = await suite.newPage()
     await suite.login(page)
+    // The login lands on the overview: let it finish (one store serves both pages' queries).
+    await page.locator('[data-page=overview][data-loaded-ms]').waitFor()
     const timing = await measureShown(page, '[data-testid=device-row]', {
       label: 'live',
       navigate: () => page.getByTestId('menu-live').click(),
@@ -115,6 +121,9 @@ describeBrowser('overview and live pages', (suite) => {
     await expect
       .poll(() => trend.locator('.el-radio-button.is-active').allInnerTexts())
       .toEqual(['近 6 小时', '原始'])
+    // The whole list again beside the picked device, for the screenshots.
+    await page.getByTestId('device-search').fill('')
+    await expect.poll(() => rows.count()).toBeGreaterThan(1)
     await page.waitForTimeout(300)
     await shoot(page, 'live')
   }, 120_000)
