@@ -15,6 +15,7 @@
  */
 import { ApplicationTag, ObjectType, PropertyIdentifier } from '@bacnet-js/client'
 import type { PointValue, Quality, Reading } from '../driver-types.ts'
+import { float32Decimal } from '../float32-decimal.ts'
 import { BacnetErrorCode } from './bacnet-errors.ts'
 import { errorName } from './bacnet-names.ts'
 
@@ -69,6 +70,7 @@ const binaryTypes: ReadonlySet<number> = new Set([
 function decodeOne(objectType: number, propertyId: number, v: TaggedValue): Decoded {
   switch (v.type) {
     case ApplicationTag.REAL:
+      return typeof v.value === 'number' ? { ok: true, value: float32Decimal(v.value) } : bad('not a number')
     case ApplicationTag.DOUBLE:
     case ApplicationTag.UNSIGNED_INTEGER:
     case ApplicationTag.SIGNED_INTEGER:
