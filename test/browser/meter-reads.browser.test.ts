@@ -80,7 +80,7 @@ describeBrowser('meter reads page', (suite) => {
     expect(flags).toContain('倒转')
     expect(flags).toContain('went backwards')
     // The chart of the readings around the cut-off, drawn (ECharts on a canvas), with points.
-    await drawer.locator('[data-testid=time-chart] canvas').first().waitFor({ state: 'visible' })
+    await drawer.locator('[data-testid=drawer-chart] canvas').first().waitFor({ state: 'visible' })
     expect(await drawer.getByText('暂无数据').count()).toBe(0)
     expect(await shownText(drawer.getByTestId('read-history'))).toContain('自动抄表')
     await shoot(page, 'meter-reads-flagged-drawer')
@@ -89,7 +89,8 @@ describeBrowser('meter reads page', (suite) => {
     const cells = row.locator('td')
     const previous = (await shownText(cells.nth(3))).trim()
     expect(previous).toMatch(/^\d+(\.\d+)?$/)
-    const overridden = (Number(previous) + 12.5).toFixed(2)
+    const places = Math.max(1, previous.split('.')[1]?.length ?? 0)
+    const overridden = (Number(previous) + 12.5).toFixed(places)
 
     // Someone else overrides the record meanwhile: the drawer's version is stale, and the
     // override through the page is refused with the 409 said plainly, nothing changed.
@@ -116,8 +117,8 @@ describeBrowser('meter reads page', (suite) => {
       })
     ).status
     expect(stale).toBe(200)
-    await drawer.getByTestId('override-current').locator('input').fill(overridden)
-    await drawer.getByTestId('override-reason').locator('input').fill('换表未登记，按现场读数修正')
+    await drawer.getByTestId('override-current').fill(overridden)
+    await drawer.getByTestId('override-reason').fill('换表未登记，按现场读数修正')
     await drawer.getByTestId('override-submit').click()
     const conflict = drawer.getByTestId('read-conflict')
     await conflict.waitFor()
@@ -129,14 +130,14 @@ describeBrowser('meter reads page', (suite) => {
     await conflict.getByRole('button', { name: '重新加载' }).click()
     await expect.poll(() => conflict.isVisible()).toBe(false)
     await expect.poll(() => shownText(drawer.getByTestId('drawer-status'))).toBe('已修改')
-    await drawer.getByTestId('override-current').locator('input').fill(overridden)
-    await drawer.getByTestId('override-reason').locator('input').fill('换表未登记，按现场读数修正')
+    await drawer.getByTestId('override-current').fill(overridden)
+    await drawer.getByTestId('override-reason').fill('换表未登记，按现场读数修正')
     await drawer.getByTestId('override-submit').click()
     await expect
       .poll(() => shownText(drawer.getByTestId('drawer-current')))
       .toMatch(new RegExp(`^${overridden.replace('.', '\\.')}0*$`))
     expect(await shownText(drawer.getByTestId('drawer-consumption'))).toMatch(/^12\.50*$/)
-    await drawer.getByTestId('approve-reason').locator('input').fill('已核对现场读数')
+    await drawer.getByTestId('approve-reason').fill('已核对现场读数')
     await drawer.getByTestId('approve-submit').click()
     await expect.poll(() => shownText(drawer.getByTestId('drawer-status'))).toBe('已审核')
 
@@ -166,12 +167,11 @@ describeBrowser('meter reads page', (suite) => {
     await suite.login(page)
     logApiTimes(page, 'meter reads')
     await page.locator('[data-page=overview][data-loaded-ms]').waitFor()
+    await page.getByTestId('menu-toggle').click()
+    await page.locator('.eh-shell__drawer').waitFor({ state: 'visible' })
     const timing = await measureShown(page, '[data-testid=meter-reads-cards] [data-testid=meter-read-row]', {
       label: 'meter reads (phone)',
-      navigate: async () => {
-        await page.getByTestId('menu-toggle').click()
-        await page.locator('.eh-shell__drawer').getByText('抄表', { exact: true }).click()
-      },
+      navigate: () => page.locator('.eh-shell__drawer').getByText('抄表', { exact: true }).click(),
     })
     await page.getByTestId('tab-flagged').click()
     const card = page.locator(`[data-testid=meter-read-row][data-meter=${STUCK}]`)

