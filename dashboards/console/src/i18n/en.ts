@@ -893,9 +893,11 @@ const en: MessageSchema = {
     gateways: {
       title: 'Gateways and devices',
       rotate: 'New secret',
-      rotateConfirm: 'Make a new secret for gateway {code}? The old one stops working at once; the gateway needs the new one in its config.',
+      rotateConfirm:
+        'Make a new secret for gateway {code}? The old one stops working at once; the gateway needs the new one in its config.',
       secretTitle: 'Secret of gateway {code}',
-      secretWarning: 'This secret is shown only this once: the hub keeps only its hash. Copy it into the gateway config now; after closing you can only make a new one.',
+      secretWarning:
+        'This secret is shown only this once: the hub keeps only its hash. Copy it into the gateway config now; after closing you can only make a new one.',
       copy: 'Copy',
       copied: 'Copied',
       secretDone: 'I have saved the secret',

@@ -888,7 +888,8 @@ const zhCN = {
       rotate: '更换密钥',
       rotateConfirm: '为网关 {code} 生成新密钥？旧密钥将立即失效，需要把新密钥写入网关配置。',
       secretTitle: '网关 {code} 的密钥',
-      secretWarning: '密钥只显示这一次，平台只保存它的摘要。请立即复制并写入网关配置；关闭后无法再查看，只能更换新密钥。',
+      secretWarning:
+        '密钥只显示这一次，平台只保存它的摘要。请立即复制并写入网关配置；关闭后无法再查看，只能更换新密钥。',
       copy: '复制',
       copied: '已复制',
       secretDone: '我已保存密钥',
