@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import { expect, it } from 'vitest'
 import { describeBrowser, measureShown, PAGE_BUDGET_MS, shoot, shownText } from './support/browser.ts'
 
