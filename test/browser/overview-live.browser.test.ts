@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 import { expect, it } from 'vitest'
 import { describeBrowser, measureShown, PAGE_BUDGET_MS, shoot, shownText } from './support/browser.ts'
 
@@ -97,15 +96,13 @@ describeBrowser('overview and live pages', (suite) => {
     await expect.poll(() => shownText(points.getByTestId('stream-state'))).toContain('实时更新中')
 
     // The value changes in place: same document (no reload), new text.
-    await page.evaluate(() => {
-      ;(window as unknown as { liveMarker: number }).liveMarker = 42
-    })
+    await page.evaluate('window.liveMarker = 42')
     const before = await shownText(value)
     const started = Date.now()
     await expect.poll(() => shownText(value), { timeout: 45_000, interval: 250 }).not.toBe(before)
     const after = await shownText(value)
     console.log(`  [live] ahu1-supply-temp ${before} → ${after} after ${Date.now() - started} ms, no reload`)
-    expect(await page.evaluate(() => (window as unknown as { liveMarker?: number }).liveMarker)).toBe(42)
+    expect(await page.evaluate<number>('window.liveMarker')).toBe(42)
 
     // A point's chart over a range and bucket.
     await points.locator('[data-testid=point-row][data-point=ahu1-supply-temp]').click()
@@ -141,11 +138,11 @@ describeBrowser('overview and live pages', (suite) => {
     const points = page.locator('[data-testid=device-points][data-device=meter-1-main]')
     await expect.poll(() => shownText(points)).toMatch(/kWh/)
     // Nothing wider than the phone's screen.
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390)
     await page.getByTestId('menu-toggle').click()
     await page.getByTestId('menu-overview').click()
     await page.getByTestId('tile-collection').waitFor()
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390)
 
     // The same tiles in English.
     await page.getByTestId('lang-switch').click()
