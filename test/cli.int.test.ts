@@ -65,7 +65,10 @@ afterAll(() => {
   for (const child of children) child.kill('SIGKILL')
 })
 
-describe('estatehub CLI', () => {
+// Every case starts the CLI as a process (tsx compiles it each time) and some start a hub or
+// the demo: on a two-core CI machine busy with the other suites that takes more than the
+// default 30 s, without anything being wrong.
+describe('estatehub CLI', { timeout: 120_000 }, () => {
   it('stops on a bad config with one precise line per problem', async () => {
     const file = configFile(
       'bad.yaml',

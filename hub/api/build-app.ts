@@ -91,8 +91,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Unknown body or query keys are refused rather than silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
     bodyLimit: 20 * 1024 * 1024,
-    // Idle keep-alive sockets (a fetch aborted mid-stream leaves one) must not hold up shutdown.
-    forceCloseConnections: true,
   })
   app.setErrorHandler(handleError)
   app.setNotFoundHandler((request, reply) =>
