@@ -62,6 +62,8 @@ describeBrowser('billing pages', (suite) => {
   it('shows the fee items with their standards and whom they apply to', async () => {
     const page = await suite.newPage()
     await suite.login(page)
+    // Timed from a settled overview, as the other pages' tests are.
+    await page.locator('[data-page=overview][data-loaded-ms]').waitFor()
     const timing = await measureShown(page, '[data-testid=fee-standard]', {
       label: 'fee items',
       navigate: () => page.getByTestId('menu-feeItems').click(),
@@ -87,6 +89,7 @@ describeBrowser('billing pages', (suite) => {
   it('runs a bill for one building this month: preview with explanations and the held list, approved by a second person', async () => {
     const page = await suite.newPage()
     await suite.login(page)
+    await page.locator('[data-page=overview][data-loaded-ms]').waitFor()
     const timing = await measureShown(page, '[data-testid=bill-runs-table] .el-table__row', {
       label: 'bill runs',
       navigate: () => page.getByTestId('menu-billRuns').click(),
