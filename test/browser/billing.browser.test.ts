@@ -281,6 +281,7 @@ describeBrowser('billing pages', (suite) => {
     expect(receiptNo).not.toBe('')
     const page = await suite.newPage()
     await suite.login(page)
+    await page.locator('[data-page=overview][data-loaded-ms]').waitFor()
     const timing = await measureShown(page, '[data-testid=takings-cashier]', {
       label: 'takings',
       navigate: () => page.getByTestId('menu-takings').click(),
