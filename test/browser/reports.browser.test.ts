@@ -112,8 +112,9 @@ describeBrowser('reports page', (suite) => {
 
     // The arrears (欠费明细表) of last month's bills.
     await page.getByTestId('report-picker').click()
-    await measureShown(page, '[data-testid=report-meta]:has-text("欠费明细表")', {
+    await measureShown(page, '[data-testid=report-meta]', {
       label: 'reports: switch to arrears',
+      hasText: '欠费明细表',
       navigate: () => page.getByTestId('report-option-arrears').click(),
     })
     const meta = await shownText(page.getByTestId('report-meta'))
