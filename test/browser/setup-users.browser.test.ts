@@ -91,19 +91,19 @@ describeBrowser('estate setup and users', (suite) => {
     expect(unitText).toContain('89.50')
     expect(unitText).toContain('出租')
 
-    // The same code again: the hub's 409 shown beside the code field, the drawer stays open.
+    // The same code again: the hub's 409 shown beside the code field, in Chinese, the drawer stays open.
     await fillUnit(unitCode, '60')
     await drawer(page).getByTestId('resource-submit').click()
     const codeError = drawer(page).getByTestId('field-code').locator('.el-form-item__error')
     await codeError.waitFor()
-    expect(await shownText(codeError)).toContain('already exists')
+    expect(await shownText(codeError)).toBe('已存在')
     // An area of 0: the hub's 400 beside the area field.
     await drawer(page).getByTestId('field-code').locator('input').fill(`${buildingCode}-102`)
     await drawer(page).getByTestId('field-areaM2').locator('input').fill('0')
     await drawer(page).getByTestId('resource-submit').click()
     const areaError = drawer(page).getByTestId('field-areaM2').locator('.el-form-item__error')
     await areaError.waitFor()
-    expect(await shownText(areaError)).toContain('must be greater than 0')
+    expect(await shownText(areaError)).toBe('须大于 0')
     await expect.poll(() => codeError.count()).toBe(0)
     await shoot(page, 'setup-unit-errors')
     await drawer(page).getByRole('button', { name: '取消' }).click()

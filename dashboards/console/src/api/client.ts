@@ -1,11 +1,15 @@
 import { ElMessage } from 'element-plus'
 import { i18n } from '../i18n/index.ts'
 import { session } from '../session/session.ts'
+import { hubMessage } from './hub-messages.ts'
 
 /** One offending place, as the hub names it: `body.x`, `query.x`, `row 7: areaM2`. */
 export interface ErrorDetail {
   readonly field: string
+  /** In the user's language where the hub's sentence is a known shape (api/hub-messages.ts). */
   readonly message: string
+  /** The hub's own words. */
+  readonly hubWords: string
 }
 
 /** The hub's error shape (docs/api.md, Conventions), or a network failure (status 0). */
@@ -78,7 +82,13 @@ async function errorFrom(response: Response): Promise<ApiError> {
       ? body.message
       : i18n.global.t('errors.http', { status: response.status })
   const details = Array.isArray(body?.details)
-    ? (body.details as ErrorDetail[]).filter((d) => typeof d?.field === 'string')
+    ? (body.details as { field?: unknown; message?: unknown }[])
+        .filter((d) => typeof d?.field === 'string')
+        .map((d) => {
+          // Other keys (an import problem's row and column) are kept as the hub sent them.
+          const words = typeof d.message === 'string' ? d.message : ''
+          return { ...d, field: d.field as string, message: hubMessage(words), hubWords: words }
+        })
     : []
   return new ApiError(response.status, code, message, details)
 }
@@ -89,12 +99,11 @@ export function errorText(error: unknown): string {
     if (error.code === 'EH_ERR_NETWORK') return i18n.global.t('errors.network')
     const key = `errors.codes.${error.code}`
     const title = i18n.global.te(key) ? i18n.global.t(key) : ''
-    const extra = error.details
-      .slice(1)
-      .map((d) => `${d.field}: ${d.message}`)
-      .join('; ')
-    const main = title ? i18n.global.t('errors.withCode', { title, message: error.message }) : error.message
-    return [main, extra].filter(Boolean).join('; ')
+    // The details in the user's language when there are any; the hub's summary repeats them in English.
+    const message = error.details.length
+      ? error.details.map((d) => `${d.field}: ${d.message}`).join('; ')
+      : error.message
+    return title ? i18n.global.t('errors.withCode', { title, message }) : message
   }
   return error instanceof Error ? error.message : String(error)
 }
