@@ -56,6 +56,23 @@ describeBrowser('overview and live pages', (suite) => {
     await page.getByTestId('tile-presence').getByTestId('tile-link').click()
     await page.getByTestId('page-live').waitFor()
 
+    // The money tiles open their reports: the collection rate of the tile's month, the arrears.
+    await page.getByTestId('menu-overview').click()
+    await collection.getByTestId('tile-link').click()
+    await page.getByTestId('page-reports').waitFor()
+    const linked = new URL(page.url()).searchParams
+    expect(linked.get('report')).toBe('collectionRate')
+    expect(linked.get('period')).toMatch(/^\d{4}-\d{2}$/)
+    await expect.poll(() => shownText(page.getByTestId('report-meta'))).toMatch(/^收缴率/)
+    expect(await shownText(page.getByTestId('report-picker'))).toContain('收缴率')
+    expect(await page.getByTestId('param-period').locator('input').inputValue()).toBe(linked.get('period'))
+    await page.goBack()
+    await page.getByTestId('tile-arrears').getByTestId('tile-link').click()
+    await expect.poll(() => shownText(page.getByTestId('report-meta'))).toMatch(/^欠费明细表/)
+    // The report picked is kept in the address: a reload opens it again.
+    await page.reload()
+    await expect.poll(() => shownText(page.getByTestId('report-meta'))).toMatch(/^欠费明细表/)
+
     // The group above the estate: the same figures, summed over its estates (one in the demo).
     await page.getByTestId('menu-overview').click()
     const estateRate = await shownText(page.getByTestId('tile-collection').getByTestId('tile-figure'))
