@@ -6,6 +6,7 @@ import { requirePermission, visibleEstate, visibleEstateOf } from '../api/estate
 import { errorReplies, Id, IdParams, OneOf } from '../api/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 import { slaDue } from './sla-policy.ts'
+import { registerWorkOrderAssigneeRoutes } from './work-order-assignees.ts'
 import { listAttachments, registerWorkOrderAttachmentRoutes } from './work-order-attachments.ts'
 import { moveWorkOrder, slaState, type WorkOrderAction, workOrderActions } from './work-order-flow.ts'
 
@@ -327,6 +328,7 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
   )
 
   registerWorkOrderAttachmentRoutes(app, db)
+  registerWorkOrderAssigneeRoutes(app, db)
 
   for (const action of ['acknowledge', 'close'] as const) {
     app.post(

@@ -56,6 +56,11 @@ export const MeterReadRecord = Type.Object({
   version: Type.Integer(),
 })
 
+const StatusCounts = Type.Object({
+  all: Type.Integer(),
+  ...Object.fromEntries(statuses.map((s) => [s, Type.Integer()])),
+})
+
 const Change = Type.Object({
   id: Type.Integer(),
   action: Type.String(),
@@ -129,6 +134,23 @@ function present(row: ReadRow) {
   }
 }
 
+interface ReadFilters {
+  readonly period?: string
+  readonly status?: MeterReadStatus
+  readonly buildingId?: string
+  readonly meterId?: string
+}
+
+/** An estate's reads narrowed by the list's filters: the list and its counts share it, so they agree. */
+function filteredReads(db: Kysely<Database>, estateId: string, q: ReadFilters) {
+  let query = readQuery(db).where('meterReads.estateId', '=', estateId)
+  if (q.period !== undefined) query = query.where('meterReads.period', '=', q.period)
+  if (q.status !== undefined) query = query.where('meterReads.status', '=', q.status)
+  if (q.buildingId !== undefined) query = query.where('meters.buildingId', '=', q.buildingId)
+  if (q.meterId !== undefined) query = query.where('meterReads.meterId', '=', q.meterId)
+  return query
+}
+
 async function loadRead(db: Kysely<Database>, id: string) {
   return present((await readQuery(db).where('meterReads.id', '=', id).executeTakeFirstOrThrow()) as ReadRow)
 }
@@ -192,11 +214,7 @@ export function registerMeterReadRoutes(app: FastifyInstance, db: Kysely<Databas
         offset?: number
       }
       const estateId = await visibleEstate(db, request.scope, q.estateId, 'query.estateId')
-      let query = readQuery(db).where('meterReads.estateId', '=', estateId)
-      if (q.period !== undefined) query = query.where('meterReads.period', '=', q.period)
-      if (q.status !== undefined) query = query.where('meterReads.status', '=', q.status)
-      if (q.buildingId !== undefined) query = query.where('meters.buildingId', '=', q.buildingId)
-      if (q.meterId !== undefined) query = query.where('meterReads.meterId', '=', q.meterId)
+      const query = filteredReads(db, estateId, q)
       const limit = q.limit ?? 50
       const offset = q.offset ?? 0
       const [rows, total] = await Promise.all([
@@ -212,6 +230,33 @@ export function registerMeterReadRoutes(app: FastifyInstance, db: Kysely<Databas
           .executeTakeFirstOrThrow(),
       ])
       return { items: rows.map((r) => present(r as ReadRow)), total: Number(total.n), limit, offset }
+    },
+  )
+
+  app.get(
+    '/api/v1/meter-reads/counts',
+    {
+      schema: {
+        tags: ['meter reads'],
+        summary:
+          'How many meter-read records a period has, in all and per status (the list’s totals per status filter)',
+        security: [{ bearerAuth: [] }],
+        querystring: Type.Object({ estateId: Id, period: Period, buildingId: Type.Optional(Id) }, strict),
+        response: { 200: StatusCounts, ...errorReplies },
+      },
+    },
+    async (request) => {
+      const q = request.query as { estateId: string; period: string; buildingId?: string }
+      const estateId = await visibleEstate(db, request.scope, q.estateId, 'query.estateId')
+      // One grouped query, not one count per status: the page's tabs ask on every change.
+      const rows = await filteredReads(db, estateId, q)
+        .clearSelect()
+        .select((eb) => ['meterReads.status', eb.fn.countAll().as('n')])
+        .groupBy('meterReads.status')
+        .execute()
+      const counts = Object.fromEntries(statuses.map((s) => [s, 0])) as Record<MeterReadStatus, number>
+      for (const row of rows) counts[row.status] = Number(row.n)
+      return { all: statuses.reduce((sum, s) => sum + counts[s], 0), ...counts }
     },
   )
 

@@ -71,18 +71,28 @@ describeBrowser('work orders and alarms pages', (suite) => {
     // Only the steps of the current state are offered.
     expect(await page.getByTestId('wo-action-complete').count()).toBe(0)
 
-    // Dispatching without a department: the hub's words beside the field.
+    // Dispatching without a department: the hub's refusal beside the field, in Chinese.
     await page.getByTestId('wo-action-dispatch').click()
     await page.getByTestId('act-submit').click()
     await expect
       .poll(() => shownText(page.getByTestId('wo-action-dialog').locator('.el-form-item__error')))
-      .toContain('required to dispatch')
+      .toContain('必填')
     await pick(page, 'act-department', '工程部')
     await page.getByTestId('act-submit').click()
     await expect.poll(() => statusShown(page)).toBe('已派单')
     expect(await shownText(page.getByTestId('wo-fields'))).toContain('工程部')
 
-    await step(page, 'assign', '已指派', () => pick(page, 'act-assignee', suite.hub.finance.username))
+    // The picker offers the estate's people who may work orders (GET /api/v1/work-orders/assignees),
+    // each with the role that lets them: the admin, not the finance clerk.
+    await step(page, 'assign', '已指派', async () => {
+      await page.getByTestId('act-assignee').click()
+      const options = page.locator('[data-testid=act-assignee-option]:visible')
+      await options.first().waitFor()
+      const offered = await options.allInnerTexts()
+      expect(offered.join('\n')).toContain(`${suite.hub.username} · 管理员`)
+      expect(offered.join('\n')).not.toContain(suite.hub.finance.username)
+      await options.filter({ hasText: suite.hub.username }).first().click()
+    })
     await step(page, 'start', '处理中')
     expect(await shownText(page.getByTestId('sla-clock').first())).toMatch(/^完成剩余 \d/)
     await step(page, 'complete', '已完工', async () => {

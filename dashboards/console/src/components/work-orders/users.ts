@@ -3,29 +3,58 @@ import { api, type Page } from '../../api/client.ts'
 import { session } from '../../session/session.ts'
 import type { UserRow } from './work-orders.ts'
 
+/** Someone an estate's orders can be assigned to (`GET /api/v1/work-orders/assignees`). */
+export interface Assignee {
+  readonly id: string
+  readonly username: string
+  readonly displayName: string
+  /** The roles that let them work orders in the estate (engineering, service, admin). */
+  readonly roles: readonly string[]
+}
+
+interface Named {
+  readonly id: string
+  readonly username: string
+  readonly displayName: string | null
+}
+
+const isAdmin = () => session.me?.grants.some((g) => g.role === 'admin') ?? false
+
 /**
- * The people an order can be assigned to and whose names the timeline shows: the users the
- * caller administers (`GET /api/v1/users`, an admin's list), else only the caller.
+ * The people an estate's orders can be assigned to and the names the timeline shows. The
+ * assign picker lists the estate's assignees, which anyone who works orders may read (so the
+ * service desk can pick an engineer). Names come from the same list; an admin also reads the
+ * users they administer, so that someone since disabled or moved away keeps a name.
  */
 export function useUsers() {
-  const list = ref<UserRow[]>([])
+  const list = ref<Assignee[]>([])
+  const known = ref<Named[]>([])
   const loaded = ref(false)
-  async function load() {
-    try {
-      const page = await api.get<Page<UserRow>>('/api/v1/users', { query: { limit: 500 }, quiet: true })
-      list.value = page.items.filter((u) => !u.disabled)
-    } catch {
-      list.value = []
-    }
-    const me = session.me
-    if (me && !list.value.some((u) => u.id === me.id))
-      list.value = [
-        { id: me.id, username: me.username, displayName: me.displayName, disabled: false },
-        ...list.value,
-      ]
+  async function load(estateId: string | null | undefined) {
+    // Quiet: a viewer may not list assignees, and names are a nicety, not the page's data.
+    const [assignees, administered] = await Promise.all([
+      estateId
+        ? api
+            .get<{ items: Assignee[] }>('/api/v1/work-orders/assignees', { query: { estateId }, quiet: true })
+            .then((answer) => answer.items)
+            .catch(() => [])
+        : [],
+      isAdmin()
+        ? api
+            .get<Page<UserRow>>('/api/v1/users', { query: { limit: 500 }, quiet: true })
+            .then((page) => page.items)
+            .catch(() => [])
+        : [],
+    ])
+    list.value = assignees
+    known.value = [...assignees, ...administered, ...(session.me ? [session.me] : [])]
     loaded.value = true
   }
-  const byId = computed(() => new Map(list.value.map((u) => [u.id, u])))
+  const byId = computed(() => {
+    const names = new Map<string, Named>()
+    for (const user of known.value) if (!names.has(user.id)) names.set(user.id, user)
+    return names
+  })
   function nameOf(id: string | null | undefined): string {
     if (!id) return ''
     const user = byId.value.get(id)
