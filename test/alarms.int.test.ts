@@ -210,6 +210,22 @@ for (const backend of storeBackends()) {
           .returning('id')
           .executeTakeFirstOrThrow()
       ).id
+      // An engineer of this estate: only someone who may work its orders can be assigned.
+      await store.db
+        .insertInto('roleGrants')
+        .values({ userId: user, role: 'engineering', nodeId: site.estateId })
+        .execute()
+      const clerk = (
+        await store.db
+          .insertInto('users')
+          .values({ username: 'alm-clerk', displayName: '财务', passwordHash: 'x' })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+      ).id
+      await store.db
+        .insertInto('roleGrants')
+        .values({ userId: clerk, role: 'finance', nodeId: site.estateId })
+        .execute()
       const { moveWorkOrder } = await import('../hub/alarms/work-order-flow.ts')
       await expect(moveWorkOrder(store.db, order!.id, 'start', {}, user)).rejects.toMatchObject({
         statusCode: 409,
@@ -218,6 +234,9 @@ for (const backend of storeBackends()) {
         details: [{ field: 'body.department' }],
       })
       await moveWorkOrder(store.db, order!.id, 'dispatch', { department: '安保部' }, user)
+      await expect(
+        moveWorkOrder(store.db, order!.id, 'assign', { assigneeId: clerk }, user),
+      ).rejects.toMatchObject({ statusCode: 400, details: [{ field: 'body.assigneeId' }] })
       await moveWorkOrder(store.db, order!.id, 'assign', { assigneeId: user }, user)
       await moveWorkOrder(store.db, order!.id, 'start', {}, user)
       await moveWorkOrder(

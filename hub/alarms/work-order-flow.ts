@@ -3,6 +3,7 @@ import { conflict, invalid } from '../api/api-error.ts'
 import type { Database, WorkOrderStatus } from '../store/database-schema.ts'
 import { jsonb } from '../store/jsonb.ts'
 import { type IssuedRepairCharge, issueRepairCharge } from './repair-charge.ts'
+import { assigneesOf } from './work-order-assignees.ts'
 
 /** registered → dispatched → assigned → in progress → done → return visit → closed; or cancelled. */
 export const workOrderActions = {
@@ -78,13 +79,11 @@ export async function moveWorkOrder(
         break
       case 'assign': {
         if (!input.assigneeId) throw invalid('body.assigneeId', 'is required to assign')
-        const user = await trx
-          .selectFrom('users')
-          .select('id')
-          .where('id', '=', input.assigneeId)
-          .where('disabled', '=', false)
-          .executeTakeFirst()
-        if (!user) throw invalid('body.assigneeId', 'is not an active user')
+        // Only someone who may work this estate's orders (the picker's list): an order given to
+        // a finance clerk or a disabled account would sit with nobody able to move it.
+        const assignees = await assigneesOf(trx, order.estateId)
+        if (!assignees.some((a) => a.id === input.assigneeId))
+          throw invalid('body.assigneeId', "is not an active user who may work this estate's orders")
         set.assigneeId = input.assigneeId
         break
       }
