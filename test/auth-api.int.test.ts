@@ -213,7 +213,7 @@ describe.each(storeBackends())('auth API on $name', (backend) => {
       expect((await login('gina', 'second-password-88')).status).toBe(200)
     })
 
-    it('lists on GET /auth/me the grants with the names and kinds of their nodes', async () => {
+    it('lists on GET /auth/me the grants with the names and kinds of their nodes, and what each allows', async () => {
       const token = await hub.userWithGrants('hana', [
         { role: 'admin', nodeId: companyId },
         { role: 'engineering', nodeId: estateId },
@@ -229,6 +229,7 @@ describe.each(storeBackends())('auth API on $name', (backend) => {
           nodeId: companyId,
           nodeKind: 'company',
           nodeName: '上海物业公司',
+          permissions: expect.arrayContaining(['users.manage', 'billing.configure', 'workOrders.manage']),
         },
         {
           id: expect.any(String),
@@ -236,11 +237,19 @@ describe.each(storeBackends())('auth API on $name', (backend) => {
           nodeId: estateId,
           nodeKind: 'estate',
           nodeName: '翠湖苑',
+          permissions: ['read', 'devices.write', 'meters.write', 'meterReads.review', 'workOrders.manage'],
         },
       ])
       const root = await me(rootToken)
       expect(root.body.grants).toEqual([
-        { id: expect.any(String), role: 'admin', nodeId: null, nodeKind: null, nodeName: null },
+        {
+          id: expect.any(String),
+          role: 'admin',
+          nodeId: null,
+          nodeKind: null,
+          nodeName: null,
+          permissions: expect.arrayContaining(['org.write', 'payments.approve']),
+        },
       ])
     })
 

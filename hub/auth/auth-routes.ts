@@ -6,7 +6,7 @@ import { errorReplies, Id, Nullable, OneOf, Timestamp } from '../api/schema-part
 import type { Database } from '../store/database-schema.ts'
 import type { LoginThrottle } from './login-throttle.ts'
 import { UNUSABLE_PASSWORD_HASH, verifyPassword } from './password.ts'
-import { roles } from './roles.ts'
+import { permissionsOf, roles } from './roles.ts'
 import { hashSessionToken, newSessionToken } from './session-token.ts'
 
 export interface AuthOptions {
@@ -25,6 +25,10 @@ const Me = Type.Object({
       nodeId: Nullable(Id),
       nodeKind: Nullable(Type.String()),
       nodeName: Nullable(Type.String()),
+      permissions: Type.Array(Type.String(), {
+        description:
+          'what the role may change on that node (hub/auth/roles.ts), for the console to offer only those actions',
+      }),
     }),
   ),
 })
@@ -154,7 +158,10 @@ export function registerAuthRoutes(app: FastifyInstance, db: Kysely<Database>, o
         ])
         .where('roleGrants.userId', '=', user.id)
         .execute()
-      return { ...user, grants }
+      return {
+        ...user,
+        grants: grants.map((grant) => ({ ...grant, permissions: [...permissionsOf(grant.role)] })),
+      }
     },
   )
 }

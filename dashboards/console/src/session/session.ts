@@ -12,6 +12,8 @@ export interface Me {
     readonly nodeId: string | null
     readonly nodeKind: string | null
     readonly nodeName: string | null
+    /** What the role may change there (`billing.configure`, …): the hub's own list. */
+    readonly permissions: readonly string[]
   }[]
 }
 

@@ -1,0 +1,125 @@
+/**
+ * Fee configuration as the hub answers it (`/api/v1/fee-items`, `fee-standards`,
+ * `fee-assignments`; hub/billing/fee-*-resource.ts) and the choices its forms offer. Money,
+ * prices and rates stay the hub's decimal strings throughout.
+ */
+
+export const feeKinds = ['area', 'consumption', 'tiered', 'fixed', 'shared', 'one_off'] as const
+export type FeeKind = (typeof feeKinds)[number]
+export const feeCycles = ['monthly', 'quarterly', 'yearly', 'one_off'] as const
+export type FeeCycle = (typeof feeCycles)[number]
+export const roundingUnits = ['fen', 'jiao'] as const
+export const roundingModes = ['half-up', 'down'] as const
+export const tierBases = ['period', 'annual'] as const
+export const shareBases = ['area', 'consumption'] as const
+export const shareSources = ['meter', 'loss'] as const
+export const assignmentTargets = ['estate', 'building', 'use', 'unit', 'customer'] as const
+export type AssignmentTarget = (typeof assignmentTargets)[number]
+
+export interface FeeItem {
+  readonly id: string
+  readonly code: string
+  readonly name: string
+  readonly kind: FeeKind
+  readonly meterKind: string | null
+  readonly roundingUnit: string
+  readonly roundingMode: string
+  readonly cycle: FeeCycle
+  readonly dueDays: number
+  readonly lateFeeDailyRate: string
+  readonly lateFeeGraceDays: number
+  readonly lateFeeCapRatio: string | null
+  readonly active: boolean
+}
+
+export interface FeeBand {
+  readonly upTo: string | null
+  readonly price: string
+}
+
+export interface FeeStandard {
+  readonly id: string
+  readonly feeItemId: string
+  readonly name: string
+  readonly price: string | null
+  readonly amount: string | null
+  readonly bands: readonly FeeBand[] | null
+  readonly tierBasis: string | null
+  readonly shareBasis: string | null
+  readonly shareSource: string | null
+  readonly shareMeterId: string | null
+  readonly validFrom: string
+  readonly validTo: string | null
+}
+
+export interface FeeAssignment {
+  readonly id: string
+  readonly feeStandardId: string
+  readonly target: AssignmentTarget
+  readonly buildingId: string | null
+  readonly unitUse: string | null
+  readonly unitId: string | null
+  readonly customerId: string | null
+  readonly validFrom: string
+  readonly validTo: string | null
+}
+
+export interface Building {
+  readonly id: string
+  readonly code: string
+  readonly name: string
+}
+
+/** Kinds billed from a meter's consumption: they need a meter kind; a shared item may name one. */
+export const meteredKinds: readonly FeeKind[] = ['consumption', 'tiered']
+
+export function takesMeterKind(kind: FeeKind): boolean {
+  return meteredKinds.includes(kind) || kind === 'shared'
+}
+
+/** The cycles an item of `kind` may have: one_off is the cycle of one_off items and only theirs. */
+export function cyclesFor(kind: FeeKind): readonly FeeCycle[] {
+  return kind === 'one_off' ? ['one_off'] : feeCycles.filter((c) => c !== 'one_off')
+}
+
+/** What a standard of each kind is priced by (the hub refuses any other field). */
+export type StandardRule = 'price' | 'amount' | 'bands' | 'shared'
+export function ruleOf(kind: FeeKind): StandardRule {
+  switch (kind) {
+    case 'area':
+    case 'consumption':
+      return 'price'
+    case 'fixed':
+    case 'one_off':
+      return 'amount'
+    case 'tiered':
+      return 'bands'
+    case 'shared':
+      return 'shared'
+  }
+}
+
+/** The field naming what an assignment's target is; the whole estate needs none. */
+export const targetField = {
+  estate: undefined,
+  building: 'buildingId',
+  use: 'unitUse',
+  unit: 'unitId',
+  customer: 'customerId',
+} as const satisfies Record<AssignmentTarget, string | undefined>
+
+/** Today's date in the browser's calendar, `YYYY-MM-DD`. */
+export function today(now = new Date()): string {
+  return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`
+}
+
+/** The first day of the month after `now`: where a price change or an end usually falls. */
+export function firstOfNextMonth(now = new Date()): string {
+  const next = new Date(now.getFullYear(), now.getMonth() + 1, 1)
+  return today(next)
+}
+
+/** The first day of the month of `now`. */
+export function firstOfMonth(now = new Date()): string {
+  return today(new Date(now.getFullYear(), now.getMonth(), 1))
+}
