@@ -149,12 +149,16 @@ export async function requestApproval(db: Kysely<Database>, r: ApprovalRequest):
   })
 }
 
-/** Approves or rejects a request; approval books its effect in the same transaction. */
+/**
+ * Approves or rejects a request; approval books its effect in the same transaction. `note`:
+ * what the decider says about it (the requester sees it at the desk and on the approvals page).
+ */
 export async function decideApproval(
   db: Kysely<Database>,
   id: string,
   decidedBy: string,
   decision: 'approve' | 'reject',
+  note?: string,
 ): Promise<void> {
   await db.transaction().execute(async (trx) => {
     const a = await trx
@@ -169,7 +173,12 @@ export async function decideApproval(
     if (decision === 'approve') await book(trx, a, decidedBy)
     await trx
       .updateTable('approvals')
-      .set({ status: decision === 'approve' ? 'approved' : 'rejected', decidedBy, decidedAt: new Date() })
+      .set({
+        status: decision === 'approve' ? 'approved' : 'rejected',
+        decidedBy,
+        decidedAt: new Date(),
+        decisionNote: note?.trim() || null,
+      })
       .where('id', '=', id)
       .execute()
   })

@@ -20,9 +20,11 @@ import {
 } from '../api/schema-parts.ts'
 import type { AccessScope } from '../auth/access-scope.ts'
 import { Decimal } from '../decimal/decimal.ts'
-import type { Database } from '../store/database-schema.ts'
+import type { ApprovalKind, Database } from '../store/database-schema.ts'
 import { decideApproval, requestApproval } from './approval-actions.ts'
+import { listApprovals } from './approval-list.ts'
 import { approveBillRun, previewBillRun } from './bill-run.ts'
+import { customerPayments } from './customer-payments.ts'
 import { accrueLateFees } from './late-fees.ts'
 import { customerBalances, openReceivables } from './ledger.ts'
 import { takePayment } from './payment-desk.ts'
@@ -53,6 +55,18 @@ async function sameEstate(
       throw invalid(`body.${field}`, 'belongs to another estate')
   }
 }
+
+const APPROVAL_KINDS = [
+  'void',
+  'refund',
+  'deposit_refund',
+  'adjustment',
+  'waiver',
+] as const satisfies readonly ApprovalKind[]
+
+/** Who may ask: the desk voids and refunds payments; changing what is owed is billing's. */
+const requestPermission = (kind: ApprovalKind) =>
+  kind === 'adjustment' || kind === 'waiver' ? 'billing.run' : 'payments.take'
 
 /** Bill runs, the cashier's desk, receipts, approvals and late fees (issue 5). */
 export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>) {
@@ -452,7 +466,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
   const ApprovalBody = Type.Object(
     {
       estateId: Id,
-      kind: OneOf(['void', 'refund', 'deposit_refund', 'adjustment', 'waiver'] as const),
+      kind: OneOf(APPROVAL_KINDS),
       paymentId: Type.Optional(Id),
       receivableId: Type.Optional(Id),
       customerId: Type.Optional(Id),
@@ -485,13 +499,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
         reason: string
       }
       const estateId = await visibleEstate(db, request.scope, body.estateId, 'body.estateId')
-      const money = body.kind === 'adjustment' || body.kind === 'waiver'
-      requirePermission(
-        request.scope,
-        money ? 'billing.run' : 'payments.take',
-        estateId,
-        `requesting a ${body.kind}`,
-      )
+      requirePermission(request.scope, requestPermission(body.kind), estateId, `requesting a ${body.kind}`)
       await sameEstate(db, request.scope, estateId, body, {
         paymentId: { table: 'payments', label: 'payment' },
         receivableId: { table: 'receivables', label: 'receivable' },
@@ -504,49 +512,89 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
     },
   )
 
+  const ApprovalStatus = OneOf(['requested', 'approved', 'rejected'] as const)
+  const ApprovalItem = Type.Object({
+    id: Id,
+    estateId: Id,
+    kind: OneOf(APPROVAL_KINDS),
+    status: ApprovalStatus,
+    amount: Type.String(),
+    reason: Type.String(),
+    paymentId: Nullable(Id),
+    receiptNo: Nullable(Type.String()),
+    receivableId: Nullable(Id),
+    feeItemId: Nullable(Id),
+    feeItemName: Nullable(Type.String()),
+    period: Nullable(Type.String()),
+    customerId: Nullable(Id),
+    customerCode: Nullable(Type.String()),
+    customerName: Nullable(Type.String()),
+    unitCodes: Type.Array(Type.String()),
+    requestedBy: Id,
+    requestedByName: Nullable(Type.String()),
+    requestedAt: Timestamp,
+    decidedBy: Nullable(Id),
+    decidedByName: Nullable(Type.String()),
+    decidedAt: Nullable(Timestamp),
+    decisionNote: Nullable(Type.String()),
+  })
   app.get(
     '/api/v1/approvals',
     {
       schema: {
         tags,
-        summary: 'Requests waiting for (or given) a second person’s approval',
+        summary:
+          'Requests waiting for (or given) a second person’s approval, newest first, with customer, units and names; what the caller may request and whether they may decide',
         security,
         querystring: Type.Object(
-          { estateId: Id, status: Type.Optional(OneOf(['requested', 'approved', 'rejected'] as const)) },
+          {
+            estateId: Id,
+            status: Type.Optional(ApprovalStatus),
+            customerId: Type.Optional(Id),
+            ...PageQuery,
+          },
           strict,
         ),
         response: {
           200: Type.Object({
-            items: Type.Array(
-              Type.Object(
-                {
-                  id: Id,
-                  kind: Type.String(),
-                  amount: Type.String(),
-                  reason: Type.String(),
-                  status: Type.String(),
-                  requestedAt: Timestamp,
-                },
-                { additionalProperties: true },
-              ),
-            ),
+            items: Type.Array(ApprovalItem),
+            total: Type.Integer(),
+            limit: Type.Integer(),
+            offset: Type.Integer(),
+            mayDecide: Type.Boolean({ description: 'the caller holds payments.approve in the estate' }),
+            mayRequest: Type.Array(OneOf(APPROVAL_KINDS), {
+              description: 'the kinds the caller may request',
+            }),
           }),
           ...errorReplies,
         },
       },
     },
     async (request) => {
-      const q = request.query as { estateId: string; status?: 'requested' | 'approved' | 'rejected' }
+      const q = request.query as {
+        estateId: string
+        status?: 'requested' | 'approved' | 'rejected'
+        customerId?: string
+        limit?: number
+        offset?: number
+      }
       const estateId = await visibleEstate(db, request.scope, q.estateId, 'query.estateId')
-      let query = db.selectFrom('approvals').selectAll().where('estateId', '=', estateId)
-      if (q.status) query = query.where('status', '=', q.status)
-      const rows = await query.orderBy('requestedAt', 'desc').limit(500).execute()
+      const limit = q.limit ?? 50
+      const offset = q.offset ?? 0
+      const { items, total } = await listApprovals(db, {
+        estateId,
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.customerId ? { customerId: q.customerId } : {}),
+        limit,
+        offset,
+      })
       return {
-        items: rows.map((r) => ({
-          ...r,
-          requestedAt: r.requestedAt.toISOString(),
-          decidedAt: r.decidedAt ? new Date(r.decidedAt).toISOString() : null,
-        })),
+        items,
+        total,
+        limit,
+        offset,
+        mayDecide: request.scope.can('payments.approve', estateId),
+        mayRequest: APPROVAL_KINDS.filter((kind) => request.scope.can(requestPermission(kind), estateId)),
       }
     },
   )
@@ -559,15 +607,18 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
           tags,
           summary:
             decision === 'approve'
-              ? 'Approve a request: its effect is booked now'
-              : 'Reject a request: nothing is booked',
+              ? 'Approve a request: its effect is booked now (a note is optional)'
+              : 'Reject a request with a note saying why: nothing is booked',
           security,
           params: IdParams,
+          // No body at all is an approval without a note, as before notes existed.
+          body: Nullable(Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })) }, strict)),
           response: { 204: Type.Null(), ...errorReplies },
         },
       },
       async (request, reply) => {
         const { id } = request.params as { id: string }
+        const note = (request.body as { note?: string } | null)?.note?.trim() ?? ''
         const estateId = await visibleEstateOf(
           db,
           request.scope,
@@ -581,11 +632,53 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
           estateId,
           `${decision === 'approve' ? 'approving' : 'rejecting'} requests`,
         )
-        await decideApproval(db, id, request.scope.userId, decision)
+        // The requester reads why at the desk: a rejection must say it.
+        if (decision === 'reject' && note === '')
+          throw invalid('body.note', 'is required to reject a request')
+        await decideApproval(db, id, request.scope.userId, decision, note || undefined)
         return reply.status(204).send()
       },
     )
   }
+
+  app.get(
+    '/api/v1/customers/:id/payments',
+    {
+      schema: {
+        tags,
+        summary:
+          'A customer’s payments, newest first: what of each did not go to bills (the most a refund may ask) and whether it was voided (红冲)',
+        security,
+        params: IdParams,
+        querystring: Type.Object({ ...PageQuery }, strict),
+        response: {
+          200: Page(
+            Type.Object({
+              id: Id,
+              receiptNo: Type.String(),
+              paidAt: Timestamp,
+              purpose: OneOf(['bills', 'deposit'] as const),
+              method: Type.String(),
+              reference: Nullable(Type.String()),
+              amount: Type.String(),
+              cashierName: Nullable(Type.String()),
+              unallocated: Type.String(),
+              voided: Type.Boolean(),
+            }),
+          ),
+          ...errorReplies,
+        },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string }
+      const q = request.query as { limit?: number; offset?: number }
+      await visibleEstateOf(db, request.scope, { table: 'customers', label: 'customer' }, id, 'params.id')
+      const limit = q.limit ?? 50
+      const offset = q.offset ?? 0
+      return { ...(await customerPayments(db, id, { limit, offset })), limit, offset }
+    },
+  )
 
   app.post(
     '/api/v1/receivables/one-off',

@@ -506,6 +506,8 @@ export interface ApprovalTable {
   requestedAt: ColumnType<Date, Date | string | undefined, never>
   decidedBy: string | null
   decidedAt: Timestamp | null
+  /** Why the second person approved or rejected it (required to reject, over the API). */
+  decisionNote: string | null
 }
 
 export interface LedgerEntryTable {

@@ -4,6 +4,7 @@ import * as ingestAndMeterReads from './0002-ingest-and-meter-reads.ts'
 import * as billing from './0003-billing.ts'
 import * as alarmsWorkOrders from './0004-alarms-work-orders.ts'
 import * as alarmPatternsNotifyRepairs from './0005-alarm-patterns-notify-repairs.ts'
+import * as deskApprovals from './0006-desk-approvals.ts'
 
 /** Every migration, in order. Names sort; a new one is appended, never inserted. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003-billing': billing,
   '0004-alarms-work-orders': alarmsWorkOrders,
   '0005-alarm-patterns-notify-repairs': alarmPatternsNotifyRepairs,
+  '0006-desk-approvals': deskApprovals,
 }

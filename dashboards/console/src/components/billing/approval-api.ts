@@ -1,0 +1,116 @@
+import { api, type Page } from '../../api/client.ts'
+
+/**
+ * The hub's second-person approvals (docs/billing.md): a void (红冲) or refund of a payment
+ * and a late-fee waiver are asked for at the desk and decided by someone else on the
+ * approvals page. Nothing moves in the books until a request is approved.
+ */
+
+export const APPROVAL_KINDS = ['void', 'refund', 'deposit_refund', 'adjustment', 'waiver'] as const
+export type ApprovalKind = (typeof APPROVAL_KINDS)[number]
+export type ApprovalStatus = 'requested' | 'approved' | 'rejected'
+
+/** A request as `GET /api/v1/approvals` lists it. */
+export interface Approval {
+  readonly id: string
+  readonly kind: ApprovalKind
+  readonly status: ApprovalStatus
+  readonly amount: string
+  readonly reason: string
+  readonly paymentId: string | null
+  readonly receiptNo: string | null
+  readonly receivableId: string | null
+  readonly feeItemName: string | null
+  readonly period: string | null
+  readonly customerId: string | null
+  readonly customerCode: string | null
+  readonly customerName: string | null
+  readonly unitCodes: string[]
+  readonly requestedBy: string
+  readonly requestedByName: string | null
+  readonly requestedAt: string
+  readonly decidedByName: string | null
+  readonly decidedAt: string | null
+  readonly decisionNote: string | null
+}
+
+export interface ApprovalList extends Page<Approval> {
+  /** The caller holds payments.approve in the estate. */
+  readonly mayDecide: boolean
+  /** The kinds the caller may ask for (voids and refunds: payments.take; waivers: billing.run). */
+  readonly mayRequest: ApprovalKind[]
+}
+
+/** A payment under the customer's account at the desk (`GET /api/v1/customers/{id}/payments`). */
+export interface CustomerPayment {
+  readonly id: string
+  readonly receiptNo: string
+  readonly paidAt: string
+  readonly purpose: 'bills' | 'deposit'
+  readonly method: string
+  readonly amount: string
+  /** What did not go to bills: the most a refund of it may ask. */
+  readonly unallocated: string
+  readonly voided: boolean
+}
+
+/** What a request is about: a payment (void, refund) or an open late fee (waiver). */
+export type ApprovalSubject =
+  | { readonly kind: 'void'; readonly payment: CustomerPayment }
+  | { readonly kind: 'refund' | 'deposit_refund'; readonly payment: CustomerPayment }
+  | {
+      readonly kind: 'waiver'
+      readonly receivableId: string
+      readonly feeItemName: string | null
+      readonly period: string | null
+      readonly open: string
+    }
+
+export function listApprovals(query: {
+  estateId: string
+  status?: ApprovalStatus
+  customerId?: string
+  limit: number
+  offset?: number
+}): Promise<ApprovalList> {
+  return api.get<ApprovalList>('/api/v1/approvals', { query })
+}
+
+export function customerPayments(customerId: string, limit: number): Promise<Page<CustomerPayment>> {
+  return api.get<Page<CustomerPayment>>(`/api/v1/customers/${customerId}/payments`, { query: { limit } })
+}
+
+/** Sends the request; the caller shows the hub's errors beside the form's fields. */
+export function requestApproval(
+  estateId: string,
+  subject: ApprovalSubject,
+  input: { amount?: string; reason: string },
+): Promise<{ id: string }> {
+  const about =
+    subject.kind === 'waiver' ? { receivableId: subject.receivableId } : { paymentId: subject.payment.id }
+  return api.post<{ id: string }>(
+    '/api/v1/approvals',
+    {
+      estateId,
+      kind: subject.kind,
+      ...about,
+      // A void is always the whole payment: the hub fills in its amount.
+      ...(subject.kind === 'void' ? {} : { amount: input.amount }),
+      reason: input.reason,
+    },
+    { quiet: true },
+  )
+}
+
+export function decideApproval(id: string, decision: 'approve' | 'reject', note: string): Promise<void> {
+  return api.post<void>(`/api/v1/approvals/${id}/${decision}`, note ? { note } : {}, { quiet: true })
+}
+
+/** The most a request about `subject` may ask, as the hub checks it. */
+export function maxAmountOf(subject: ApprovalSubject): string {
+  return subject.kind === 'waiver'
+    ? subject.open
+    : subject.kind === 'void'
+      ? subject.payment.amount
+      : subject.payment.unallocated
+}
