@@ -37,6 +37,25 @@ async function openTimed(page: Page, name: string, rows: string, label: string) 
   return timing
 }
 
+/** The hub's API as the demo admin (records a test needs but does not exercise through a form). */
+async function adminApi(hub: { url: string; username: string; password: string }) {
+  const login = await fetch(`${hub.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: hub.username, password: hub.password }),
+  })
+  const { token } = (await login.json()) as { token: string }
+  return async (method: string, path: string, body?: unknown) => {
+    const answer = await fetch(`${hub.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    })
+    if (!answer.ok) throw new Error(`${method} ${path}: ${answer.status} ${await answer.text()}`)
+    return answer.json() as Promise<Record<string, unknown>>
+  }
+}
+
 describeBrowser('estate setup and users', (suite) => {
   it('creates a building and a unit through the forms, and shows the hub’s field errors beside the fields', async () => {
     const page = await loggedIn(suite)
@@ -166,6 +185,119 @@ describeBrowser('estate setup and users', (suite) => {
     await gateways.locator('.el-table__row', { hasText: code }).waitFor()
     // Shown once: the list and the page hold no trace of it afterwards.
     expect(await page.content()).not.toContain(secret)
+  })
+
+  it('records a meter replacement (换表): the hub’s field error in Chinese, then the swap in the meter’s history', async () => {
+    // A meter of its own, so the demo's reads and bills stay as the other tests know them.
+    const call = await adminApi(suite.hub)
+    const code = `WR-${suffix}`
+    await call('POST', '/api/v1/meters', {
+      estateId: suite.hub.estateId,
+      code,
+      kind: 'water',
+      location: `测试水表${suffix}`,
+      serialNumber: `OLD-${suffix}`,
+      installReading: '0',
+      installedOn: '2026-01-01',
+      billing: false,
+    })
+    const page = await loggedIn(suite)
+    await openTimed(page, 'meters', '[data-testid=meters-table] .el-table__row', 'setup: meters')
+    const meters = page.getByTestId('meters-table')
+    await page.getByTestId('meters-search').fill(code)
+    await expect.poll(() => shownText(meters)).toContain(`OLD-${suffix}`)
+
+    await page.getByTestId(`replace-${code}`).first().click()
+    const dialog = page.getByTestId('meter-replacement')
+    await expect.poll(() => shownText(dialog)).toContain(`换表：${code}`)
+    expect(await shownText(page.getByTestId('replacement-none'))).toBe('这块表还没有换过。')
+    // A last reading with four decimals: refused by the hub, said in Chinese beside the field.
+    await dialog.getByTestId('field-oldFinalReading').locator('input').fill('123.4567')
+    await dialog.getByTestId('field-newSerialNumber').locator('input').fill(`NEW-${suffix}`)
+    await page.getByTestId('replacement-submit').click()
+    const readingError = dialog.getByTestId('field-oldFinalReading').locator('.el-form-item__error')
+    await readingError.waitFor()
+    expect(await shownText(readingError)).toMatch(/最多 3 位小数/)
+    await shoot(page, 'setup-meter-replacement')
+
+    await dialog.getByTestId('field-oldFinalReading').locator('input').fill('123.456')
+    await dialog.locator('textarea').fill('表盘损坏')
+    await page.getByTestId('replacement-submit').click()
+    const row = page.getByTestId('replacement-row')
+    await row.waitFor()
+    const line = await shownText(row)
+    expect(line).toContain(`旧表 OLD-${suffix} 止数 123.456`)
+    expect(line).toContain(`新表 NEW-${suffix} 起数 0`)
+    expect(line).toContain('表盘损坏')
+    await readingError.waitFor({ state: 'detached' })
+    await page.keyboard.press('Escape')
+    await dialog.waitFor({ state: 'hidden' })
+    // The meter now carries the new serial number.
+    await expect.poll(() => shownText(meters)).toContain(`NEW-${suffix}`)
+  })
+
+  it('ties a new customer to a unit as tenant and gives them a card, both shown in the customer’s drawer', async () => {
+    const call = await adminApi(suite.hub)
+    const buildings = (await call('GET', `/api/v1/buildings?estateId=${suite.hub.estateId}&limit=1`)) as {
+      items: { id: string }[]
+    }
+    const unitCode = `TU-${suffix}`
+    await call('POST', '/api/v1/units', {
+      buildingId: buildings.items[0]!.id,
+      code: unitCode,
+      floor: 1,
+      areaM2: '66.60',
+      use: 'residence',
+      status: 'vacant',
+    })
+    const customerCode = `TC-${suffix}`
+    await call('POST', '/api/v1/customers', {
+      estateId: suite.hub.estateId,
+      code: customerCode,
+      kind: 'person',
+      name: `租户${suffix}`,
+    })
+    const page = await loggedIn(suite)
+    await openTimed(page, 'customers', '[data-testid=customers-table] .el-table__row', 'setup: customers')
+    await page.getByTestId('customers-search').fill(customerCode)
+    await expect.poll(() => shownText(page.getByTestId('customers-table'))).toContain(`租户${suffix}`)
+    await page.getByTestId(`ties-${customerCode}`).first().click()
+    const ties = page.getByTestId('customer-ties')
+    await expect.poll(() => shownText(ties)).toContain(`租户${suffix}（${customerCode}）的房屋与门禁`)
+    expect(await shownText(page.getByTestId('ties-summary'))).toBe('当前 0 处')
+
+    // No unit picked: the hub's "required" beside the unit, in Chinese.
+    await page.getByTestId('tie-add').click()
+    const unitError = ties.getByTestId('tie-unit').locator('.el-form-item__error')
+    await unitError.waitFor()
+    expect(await shownText(unitError)).toBe('必填')
+
+    await ties.getByTestId('tie-unit').locator('input').fill(unitCode)
+    await page.locator('.el-select-dropdown__item:visible', { hasText: unitCode }).first().click()
+    await ties.getByTestId('tie-role').getByText('租户', { exact: true }).click()
+    await page.getByTestId('tie-add').click()
+    const tie = page.getByTestId('occupancy-row')
+    await tie.waitFor()
+    expect(await shownText(tie)).toMatch(new RegExp(`${unitCode}\\s*租户\\s*\\d{4}-\\d{2}-\\d{2} — 至今`))
+    expect(await shownText(page.getByTestId('ties-summary'))).toBe('当前 1 处')
+
+    await ties.getByTestId('credential-ref').locator('input').fill(`CARD-${suffix}`)
+    await page.getByTestId('credential-add').click()
+    const credential = page.getByTestId('credential-row')
+    await credential.waitFor()
+    expect(await shownText(credential)).toContain(`门禁卡`)
+    expect(await shownText(credential)).toContain(`CARD-${suffix}`)
+    expect(await credential.locator('.el-switch').getAttribute('class')).toContain('is-checked')
+    await shoot(page, 'setup-customer-ties')
+    // The card is lost: switched off, kept on record.
+    await credential.locator('.el-switch').click()
+    await expect
+      .poll(() => credential.locator('.el-switch').getAttribute('class'))
+      .not.toContain('is-checked')
+    // The tenant moves out today: the range closes, the history stays.
+    await page.getByTestId('occupancy-end').click()
+    await expect.poll(() => shownText(tie)).not.toContain('至今')
+    expect(await page.getByTestId('occupancy-row').count()).toBe(1)
   })
 
   it('imports units from a CSV: a bad row is reported by row and column, nothing imported, then the fixed file goes in', async () => {

@@ -4,6 +4,8 @@ import type { Option } from './resource.ts'
 export const unitUses = ['residence', 'shop', 'office', 'parking', 'storage', 'other'] as const
 export const unitStatuses = ['vacant', 'occupied', 'rented', 'decorating'] as const
 export const customerKinds = ['person', 'company'] as const
+export const occupancyRoles = ['owner', 'tenant'] as const
+export const credentialKinds = ['card', 'face', 'qr', 'pin'] as const
 export const meterKinds = ['water', 'electricity', 'gas', 'heat'] as const
 export const meterStatuses = ['active', 'retired'] as const
 export const roles = ['admin', 'finance', 'service', 'engineering', 'leasing', 'viewer'] as const
