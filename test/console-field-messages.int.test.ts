@@ -57,8 +57,22 @@ describe('the hub’s field messages, as the console shows them', () => {
       cycle: 'monthly',
       dueDays: -1,
     })
-    // The hub's own checks: decimals, duplicates.
+    // The hub's own checks: decimals, duplicates, the desk's money rules.
     await send('POST', '/api/v1/units', { ...unit, areaM2: 12.345 })
+    await send('POST', '/api/v1/approvals', {
+      estateId: org.a.estateId,
+      kind: 'refund',
+      paymentId: org.a.paymentId,
+      amount: '999999.00',
+      reason: '退多了',
+    })
+    await send('POST', '/api/v1/approvals', {
+      estateId: org.a.estateId,
+      kind: 'refund',
+      paymentId: org.a.paymentId,
+      amount: '1.005',
+      reason: '测试',
+    })
     await send('POST', '/api/v1/units', { ...unit, code: (await unitCode(hub, org)) as string })
   })
   afterAll(() => hub?.close())
@@ -79,6 +93,15 @@ describe('the hub’s field messages, as the console shows them', () => {
         for (const [, name] of text.matchAll(/\{(\w+)\}/g)) expect(Object.keys(known.params)).toContain(name)
       }
     }
+  })
+
+  it('include a refusal with no field, such as approving one’s own request', async () => {
+    const own = await hub.call(org.rootToken, {
+      method: 'POST',
+      url: `/api/v1/approvals/${org.a.approvalId}/approve`,
+    })
+    expect(own.status).toBe(403)
+    expect(recogniseHubMessage(own.body.message)?.key).toBe('selfApproval')
   })
 
   it('name the limits and values the hub gave', () => {

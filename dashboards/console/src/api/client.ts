@@ -102,7 +102,7 @@ export function errorText(error: unknown): string {
     // The details in the user's language when there are any; the hub's summary repeats them in English.
     const message = error.details.length
       ? error.details.map((d) => `${d.field}: ${d.message}`).join('; ')
-      : error.message
+      : hubMessage(error.message)
     return title ? i18n.global.t('errors.withCode', { title, message }) : message
   }
   return error instanceof Error ? error.message : String(error)
