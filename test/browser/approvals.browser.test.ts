@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core'
 import { expect, it } from 'vitest'
-import { describeBrowser, measureShown, PAGE_BUDGET_MS, shoot, shownText } from './support/browser.ts'
+import { describeBrowser, hubApi, measureShown, PAGE_BUDGET_MS, shoot, shownText } from './support/browser.ts'
 
 // Voids (红冲) asked for at the desk and approved by a second person (审批) on the demo estate:
 // the demo admin takes a small payment at the desk for a unit with open lines and asks for its
@@ -22,17 +22,8 @@ interface ArrearsRow {
 }
 
 describeBrowser('approvals: a void asked for at the desk, approved by someone else', (suite) => {
-  async function apiGet<T>(path: string): Promise<T> {
-    const login = await fetch(`${suite.hub.url}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: suite.hub.username, password: suite.hub.password }),
-    })
-    const { token } = (await login.json()) as { token: string }
-    const response = await fetch(`${suite.hub.url}${path}`, { headers: { authorization: `Bearer ${token}` } })
-    expect(response.status, path).toBe(200)
-    return (await response.json()) as T
-  }
+  /** The hub's API as the demo admin, to choose test data (a payer with open lines). */
+  const apiGet = async <T>(path: string) => (await hubApi(suite.hub))<T>('GET', path)
 
   /** At the desk, the customer's account by unit code (picking the payer when the unit has two). */
   async function openAccount(page: Page, unitCode: string, payerName: string) {

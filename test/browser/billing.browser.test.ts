@@ -4,6 +4,7 @@ import { expect, it } from 'vitest'
 import { rmbCapitals } from '../../hub/billing/rmb-capitals.ts'
 import {
   describeBrowser,
+  hubApi,
   measureShown,
   PAGE_BUDGET_MS,
   SCREENSHOT_DIR,
@@ -42,17 +43,7 @@ interface ArrearsRow {
 
 describeBrowser('billing pages', (suite) => {
   /** The hub's API as the demo admin, to choose test data (a payer with open lines). */
-  async function apiGet<T>(path: string): Promise<T> {
-    const login = await fetch(`${suite.hub.url}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: suite.hub.username, password: suite.hub.password }),
-    })
-    const { token } = (await login.json()) as { token: string }
-    const response = await fetch(`${suite.hub.url}${path}`, { headers: { authorization: `Bearer ${token}` } })
-    expect(response.status, path).toBe(200)
-    return (await response.json()) as T
-  }
+  const apiGet = async <T>(path: string) => (await hubApi(suite.hub))<T>('GET', path)
 
   const thisMonth = () => {
     const now = new Date()

@@ -1,6 +1,6 @@
 import type { Locator, Page } from 'playwright-core'
 import { expect, it } from 'vitest'
-import { describeBrowser, measureShown, PAGE_BUDGET_MS, shoot, shownText } from './support/browser.ts'
+import { describeBrowser, hubApi, measureShown, PAGE_BUDGET_MS, shoot, shownText } from './support/browser.ts'
 
 // Estate setup (buildings, units, customers, meters, gateways, import) and users and roles,
 // on the demo estate 华景花园. Each run makes its own records (codes with a fresh suffix), so
@@ -35,25 +35,6 @@ async function openTimed(page: Page, name: string, rows: string, label: string) 
   })
   expect(timing.ms).toBeLessThan(PAGE_BUDGET_MS)
   return timing
-}
-
-/** The hub's API as the demo admin (records a test needs but does not exercise through a form). */
-async function adminApi(hub: { url: string; username: string; password: string }) {
-  const login = await fetch(`${hub.url}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: hub.username, password: hub.password }),
-  })
-  const { token } = (await login.json()) as { token: string }
-  return async (method: string, path: string, body?: unknown) => {
-    const answer = await fetch(`${hub.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    })
-    if (!answer.ok) throw new Error(`${method} ${path}: ${answer.status} ${await answer.text()}`)
-    return answer.json() as Promise<Record<string, unknown>>
-  }
 }
 
 describeBrowser('estate setup and users', (suite) => {
@@ -189,7 +170,7 @@ describeBrowser('estate setup and users', (suite) => {
 
   it('records a meter replacement (换表): the hub’s field error in Chinese, then the swap in the meter’s history', async () => {
     // A meter of its own, so the demo's reads and bills stay as the other tests know them.
-    const call = await adminApi(suite.hub)
+    const call = await hubApi(suite.hub)
     const code = `WR-${suffix}`
     await call('POST', '/api/v1/meters', {
       estateId: suite.hub.estateId,
@@ -237,7 +218,7 @@ describeBrowser('estate setup and users', (suite) => {
   })
 
   it('ties a new customer to a unit as tenant and gives them a card, both shown in the customer’s drawer', async () => {
-    const call = await adminApi(suite.hub)
+    const call = await hubApi(suite.hub)
     const buildings = (await call('GET', `/api/v1/buildings?estateId=${suite.hub.estateId}&limit=1`)) as {
       items: { id: string }[]
     }

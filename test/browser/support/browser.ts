@@ -112,6 +112,36 @@ export class BrowserSuite {
 }
 
 /**
+ * The hub's API as a user (the demo admin unless given), for what a test needs but does not
+ * exercise through the console: choosing test data, making a record or a user. Each call
+ * answers the parsed JSON and fails the test, naming the route, on anything but a 2xx.
+ */
+export async function hubApi(
+  hub: ConsoleHubInfo,
+  as: { username: string; password: string } = hub,
+): Promise<<T = Record<string, unknown>>(method: string, path: string, body?: unknown) => Promise<T>> {
+  const login = await fetch(`${hub.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: as.username, password: as.password }),
+  })
+  if (!login.ok) throw new Error(`login as ${as.username}: ${login.status} ${await login.text()}`)
+  const { token } = (await login.json()) as { token: string }
+  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const answer = await fetch(`${hub.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    if (!answer.ok) throw new Error(`${method} ${path}: ${answer.status} ${await answer.text()}`)
+    return (await answer.json()) as T
+  }
+}
+
+/**
  * The text the user sees in an element: rendered (hidden parts left out, one line per block),
  * which is what the tests assert on. `lines` splits it into trimmed, non-empty lines.
  */
