@@ -104,6 +104,16 @@ describe('the hub’s field messages, as the console shows them', () => {
     expect(recogniseHubMessage(own.body.message)?.key).toBe('selfApproval')
   })
 
+  it('include a wrong password, said on the login page', async () => {
+    const login = await hub.call(undefined, {
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { username: 'root-admin', password: 'not-the-password' },
+    })
+    expect(login.status).toBe(401)
+    expect(recogniseHubMessage(login.body.message)?.key).toBe('wrongLogin')
+  })
+
   it('name the limits and values the hub gave', () => {
     const byMessage = new Map(details.map((detail) => [detail.message, recogniseHubMessage(detail.message)]))
     const required = [...byMessage.values()].find((known) => known?.key === 'required')

@@ -50,7 +50,7 @@ const enMenu = [
 ]
 
 describeBrowser('console shell', (suite) => {
-  it('shows the login page in Chinese and refuses a wrong password with the hub’s words', async () => {
+  it('shows the login page in Chinese and refuses a wrong password in Chinese', async () => {
     const page = await suite.newPage()
     await page.goto('/')
     await expect.poll(() => page.url()).toContain('/login')
@@ -63,7 +63,7 @@ describeBrowser('console shell', (suite) => {
     await page.getByTestId('login-submit').click()
     const error = page.getByTestId('login-error')
     await error.waitFor()
-    expect(await error.textContent()).toContain('wrong username or password')
+    expect(await error.textContent()).toContain('用户名或密码错误')
     expect(page.url()).toContain('/login')
   })
 
