@@ -259,7 +259,9 @@ describeBrowser('estate setup and users', (suite) => {
     await page.getByTestId('tie-add').click()
     const tie = page.getByTestId('occupancy-row')
     await tie.waitFor()
-    expect(await shownText(tie)).toMatch(new RegExp(`${unitCode}\\s*租户\\s*\\d{4}-\\d{2}-\\d{2} — 至今`))
+    await expect
+      .poll(() => shownText(tie))
+      .toMatch(new RegExp(`${unitCode}\\s*租户\\s*\\d{4}-\\d{2}-\\d{2} — 至今`))
     expect(await shownText(page.getByTestId('ties-summary'))).toBe('当前 1 处')
 
     await ties.getByTestId('credential-ref').locator('input').fill(`CARD-${suffix}`)
