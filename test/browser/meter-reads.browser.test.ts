@@ -1,6 +1,13 @@
 import type { Page } from 'playwright-core'
 import { expect, it } from 'vitest'
-import { describeBrowser, measureShown, PAGE_BUDGET_MS, shoot, shownText } from './support/browser.ts'
+import {
+  describeBrowser,
+  logApiTimes,
+  measureShown,
+  PAGE_BUDGET_MS,
+  shoot,
+  shownText,
+} from './support/browser.ts'
 
 // The meter-read page (抄表) on the demo's last month: status tabs with counts, the two planted
 // flagged reads (W-1-1203 went backwards: 倒转; E-2-1505 zero while occupied: 在住零用量), and
@@ -16,18 +23,6 @@ async function tabCount(page: Page, tab: string): Promise<number> {
   const match = /(\d+)\s*$/.exec(text.trim())
   if (!match) throw new Error(`no count on tab ${tab}: ${text}`)
   return Number(match[1])
-}
-
-/** Prints how long each API call of the page took (hub and network), to see where time goes. */
-function logApiTimes(page: Page, label: string) {
-  page.on('requestfinished', (request) => {
-    const url = new URL(request.url())
-    if (!url.pathname.startsWith('/api/')) return
-    const timing = request.timing()
-    console.log(
-      `  [api] ${label} ${url.pathname}${url.search.slice(0, 60)} ${Math.round(timing.responseEnd)} ms`,
-    )
-  })
 }
 
 describeBrowser('meter reads page', (suite) => {

@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs'
 import ExcelJS from 'exceljs'
 import type { Locator, Page } from 'playwright-core'
 import { expect, it } from 'vitest'
-import { describeBrowser, measureShown, PAGE_BUDGET_MS, shoot, shownText } from './support/browser.ts'
+import {
+  describeBrowser,
+  logApiTimes,
+  measureShown,
+  PAGE_BUDGET_MS,
+  shoot,
+  shownText,
+} from './support/browser.ts'
 
 // The reports page (报表) on the demo estate: the arrears of last month's bills (欠费明细表)
 // on screen, exported as CSV (UTF-8 with BOM, CRLF) and XLSX, and the files' rows checked
@@ -70,18 +77,6 @@ async function download(page: Page, testId: string): Promise<{ name: string; byt
   const [file] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()])
   const path = await file.path()
   return { name: file.suggestedFilename(), bytes: readFileSync(path) }
-}
-
-/** Prints how long each API call of the page took (hub and network), to see where time goes. */
-function logApiTimes(page: Page, label: string) {
-  page.on('requestfinished', (request) => {
-    const url = new URL(request.url())
-    if (!url.pathname.startsWith('/api/')) return
-    const timing = request.timing()
-    console.log(
-      `  [api] ${label} ${url.pathname}${url.search.slice(0, 60)} ${Math.round(timing.responseEnd)} ms`,
-    )
-  })
 }
 
 describeBrowser('reports page', (suite) => {

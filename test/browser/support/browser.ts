@@ -188,6 +188,18 @@ export async function shoot(page: Page, name: string): Promise<string[]> {
   return files
 }
 
+/** Prints how long each API call of the page took (hub and network), to see where time goes. */
+export function logApiTimes(page: Page, label: string) {
+  page.on('requestfinished', (request) => {
+    const url = new URL(request.url())
+    if (!url.pathname.startsWith('/api/')) return
+    const timing = request.timing()
+    console.log(
+      `  [api] ${label} ${url.pathname}${url.search.slice(0, 60)} ${Math.round(timing.responseEnd)} ms`,
+    )
+  })
+}
+
 export interface Timing {
   readonly label: string
   /** From the user's input (or the document's navigation start) to the frame that paints it. */
