@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ackTopic, batchTopic, parseAck, type UplinkBatch } from '../gateway/protocol/index.ts'
+import { ackTopic, batchTopic, parseAck, type UplinkBatch } from '../gateway/contract/index.ts'
 import { AlarmEngine } from '../hub/alarms/alarm-engine.ts'
 import type { Store } from '../hub/store/open-store.ts'
 import { captureLog, type Site, seedSite, startTestIngest } from './support/ingest-fixture.ts'

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startBacnetSim } from '../drivers/sim/bacnet-device-sim.ts'
 import { startModbusTcpSim } from '../drivers/sim/modbus-tcp-sim.ts'
 import { type GatewayConfig, GatewayConfigSchema } from '../gateway/config/gateway-config.ts'
-import { parseBatch, type UplinkBatch } from '../gateway/protocol/batch-schema.ts'
-import { ALL_BATCHES_FILTER } from '../gateway/protocol/topics.ts'
+import { parseBatch, type UplinkBatch } from '../gateway/contract/batch-schema.ts'
+import { ALL_BATCHES_FILTER } from '../gateway/contract/topics.ts'
 import { startGateway } from '../gateway/runtime/gateway-process.ts'
 
 describe('state points raise events when they change', () => {

@@ -7,9 +7,9 @@ import { Aedes } from 'aedes'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type ModbusTcpSim, startModbusTcpSim } from '../drivers/sim/modbus-tcp-sim.ts'
-import { encodeAck } from '../gateway/protocol/ack-schema.ts'
-import { parseBatch, type UplinkBatch } from '../gateway/protocol/batch-schema.ts'
-import { ALL_BATCHES_FILTER, ackTopic } from '../gateway/protocol/topics.ts'
+import { encodeAck } from '../gateway/contract/ack-schema.ts'
+import { parseBatch, type UplinkBatch } from '../gateway/contract/batch-schema.ts'
+import { ALL_BATCHES_FILTER, ackTopic } from '../gateway/contract/topics.ts'
 
 const bin = join(import.meta.dirname, '..', 'bin', 'estatehub.js')
 const METERS = 200

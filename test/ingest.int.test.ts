@@ -8,7 +8,7 @@ import {
   parseAck,
   statusTopic,
   type UplinkBatch,
-} from '../gateway/protocol/index.ts'
+} from '../gateway/contract/index.ts'
 import type { Store } from '../hub/store/open-store.ts'
 import { captureLog, type Site, seedSite, startTestIngest } from './support/ingest-fixture.ts'
 import { storeBackends } from './support/store-backends.ts'

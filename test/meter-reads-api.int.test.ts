@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { UplinkBatch } from '../gateway/protocol/index.ts'
+import type { UplinkBatch } from '../gateway/contract/index.ts'
 import { commitBatch } from '../hub/ingest/batch-writer.ts'
 import { PointDirectory } from '../hub/ingest/point-directory.ts'
 import { ReadingPartitions } from '../hub/ingest/reading-partitions.ts'

@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { SMTPServer } from 'smtp-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { UplinkBatch, WireEvent } from '../gateway/protocol/index.ts'
+import type { UplinkBatch, WireEvent } from '../gateway/contract/index.ts'
 import { AlarmEngine } from '../hub/alarms/alarm-engine.ts'
 import { escalateBreaches } from '../hub/alarms/sla-watch.ts'
 import {

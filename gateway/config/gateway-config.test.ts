@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ConfigError } from '../../hub/config/load-config.ts'
+import { ConfigError } from '../contract/config-file/load-config.ts'
 import { loadGatewayConfig } from './gateway-config.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'estatehub-gwcfg-'))

@@ -2,9 +2,9 @@
 // it must know who it is (id), how to authenticate to the hub (secret) and what to read.
 import { type Static, Type } from 'typebox'
 import { loadProfileDefinition } from '../../drivers/profiles/profile-loader.ts'
-import { LogConfigSchema } from '../../hub/config/hub-config.ts'
-import { loadConfig, type Problem, schemaProblems } from '../../hub/config/load-config.ts'
-import { connectionSchemas, dataTypes, deviceProtocols, registerSpan } from '../protocol/device-schemas.ts'
+import { loadConfig, type Problem, schemaProblems } from '../contract/config-file/load-config.ts'
+import { LogConfigSchema } from '../contract/config-file/log-config.ts'
+import { connectionSchemas, dataTypes, deviceProtocols, registerSpan } from '../contract/device-schemas.ts'
 
 const strict = { additionalProperties: false } as const
 const Code = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' })

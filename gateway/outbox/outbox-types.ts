@@ -1,4 +1,4 @@
-import type { UplinkBatch } from '../protocol/batch-schema.ts'
+import type { UplinkBatch } from '../contract/batch-schema.ts'
 
 export interface OutboxOptions {
   /** Most batches held while waiting for the hub's ack. */

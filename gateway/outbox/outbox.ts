@@ -1,6 +1,6 @@
 import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { encodeBatch, MAX_BATCH_BYTES, parseBatch, type UplinkBatch } from '../protocol/batch-schema.ts'
+import { encodeBatch, MAX_BATCH_BYTES, parseBatch, type UplinkBatch } from '../contract/batch-schema.ts'
 import { acquireLock, fsyncDir, replaceFileDurably, writeAll } from './durable-file.ts'
 import { encodeRecord, type JournalRecord, scanJournal } from './journal-record.ts'
 import { OutboxBrokenError, OutboxFullError, OutboxInvalidBatchError } from './outbox-errors.ts'

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { IClientOptions } from 'mqtt'
-import { encodeStatus } from '../protocol/status-schema.ts'
-import { statusTopic, TOPIC_QOS } from '../protocol/topics.ts'
+import { encodeStatus } from '../contract/status-schema.ts'
+import { statusTopic, TOPIC_QOS } from '../contract/topics.ts'
 
 export interface UplinkOptions {
   /** `mqtt://host:port` or `mqtts://host:port` (TLS; the system CAs unless `ca`/`caFile`). */

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely'
-import type { WireEvent, WireReading } from '../../gateway/protocol/index.ts'
+import type { WireEvent, WireReading } from '../../gateway/contract/index.ts'
 import { Decimal } from '../decimal/decimal.ts'
 import type { CommittedBatch, IngestLog } from '../ingest/ingest-service.ts'
 import type { KnownPoint } from '../ingest/point-directory.ts'

@@ -1,5 +1,5 @@
 import { Command } from 'commander'
-import { ConfigError } from '../config/load-config.ts'
+import { ConfigError } from '../../gateway/contract/index.ts'
 import { parseBackfillDays, runDemo } from './demo-command.ts'
 import { runGateway } from './gateway-command.ts'
 import { runHub } from './hub-command.ts'

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { ConfigError } from '../../gateway/contract/index.ts'
 import { loadHubConfig } from './hub-config.ts'
-import { ConfigError } from './load-config.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'estatehub-hub-config-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -2,18 +2,8 @@
 // file at all) runs the embedded single-node setup: local HTTP, PGlite in ./data/hub.
 // Units live in the key names (tokenTtlMinutes) so a YAML file is self-explanatory.
 import { type Static, Type } from 'typebox'
+import { LogConfigSchema, loadConfig, type Problem } from '../../gateway/contract/index.ts'
 import { InfluxConfigSchema } from '../timeseries/influx-config.ts'
-import { loadConfig, type Problem } from './load-config.ts'
-
-// Shared with the gateway config; kept here so both use the same level names as the logger.
-export const LogLevelSchema = Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-  default: 'info',
-})
-
-export const LogConfigSchema = Type.Object(
-  { level: LogLevelSchema },
-  { additionalProperties: false, default: {} },
-)
 
 const TlsSchema = Type.Object(
   { certFile: Type.String({ minLength: 1 }), keyFile: Type.String({ minLength: 1 }) },

@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { type DataType, registerSpan } from '../../gateway/protocol/device-schemas.ts'
+import { type DataType, registerSpan } from '../../gateway/contract/index.ts'
 import { invalid } from '../api/api-error.ts'
 import type { EstateResource } from '../api/estate-resource.ts'
 import { Code, Decimal, DecimalOut, Id, Name, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'

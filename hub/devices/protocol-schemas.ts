@@ -2,7 +2,7 @@ import type { TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import { ApiError } from '../api/api-error.ts'
 
-export { connectionSchemas, dataTypes, pointAddressSchemas } from '../../gateway/protocol/device-schemas.ts'
+export { connectionSchemas, dataTypes, pointAddressSchemas } from '../../gateway/contract/index.ts'
 
 /** Validates `value` against `schema`, naming each offending key under `field`. */
 export function checkShape(schema: TSchema, value: unknown, field: string, what: string) {

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely'
-import type { UplinkBatch, WireReading } from '../../gateway/protocol/index.ts'
+import type { UplinkBatch, WireReading } from '../../gateway/contract/index.ts'
 import type { Database, Quality } from '../store/database-schema.ts'
 import type { GatewayEntry, KnownPoint } from './point-directory.ts'
 import type { ReadingPartitions } from './reading-partitions.ts'

@@ -1,7 +1,7 @@
 import { createServer as createTcpServer, type Server } from 'node:net'
 import { createServer as createTlsServer } from 'node:tls'
 import { Aedes, type AuthenticateError, type Client } from 'aedes'
-import { ALL_BATCHES_FILTER, TOPIC_ROOT } from '../../gateway/protocol/index.ts'
+import { ALL_BATCHES_FILTER, TOPIC_ROOT } from '../../gateway/contract/index.ts'
 import { LoginThrottle } from '../auth/login-throttle.ts'
 import { UNUSABLE_PASSWORD_HASH, verifyPassword } from '../auth/password.ts'
 import { mayPublish, maySubscribe } from './gateway-acl.ts'

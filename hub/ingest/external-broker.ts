@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import mqtt, { type MqttClient } from 'mqtt'
-import { sharedBatchFilter, TOPIC_ROOT } from '../../gateway/protocol/index.ts'
+import { sharedBatchFilter, TOPIC_ROOT } from '../../gateway/contract/index.ts'
 import type { IngestLog } from './ingest-service.ts'
 import type { Ingress, IngressMessage } from './ingress.ts'
 

@@ -1,4 +1,4 @@
-import { ackTopic, batchTopic, commandTopic, statusTopic } from '../../gateway/protocol/index.ts'
+import { ackTopic, batchTopic, commandTopic, statusTopic } from '../../gateway/contract/index.ts'
 
 /**
  * What an authenticated gateway may do on the hub's broker: publish its own batches and

@@ -7,7 +7,7 @@ import {
   parseStatus,
   parseTopic,
   type UplinkBatch,
-} from '../../gateway/protocol/index.ts'
+} from '../../gateway/contract/index.ts'
 import type { Database } from '../store/database-schema.ts'
 import {
   type CommitLimits,

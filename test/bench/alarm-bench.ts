@@ -6,7 +6,7 @@
  * ratio shows what raising the alarm and the order adds to storing the event.
  */
 import mqtt from 'mqtt'
-import { ackTopic, batchTopic, parseAck, type UplinkBatch } from '../../gateway/protocol/index.ts'
+import { ackTopic, batchTopic, parseAck, type UplinkBatch } from '../../gateway/contract/index.ts'
 import { AlarmEngine } from '../../hub/alarms/alarm-engine.ts'
 import { migrateToLatest } from '../../hub/store/migrate.ts'
 import { openStore } from '../../hub/store/open-store.ts'

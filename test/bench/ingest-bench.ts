@@ -35,7 +35,7 @@ import {
   parseBatch,
   type UplinkBatch,
   type WireReading,
-} from '../../gateway/protocol/index.ts'
+} from '../../gateway/contract/index.ts'
 import { hashPassword } from '../../hub/auth/password.ts'
 import { commitBatch } from '../../hub/ingest/batch-writer.ts'
 import { PointDirectory } from '../../hub/ingest/point-directory.ts'

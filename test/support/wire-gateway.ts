@@ -1,5 +1,5 @@
 import mqtt from 'mqtt'
-import { ackTopic, batchTopic, parseAck, type UplinkBatch } from '../../gateway/protocol/index.ts'
+import { ackTopic, batchTopic, parseAck, type UplinkBatch } from '../../gateway/contract/index.ts'
 import type { Site } from './ingest-fixture.ts'
 
 export interface WireGateway {

@@ -1,7 +1,18 @@
 /**
- * The gateway ↔ hub wire contract (docs/protocol.md). The hub imports this module and nothing
- * else of the gateway; it depends only on typebox and drivers/driver-types.ts.
+ * The gateway's public contract (docs/protocol.md, docs/architecture.md): the MQTT wire
+ * (topics, batch/ack/status schemas), the device and point schemas both sides accept, the
+ * reading/event vocabulary, and the YAML config loader both processes use. The hub imports
+ * this index and nothing else of the gateway (except where it runs a gateway: CLI, demo).
  */
+
+export type {
+  DeviceEvent,
+  DeviceEventType,
+  PointKind,
+  PointValue,
+  Quality,
+  Reading,
+} from '../../drivers/driver-types.ts'
 export { type Ack, AckSchema, encodeAck, MAX_ACK_BYTES, type ParsedAck, parseAck } from './ack-schema.ts'
 export {
   encodeBatch,
@@ -22,6 +33,24 @@ export {
   type WireReading,
   WireReadingSchema,
 } from './batch-schema.ts'
+export {
+  ConfigError,
+  type ConfigRefinement,
+  loadConfig,
+  type Path,
+  type Problem,
+  schemaProblems,
+} from './config-file/load-config.ts'
+export { LogConfigSchema, LogLevelSchema } from './config-file/log-config.ts'
+export {
+  connectionSchemas,
+  type DataType,
+  type DeviceProtocol,
+  dataTypes,
+  deviceProtocols,
+  pointAddressSchemas,
+  registerSpan,
+} from './device-schemas.ts'
 export {
   encodeStatus,
   type GatewayStatus,

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Type } from 'typebox'
 import { afterAll, describe, expect, it } from 'vitest'
-import { loadGatewayConfig } from '../../gateway/config/gateway-config.ts'
-import { loadHubConfig } from './hub-config.ts'
-import { ConfigError, loadConfig } from './load-config.ts'
+import { loadGatewayConfig } from '../gateway/config/gateway-config.ts'
+import { ConfigError, loadConfig } from '../gateway/contract/index.ts'
+import { loadHubConfig } from '../hub/config/hub-config.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'estatehub-config-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
