@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AlarmEngine } from '../hub/alarms/alarm-engine.ts'
 import { checkOffline, hourlyFlow, lastNight, NightFlowWatch } from '../hub/alarms/alarm-watch.ts'
-import { Decimal } from '../hub/decimal/decimal.ts'
+import { Decimal } from '../hub/kernel/decimal.ts'
 import type { Store } from '../hub/store/open-store.ts'
 import { captureLog, type Site, seedSite, startTestIngest } from './support/ingest-fixture.ts'
 import { storeBackends } from './support/store-backends.ts'

@@ -2,7 +2,7 @@
 // disabled accounts and password changes, and that no password ever comes back out.
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp } from '../hub/api/build-app.ts'
+import { buildApp } from '../hub/app/build-app.ts'
 import { hashSessionToken } from '../hub/auth/session-token.ts'
 import { createUser } from '../hub/auth/user-accounts.ts'
 import type { Store } from '../hub/store/open-store.ts'

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp } from '../hub/api/build-app.ts'
+import { buildApp } from '../hub/app/build-app.ts'
 import { createUser, grantRole } from '../hub/auth/user-accounts.ts'
 import { loadUnits, monthSpan } from '../hub/billing/bill-inputs.ts'
 import { openReceivables } from '../hub/billing/ledger.ts'

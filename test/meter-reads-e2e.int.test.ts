@@ -7,7 +7,7 @@ import { type ModbusTcpSim, startModbusTcpSim } from '../drivers/sim/modbus-tcp-
 import type { SimulatedMeter } from '../drivers/sim/simulated-meter.ts'
 import { type GatewayConfig, GatewayConfigSchema } from '../gateway/config/gateway-config.ts'
 import { type RunningGateway, startGateway } from '../gateway/runtime/gateway-process.ts'
-import { Decimal } from '../hub/decimal/decimal.ts'
+import { Decimal } from '../hub/kernel/decimal.ts'
 import { approveClean } from '../hub/metering/meter-read-actions.ts'
 import { runMeterReads } from '../hub/metering/meter-read-run.ts'
 import type { Store } from '../hub/store/open-store.ts'

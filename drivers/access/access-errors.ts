@@ -4,7 +4,7 @@ import { schemaIssues } from './schema-issues.ts'
 /**
  * Errors of the access receiver, in the hub's shape and with the hub's codes
  * (docs/errors.md) so one client library reads both. Drivers import nothing of the hub,
- * hence this small copy rather than hub/api/api-error.ts.
+ * hence this small copy rather than hub/kernel/api-error.ts.
  */
 export const accessErrorStatus = {
   EH_ERR_VALIDATION: 400,

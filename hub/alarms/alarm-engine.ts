@@ -1,8 +1,8 @@
 import { type Kysely, sql } from 'kysely'
 import type { WireEvent, WireReading } from '../../gateway/contract/index.ts'
-import { Decimal } from '../decimal/decimal.ts'
 import type { CommittedBatch, IngestLog } from '../ingest/ingest-service.ts'
 import type { KnownPoint } from '../ingest/point-directory.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import type { Database } from '../store/database-schema.ts'
 import { type AlarmRule, clearAlarm, raiseAlarm } from './alarm-raise.ts'
 

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { type TProperties, type TSchema, Type } from 'typebox'
-import { DateString, errorReplies, Id, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'
 import {
   contentDisposition,
   contentTypes,
@@ -11,6 +10,7 @@ import {
   toXlsx,
 } from '../billing/reports/report-export.ts'
 import { type ReportScope, reportScope } from '../billing/reports/report-scope.ts'
+import { DateString, errorReplies, Id, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 import { accessEvents, accessEventsTable } from './reports/access-events.ts'
 import { alarmSummary, alarmSummaryTable } from './reports/alarm-summary.ts'

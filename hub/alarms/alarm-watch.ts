@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely'
-import { Decimal } from '../decimal/decimal.ts'
 import type { IngestLog } from '../ingest/ingest-service.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import { localDate, localMidnight } from '../metering/cutoff.ts'
 import { loadSettings } from '../metering/meter-read-inputs.ts'
 import type { Database } from '../store/database-schema.ts'

@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { sql } from 'kysely'
 import { Type } from 'typebox'
-import { invalid } from '../api/api-error.ts'
-import { visibleEstate, visibleEstateOf } from '../api/estate-resource.ts'
-import { errorReplies, Id, Nullable, Page, PageQuery, Timestamp } from '../api/schema-parts.ts'
+import { invalid } from '../kernel/api-error.ts'
+import { visibleEstate, visibleEstateOf } from '../kernel/estate-resource.ts'
+import { errorReplies, Id, Nullable, Page, PageQuery, Timestamp } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 
 const DeviceEvent = Type.Object(

@@ -1,9 +1,9 @@
 import { type Kysely, type Selectable, sql } from 'kysely'
-import { conflict, invalid, notFound } from '../api/api-error.ts'
 import { loadUnits } from '../billing/bill-inputs.ts'
 import { addDays } from '../billing/bill-run.ts'
 import { issueReceivable } from '../billing/receivable-issue.ts'
-import { Decimal } from '../decimal/decimal.ts'
+import { conflict, invalid, notFound } from '../kernel/api-error.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import { localDate } from '../metering/cutoff.ts'
 import type { Database, WorkOrderTable } from '../store/database-schema.ts'
 

@@ -1,7 +1,7 @@
 import { Type } from 'typebox'
-import { conflict, invalid } from '../api/api-error.ts'
-import type { EstateResource, EstateTable } from '../api/estate-resource.ts'
-import { Id, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'
+import { conflict, invalid } from '../kernel/api-error.ts'
+import type { EstateResource, EstateTable } from '../kernel/estate-resource.ts'
+import { Id, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 import { workOrderPriorities } from './alarm-rule-resource.ts'
 
 const Minutes = (description: string) =>

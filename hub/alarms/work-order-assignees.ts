@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
-import { requirePermission, visibleEstate } from '../api/estate-resource.ts'
-import { errorReplies, Id, OneOf } from '../api/schema-parts.ts'
-import { permissionsOf, roles } from '../auth/roles.ts'
+import { requirePermission, visibleEstate } from '../kernel/estate-resource.ts'
+import { permissionsOf, roles } from '../kernel/roles.ts'
+import { errorReplies, Id, OneOf } from '../kernel/schema-parts.ts'
 import type { Database, Role } from '../store/database-schema.ts'
 
 /** The roles that may work orders; read from roles.ts so the list follows any change there. */

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import { conflict, invalid } from '../api/api-error.ts'
+import { conflict, invalid } from '../kernel/api-error.ts'
 import type { Database, WorkOrderStatus } from '../store/database-schema.ts'
 import { jsonb } from '../store/jsonb.ts'
 import { type IssuedRepairCharge, issueRepairCharge } from './repair-charge.ts'

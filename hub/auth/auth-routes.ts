@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import { type Kysely, sql } from 'kysely'
 import { Type } from 'typebox'
-import { ApiError } from '../api/api-error.ts'
-import { errorReplies, Id, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'
+import { ApiError } from '../kernel/api-error.ts'
+import { permissionsOf, roles } from '../kernel/roles.ts'
+import { errorReplies, Id, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 import type { LoginThrottle } from './login-throttle.ts'
 import { UNUSABLE_PASSWORD_HASH, verifyPassword } from './password.ts'
-import { permissionsOf, roles } from './roles.ts'
 import { hashSessionToken, newSessionToken } from './session-token.ts'
 
 export interface AuthOptions {
@@ -27,7 +27,7 @@ const Me = Type.Object({
       nodeName: Nullable(Type.String()),
       permissions: Type.Array(Type.String(), {
         description:
-          'what the role may change on that node (hub/auth/roles.ts), for the console to offer only those actions',
+          'what the role may change on that node (hub/kernel/roles.ts), for the console to offer only those actions',
       }),
     }),
   ),

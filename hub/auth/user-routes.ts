@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
-import { ApiError, conflict, forbidden, invalid, notFound } from '../api/api-error.ts'
-import { containsPattern } from '../api/like-pattern.ts'
+import type { AccessScope } from '../kernel/access-scope.ts'
+import { ApiError, conflict, forbidden, invalid, notFound } from '../kernel/api-error.ts'
+import { containsPattern } from '../kernel/like-pattern.ts'
+import { roles } from '../kernel/roles.ts'
 import {
   errorReplies,
   Id,
@@ -12,11 +14,9 @@ import {
   Page,
   PageQuery,
   Timestamp,
-} from '../api/schema-parts.ts'
+} from '../kernel/schema-parts.ts'
 import type { Database, Role } from '../store/database-schema.ts'
-import type { AccessScope } from './access-scope.ts'
 import { hashPassword } from './password.ts'
-import { roles } from './roles.ts'
 import { AccountError, checkPasswordStrength, createUser, grantRole } from './user-accounts.ts'
 
 const Grant = Type.Object({ id: Id, role: OneOf(roles), nodeId: Nullable(Id), createdAt: Timestamp })

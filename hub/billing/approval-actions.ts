@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely'
-import { conflict, forbidden, invalid, notFound } from '../api/api-error.ts'
-import { Decimal } from '../decimal/decimal.ts'
+import { conflict, forbidden, invalid, notFound } from '../kernel/api-error.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import type { ApprovalKind, Database } from '../store/database-schema.ts'
 import { customerBalances, type EntryInput, openReceivables, pair, postJournal } from './ledger.ts'
 import { issueReceivable } from './receivable-issue.ts'

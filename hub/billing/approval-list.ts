@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely'
-import { Decimal } from '../decimal/decimal.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import type { ApprovalKind, Database } from '../store/database-schema.ts'
 
 export type ApprovalStatus = 'requested' | 'approved' | 'rejected'

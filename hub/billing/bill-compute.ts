@@ -1,4 +1,4 @@
-import { Decimal } from '../decimal/decimal.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import type { AssignmentRow, BillUnit, FeeItemRow, ReadState, StandardRow } from './bill-inputs.ts'
 import { areaCharge, consumptionCharge, fixedCharge, sharedCharge, tieredCharge } from './fee-calc.ts'
 import type { BillPeriod, MoneyRounding, RuleSpan, StandardRule } from './fee-types.ts'

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely'
-import { conflict } from '../api/api-error.ts'
-import { Decimal } from '../decimal/decimal.ts'
+import { conflict } from '../kernel/api-error.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import type { Database } from '../store/database-schema.ts'
 import { computeBill } from './bill-compute.ts'
 import {

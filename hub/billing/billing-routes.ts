@@ -1,13 +1,15 @@
 import type { FastifyInstance } from 'fastify'
 import { type Kysely, sql } from 'kysely'
 import { Type } from 'typebox'
-import { invalid, notFound } from '../api/api-error.ts'
+import type { AccessScope } from '../kernel/access-scope.ts'
+import { invalid, notFound } from '../kernel/api-error.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import {
   type EstateTable,
   requirePermission,
   visibleEstate,
   visibleEstateOf,
-} from '../api/estate-resource.ts'
+} from '../kernel/estate-resource.ts'
 import {
   errorReplies,
   Id,
@@ -17,9 +19,7 @@ import {
   Page,
   PageQuery,
   Timestamp,
-} from '../api/schema-parts.ts'
-import type { AccessScope } from '../auth/access-scope.ts'
-import { Decimal } from '../decimal/decimal.ts'
+} from '../kernel/schema-parts.ts'
 import type { ApprovalKind, Database } from '../store/database-schema.ts'
 import { decideApproval, requestApproval } from './approval-actions.ts'
 import { listApprovals } from './approval-list.ts'

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import { Decimal } from '../decimal/decimal.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import type { Database, PaymentMethod } from '../store/database-schema.ts'
 
 /** A payment as the desk lists it under the customer's account, to ask for a void or refund. */

@@ -1,7 +1,7 @@
 // Fee calculation engine: properties over generated inputs (fast-check).
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { Decimal } from '../decimal/decimal.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import {
   areaCharge,
   type BillPeriod,

@@ -1,6 +1,6 @@
 // Fee calculation engine: every expectation worked by hand, the arithmetic in the comment beside it.
 import { describe, expect, it } from 'vitest'
-import { Decimal } from '../decimal/decimal.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import {
   areaCharge,
   type BillPeriod,

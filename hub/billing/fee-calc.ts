@@ -12,7 +12,7 @@
  * of the engine: money rounding (fee-money), calendar days (fee-dates), tiers (fee-tiered) and
  * sharing (fee-share).
  */
-import { Decimal } from '../decimal/decimal.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import { type Coverage, coverSpans } from './fee-dates.ts'
 import {
   checkRounding,

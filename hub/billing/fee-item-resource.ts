@@ -1,8 +1,8 @@
 import { Type } from 'typebox'
-import { invalid } from '../api/api-error.ts'
-import type { EstateResource } from '../api/estate-resource.ts'
-import { Code, Decimal, DecimalOut, Id, Name, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'
-import { Decimal as Exact } from '../decimal/decimal.ts'
+import { invalid } from '../kernel/api-error.ts'
+import { Decimal as Exact } from '../kernel/decimal.ts'
+import type { EstateResource } from '../kernel/estate-resource.ts'
+import { Code, Decimal, DecimalOut, Id, Name, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 import { meterKinds } from '../metering/meter-resource.ts'
 import type { FeeKind } from '../store/database-schema.ts'
 

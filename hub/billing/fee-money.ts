@@ -2,7 +2,7 @@
  * Money rounding to the fen or jiao, decimal input parsing that names the bad field, and the
  * wording of a rounded result in an explanation. Exact `Decimal` arithmetic only.
  */
-import { Decimal } from '../decimal/decimal.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import type { MoneyRounding, RoundingMode, RoundingUnit } from './fee-types.ts'
 
 const UNIT_SCALE: Readonly<Record<RoundingUnit, number>> = { fen: 2, jiao: 1 }

@@ -1,4 +1,4 @@
-import type { EstateResource } from '../api/estate-resource.ts'
+import type { EstateResource } from '../kernel/estate-resource.ts'
 import { feeAssignmentResource } from './fee-assignment-resource.ts'
 import { feeItemResource } from './fee-item-resource.ts'
 import { feeStandardResource } from './fee-standard-resource.ts'

@@ -2,7 +2,7 @@
  * 公摊: split an amount over units by weight (area or their own consumption) with the largest-
  * remainder method, so the rounded parts add up exactly to the total.
  */
-import { Decimal } from '../decimal/decimal.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import {
   checkRounding,
   parseDecimal,

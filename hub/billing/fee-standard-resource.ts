@@ -1,7 +1,16 @@
 import { Type } from 'typebox'
-import { invalid } from '../api/api-error.ts'
-import { decimalString, type EstateResource } from '../api/estate-resource.ts'
-import { DateString, Decimal, DecimalOut, Id, Name, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'
+import { invalid } from '../kernel/api-error.ts'
+import { decimalString, type EstateResource } from '../kernel/estate-resource.ts'
+import {
+  DateString,
+  Decimal,
+  DecimalOut,
+  Id,
+  Name,
+  Nullable,
+  OneOf,
+  Timestamp,
+} from '../kernel/schema-parts.ts'
 import type { FeeBand, FeeKind } from '../store/database-schema.ts'
 import { jsonb } from '../store/jsonb.ts'
 import { withArticle } from './fee-item-resource.ts'

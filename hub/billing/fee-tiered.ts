@@ -2,7 +2,7 @@
  * 阶梯 (tiered) consumption charges: the period's consumption fills the price bands, from zero
  * (band limits per billing period) or from the year-to-date use (limits over the calendar year).
  */
-import { Decimal } from '../decimal/decimal.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import { checkRounding, parseDecimal, resultText, roundingInputs, roundMoney } from './fee-money.ts'
 import type { Band, FeeLine, MoneyRounding } from './fee-types.ts'
 

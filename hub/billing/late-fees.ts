@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely'
-import { Decimal } from '../decimal/decimal.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import type { Database } from '../store/database-schema.ts'
 import { daysBetween } from './fee-dates.ts'
 import { roundMoney } from './fee-money.ts'

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
-import { Decimal } from '../decimal/decimal.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import type { Database, LedgerAccount } from '../store/database-schema.ts'
 
 /** One side of a journal: a positive amount debited or credited to an account. */

@@ -3,7 +3,7 @@
  * assets) for A5 paper or an 80 mm receipt roll, printed from the browser. Chinese by default; the
  * English form keeps the amount in Chinese capitals, which the payer's paperwork needs.
  */
-import { Decimal } from '../decimal/decimal.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import { rmbCapitals } from './rmb-capitals.ts'
 
 export interface ReceiptLine {

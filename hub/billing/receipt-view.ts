@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import { Decimal } from '../decimal/decimal.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import { DEFAULT_TIME_ZONE } from '../metering/meter-read-inputs.ts'
 import type { Database } from '../store/database-schema.ts'
 import type { ReceiptView } from './receipt-html.ts'

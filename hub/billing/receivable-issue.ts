@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
-import { Decimal } from '../decimal/decimal.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import type { Database, ReceivableKind } from '../store/database-schema.ts'
 import { customerBalances, openReceivables, pair, postJournal, postJournals } from './ledger.ts'
 

@@ -1,7 +1,15 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Kysely } from 'kysely'
 import { type TProperties, type TSchema, Type } from 'typebox'
-import { DateString, DecimalOut, errorReplies, Id, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'
+import {
+  DateString,
+  DecimalOut,
+  errorReplies,
+  Id,
+  Nullable,
+  OneOf,
+  Timestamp,
+} from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 import { arrears, arrearsTable, buckets } from './reports/arrears.ts'
 import { collectionRate, collectionRateTable } from './reports/collection-rate.ts'

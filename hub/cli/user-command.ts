@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import { roles } from '../auth/roles.ts'
 import { createUser, grantRole } from '../auth/user-accounts.ts'
 import { loadHubConfig } from '../config/hub-config.ts'
+import { roles } from '../kernel/roles.ts'
 import type { Database, Role } from '../store/database-schema.ts'
 import { openMigratedStore } from './open-hub-store.ts'
 

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
-import type { EstateResource } from '../api/estate-resource.ts'
-import { Id, Name, Timestamp } from '../api/schema-parts.ts'
+import type { EstateResource } from '../kernel/estate-resource.ts'
+import { Id, Name, Timestamp } from '../kernel/schema-parts.ts'
 
 export const GatewayCode = Type.String({
   pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',

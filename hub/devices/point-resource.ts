@@ -1,8 +1,8 @@
 import { Type } from 'typebox'
 import { type DataType, registerSpan } from '../../gateway/contract/index.ts'
-import { invalid } from '../api/api-error.ts'
-import type { EstateResource } from '../api/estate-resource.ts'
-import { Code, Decimal, DecimalOut, Id, Name, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'
+import { invalid } from '../kernel/api-error.ts'
+import type { EstateResource } from '../kernel/estate-resource.ts'
+import { Code, Decimal, DecimalOut, Id, Name, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 import type { DeviceProtocol } from '../store/database-schema.ts'
 import { checkShape, dataTypes, pointAddressSchemas } from './protocol-schemas.ts'
 

@@ -1,6 +1,6 @@
 import type { TSchema } from 'typebox'
 import { Value } from 'typebox/value'
-import { ApiError } from '../api/api-error.ts'
+import { ApiError } from '../kernel/api-error.ts'
 
 export { connectionSchemas, dataTypes, pointAddressSchemas } from '../../gateway/contract/index.ts'
 

@@ -1,4 +1,4 @@
-import { ApiError, type ErrorDetail } from '../api/api-error.ts'
+import { ApiError, type ErrorDetail } from '../kernel/api-error.ts'
 import { meterKinds } from '../metering/meter-resource.ts'
 import { customerKinds } from '../property/customer-resource.ts'
 import { occupancyRoles } from '../property/occupancy-resource.ts'

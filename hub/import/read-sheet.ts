@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync'
 import ExcelJS, { type CellValue } from 'exceljs'
-import { ApiError } from '../api/api-error.ts'
+import { ApiError } from '../kernel/api-error.ts'
 
 export type SheetFormat = 'csv' | 'xlsx'
 

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import { type Kysely, sql } from 'kysely'
 import { Type } from 'typebox'
-import { visibleEstate } from '../api/estate-resource.ts'
-import { errorReplies, Id, Nullable, Timestamp } from '../api/schema-parts.ts'
+import { visibleEstate } from '../kernel/estate-resource.ts'
+import { errorReplies, Id, Nullable, Timestamp } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 
 const strict = { additionalProperties: false } as const

@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely'
-import { conflict, invalid } from '../api/api-error.ts'
-import { Decimal } from '../decimal/decimal.ts'
+import { conflict, invalid } from '../kernel/api-error.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import type { Database, MeterReadAction } from '../store/database-schema.ts'
 import { jsonb } from '../store/jsonb.ts'
 import { type ComputedRead, readSnapshot } from './meter-read-compute.ts'

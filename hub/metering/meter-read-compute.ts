@@ -1,4 +1,4 @@
-import { Decimal } from '../decimal/decimal.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import type { MeterReadFlag, MeterReadMethod, MeterReadStatus } from '../store/database-schema.ts'
 import type { PeriodBounds } from './cutoff.ts'
 import type { Around, MeterForRead, MeteringSettings, StoredRead } from './meter-read-inputs.ts'

@@ -1,8 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import { type Kysely, sql } from 'kysely'
 import { Type } from 'typebox'
-import { invalid } from '../api/api-error.ts'
-import { decimalString, requirePermission, visibleEstate, visibleEstateOf } from '../api/estate-resource.ts'
+import { invalid } from '../kernel/api-error.ts'
+import {
+  decimalString,
+  requirePermission,
+  visibleEstate,
+  visibleEstateOf,
+} from '../kernel/estate-resource.ts'
 import {
   DecimalOut,
   errorReplies,
@@ -13,7 +18,7 @@ import {
   Page,
   PageQuery,
   Timestamp,
-} from '../api/schema-parts.ts'
+} from '../kernel/schema-parts.ts'
 import type { Database, MeterReadStatus } from '../store/database-schema.ts'
 import { approveClean, approveRead, estimateRead, overrideRead } from './meter-read-actions.ts'
 import { counterSamples, type StoredRead } from './meter-read-inputs.ts'

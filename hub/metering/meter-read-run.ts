@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import { Decimal } from '../decimal/decimal.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import type { Database } from '../store/database-schema.ts'
 import { jsonb } from '../store/jsonb.ts'
 import { localDate, periodBounds, shiftPeriod } from './cutoff.ts'

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
-import type { EstateResource } from '../api/estate-resource.ts'
-import { Decimal, DecimalOut, Id, Nullable, Timestamp } from '../api/schema-parts.ts'
+import type { EstateResource } from '../kernel/estate-resource.ts'
+import { Decimal, DecimalOut, Id, Nullable, Timestamp } from '../kernel/schema-parts.ts'
 
 export const replacementCreate = Type.Object(
   {

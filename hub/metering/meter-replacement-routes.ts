@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
-import { invalid } from '../api/api-error.ts'
-import { decimalString, requirePermission, visibleEstateOf } from '../api/estate-resource.ts'
-import { errorReplies } from '../api/schema-parts.ts'
+import { invalid } from '../kernel/api-error.ts'
+import { decimalString, requirePermission, visibleEstateOf } from '../kernel/estate-resource.ts'
+import { errorReplies } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 import { meterReplacementResource, replacementCreate } from './meter-replacement-resource.ts'
 

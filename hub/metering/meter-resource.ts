@@ -1,8 +1,17 @@
 import { sql } from 'kysely'
 import { Type } from 'typebox'
-import { invalid } from '../api/api-error.ts'
-import type { EstateResource } from '../api/estate-resource.ts'
-import { Code, DateString, Decimal, DecimalOut, Id, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'
+import { invalid } from '../kernel/api-error.ts'
+import type { EstateResource } from '../kernel/estate-resource.ts'
+import {
+  Code,
+  DateString,
+  Decimal,
+  DecimalOut,
+  Id,
+  Nullable,
+  OneOf,
+  Timestamp,
+} from '../kernel/schema-parts.ts'
 
 export const meterKinds = ['water', 'electricity', 'gas', 'heat'] as const
 

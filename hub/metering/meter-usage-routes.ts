@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import { type Kysely, sql } from 'kysely'
 import { Type } from 'typebox'
-import { invalid } from '../api/api-error.ts'
-import { visibleEstate } from '../api/estate-resource.ts'
-import { DecimalOut, errorReplies, Id, Nullable, OneOf } from '../api/schema-parts.ts'
-import { Decimal } from '../decimal/decimal.ts'
+import { invalid } from '../kernel/api-error.ts'
+import { Decimal } from '../kernel/decimal.ts'
+import { visibleEstate } from '../kernel/estate-resource.ts'
+import { DecimalOut, errorReplies, Id, Nullable, OneOf } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 
 const Period = Type.String({ pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$', description: 'YYYY-MM' })

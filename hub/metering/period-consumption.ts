@@ -2,7 +2,7 @@
  * Consumption over a billing period: register advance × multiplier, per segment of one physical
  * meter, across register rollover and mid-period meter replacements (换表). Exact decimals only.
  */
-import { Decimal } from '../decimal/decimal.ts'
+import { Decimal } from '../kernel/decimal.ts'
 
 export interface Replacement {
   readonly at: number

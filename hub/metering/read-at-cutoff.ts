@@ -2,7 +2,7 @@
  * The register reading at a billing cut-off, from the good samples either side of it. Pure
  * arithmetic on exact decimals; the caller finds the samples.
  */
-import { Decimal } from '../decimal/decimal.ts'
+import { Decimal } from '../kernel/decimal.ts'
 
 export interface CounterSample {
   /** epoch ms */

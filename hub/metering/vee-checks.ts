@@ -2,7 +2,7 @@
  * VEE (validation, estimation, editing) for a meter-read record: flags that hold a record back
  * for a person to look at, and the daily-average estimate used when a reading is missing.
  */
-import { Decimal } from '../decimal/decimal.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import { registerAdvance } from './period-consumption.ts'
 import type { CounterSample, CutoffReading } from './read-at-cutoff.ts'
 

@@ -1,7 +1,7 @@
 import { Type } from 'typebox'
-import { invalid } from '../api/api-error.ts'
-import type { EstateResource, Row } from '../api/estate-resource.ts'
-import { Id, Name, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'
+import { invalid } from '../kernel/api-error.ts'
+import type { EstateResource, Row } from '../kernel/estate-resource.ts'
+import { Id, Name, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 import type { NotificationTopic } from '../store/database-schema.ts'
 import { jsonb } from '../store/jsonb.ts'
 

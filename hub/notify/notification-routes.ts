@@ -2,8 +2,14 @@ import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { sql } from 'kysely'
 import { Type } from 'typebox'
-import { conflict, notFound } from '../api/api-error.ts'
-import { loose, type Row, requirePermission, visibleEstate, visibleEstateOf } from '../api/estate-resource.ts'
+import { conflict, notFound } from '../kernel/api-error.ts'
+import {
+  loose,
+  type Row,
+  requirePermission,
+  visibleEstate,
+  visibleEstateOf,
+} from '../kernel/estate-resource.ts'
 import {
   errorReplies,
   Id,
@@ -13,7 +19,7 @@ import {
   Page,
   PageQuery,
   Timestamp,
-} from '../api/schema-parts.ts'
+} from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 import {
   channelKinds,

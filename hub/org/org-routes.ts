@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
-import { forbidden, invalid, notFound } from '../api/api-error.ts'
-import { containsPattern } from '../api/like-pattern.ts'
+import { forbidden, invalid, notFound } from '../kernel/api-error.ts'
+import { containsPattern } from '../kernel/like-pattern.ts'
 import {
   Code,
   errorReplies,
@@ -14,7 +14,7 @@ import {
   Page,
   PageQuery,
   Timestamp,
-} from '../api/schema-parts.ts'
+} from '../kernel/schema-parts.ts'
 import type { Database, OrgNodeKind } from '../store/database-schema.ts'
 
 const kinds = ['group', 'company', 'estate'] as const

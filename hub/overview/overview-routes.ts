@@ -3,11 +3,11 @@ import { type Kysely, sql } from 'kysely'
 import { type TSchema, Type } from 'typebox'
 import { alarmSeverities } from '../alarms/alarm-rule-resource.ts'
 import { slaState } from '../alarms/work-order-flow.ts'
-import { DecimalOut, errorReplies, Id, Nullable, Timestamp } from '../api/schema-parts.ts'
 import { collectionRate } from '../billing/reports/collection-rate.ts'
 import { asOfParam, estatesCte, type ReportScope, reportScope } from '../billing/reports/report-scope.ts'
-import { Decimal } from '../decimal/decimal.ts'
 import { estatePresence } from '../devices/presence-routes.ts'
+import { Decimal } from '../kernel/decimal.ts'
+import { DecimalOut, errorReplies, Id, Nullable, Timestamp } from '../kernel/schema-parts.ts'
 import { lastClosedPeriod, periodBounds, shiftPeriod } from '../metering/cutoff.ts'
 import {
   DEFAULT_TIME_ZONE,

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
-import type { EstateResource } from '../api/estate-resource.ts'
-import { Code, Id, Name, Nullable, Timestamp } from '../api/schema-parts.ts'
+import type { EstateResource } from '../kernel/estate-resource.ts'
+import { Code, Id, Name, Nullable, Timestamp } from '../kernel/schema-parts.ts'
 
 const fields = {
   code: Code,

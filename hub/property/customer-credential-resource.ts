@@ -1,7 +1,7 @@
 import { Type } from 'typebox'
-import { conflict } from '../api/api-error.ts'
-import type { EstateResource } from '../api/estate-resource.ts'
-import { Id, OneOf, Timestamp } from '../api/schema-parts.ts'
+import { conflict } from '../kernel/api-error.ts'
+import type { EstateResource } from '../kernel/estate-resource.ts'
+import { Id, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 import type { CredentialKind } from '../store/database-schema.ts'
 
 // The kinds an access controller reports (drivers/access/access-event-schema.ts, docs/access-events.md).

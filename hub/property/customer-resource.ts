@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
-import type { EstateResource } from '../api/estate-resource.ts'
-import { Code, Id, Name, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'
+import type { EstateResource } from '../kernel/estate-resource.ts'
+import { Code, Id, Name, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 
 export const customerKinds = ['person', 'company'] as const
 

@@ -1,8 +1,8 @@
 import { sql } from 'kysely'
 import { Type } from 'typebox'
-import { conflict, invalid } from '../api/api-error.ts'
-import type { EstateResource } from '../api/estate-resource.ts'
-import { DateString, Id, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'
+import { conflict, invalid } from '../kernel/api-error.ts'
+import type { EstateResource } from '../kernel/estate-resource.ts'
+import { DateString, Id, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 
 export const occupancyRoles = ['owner', 'tenant'] as const
 

@@ -1,7 +1,7 @@
 import { Type } from 'typebox'
-import { invalid } from '../api/api-error.ts'
-import type { EstateResource } from '../api/estate-resource.ts'
-import { Code, Decimal, DecimalOut, Id, OneOf, Timestamp } from '../api/schema-parts.ts'
+import { invalid } from '../kernel/api-error.ts'
+import type { EstateResource } from '../kernel/estate-resource.ts'
+import { Code, Decimal, DecimalOut, Id, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 
 export const unitUses = ['residence', 'shop', 'office', 'parking', 'storage', 'other'] as const
 export const unitStatuses = ['vacant', 'occupied', 'rented', 'decorating'] as const

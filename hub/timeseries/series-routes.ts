@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
-import { ApiError, invalid } from '../api/api-error.ts'
-import { visibleEstate, visibleEstateOf } from '../api/estate-resource.ts'
-import { DecimalOut, errorReplies, Id, IdParams, Nullable, OneOf, Timestamp } from '../api/schema-parts.ts'
+import { ApiError, invalid } from '../kernel/api-error.ts'
+import { visibleEstate, visibleEstateOf } from '../kernel/estate-resource.ts'
+import { DecimalOut, errorReplies, Id, IdParams, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 import {
   type Bucket,

@@ -1,5 +1,5 @@
 import type { FastifyInstance, InjectOptions } from 'fastify'
-import { buildApp } from '../../hub/api/build-app.ts'
+import { buildApp } from '../../hub/app/build-app.ts'
 import { createUser, grantRole } from '../../hub/auth/user-accounts.ts'
 import type { Role } from '../../hub/store/database-schema.ts'
 import type { Store } from '../../hub/store/open-store.ts'

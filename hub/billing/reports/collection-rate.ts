@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely'
-import { Decimal } from '../../decimal/decimal.ts'
+import { Decimal } from '../../kernel/decimal.ts'
 import type { Database } from '../../store/database-schema.ts'
 import { compactInstant, fileStem, type ReportTable } from './report-export.ts'
 import { asOfParam, estatesCte, type ReportScope } from './report-scope.ts'

@@ -1,6 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely'
-import { invalid, notFound } from '../../api/api-error.ts'
-import type { AccessScope } from '../../auth/access-scope.ts'
+import type { AccessScope } from '../../kernel/access-scope.ts'
+import { invalid, notFound } from '../../kernel/api-error.ts'
 import { DEFAULT_TIME_ZONE } from '../../metering/meter-read-inputs.ts'
 import type { Database, OrgNodeKind } from '../../store/database-schema.ts'
 

@@ -2,8 +2,8 @@ import type { MessageSchema } from '../i18n/zh-CN.ts'
 
 /**
  * The hub writes a field's problem as a short English sentence of a few fixed shapes: its JSON
- * schema validation (Ajv's words, hub/api/error-handler.ts), its own checks (`is required`,
- * `must be greater than 0`, …), the database's constraints (hub/api/database-error.ts) and
+ * schema validation (Ajv's words, hub/kernel/error-handler.ts), its own checks (`is required`,
+ * `must be greater than 0`, …), the database's constraints (hub/kernel/database-error.ts) and
  * the spreadsheet import (hub/import). These patterns recognise the common shapes so that the
  * console says them in the user's language (`errors.messages.<key>`); a sentence no pattern
  * knows is shown as the hub wrote it, which is still exact, only English.

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
-import { type AccessScope, loadAccessScope } from '../auth/access-scope.ts'
-import { hashSessionToken, looksLikeSessionToken } from '../auth/session-token.ts'
+import { type AccessScope, loadAccessScope } from '../kernel/access-scope.ts'
+import { ApiError } from '../kernel/api-error.ts'
 import type { Database } from '../store/database-schema.ts'
-import { ApiError } from './api-error.ts'
+import { hashSessionToken, looksLikeSessionToken } from './session-token.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {

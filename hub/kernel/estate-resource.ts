@@ -1,9 +1,9 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { TObject, TSchema } from 'typebox'
-import type { AccessScope } from '../auth/access-scope.ts'
-import type { Permission } from '../auth/roles.ts'
 import type { Database } from '../store/database-schema.ts'
+import type { AccessScope } from './access-scope.ts'
 import { ApiError, forbidden, invalid, notFound } from './api-error.ts'
+import type { Permission } from './roles.ts'
 
 /** Tables whose every row belongs to one estate (an `estate_id` column). */
 export type EstateTable =
