@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { type TProperties, type TSchema, Type } from 'typebox'
+import { DateString, errorReplies, Id, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 import {
   contentDisposition,
   contentTypes,
@@ -8,9 +9,8 @@ import {
   type ReportTable,
   toCsv,
   toXlsx,
-} from '../billing/reports/report-export.ts'
-import { type ReportScope, reportScope } from '../billing/reports/report-scope.ts'
-import { DateString, errorReplies, Id, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
+} from '../reports/report-export.ts'
+import { type ReportScope, reportScope } from '../reports/report-scope.ts'
 import type { Database } from '../store/database-schema.ts'
 import { accessEvents, accessEventsTable } from './reports/access-events.ts'
 import { alarmSummary, alarmSummaryTable } from './reports/alarm-summary.ts'

@@ -10,11 +10,6 @@ import {
   OneOf,
   Timestamp,
 } from '../kernel/schema-parts.ts'
-import type { Database } from '../store/database-schema.ts'
-import { arrears, arrearsTable, buckets } from './reports/arrears.ts'
-import { collectionRate, collectionRateTable } from './reports/collection-rate.ts'
-import { collections, collectionsTable } from './reports/collections.ts'
-import { dailyTakings, dailyTakingsTable } from './reports/daily-takings.ts'
 import {
   contentDisposition,
   contentTypes,
@@ -22,8 +17,13 @@ import {
   type ReportTable,
   toCsv,
   toXlsx,
-} from './reports/report-export.ts'
-import { type ReportScope, reportScope } from './reports/report-scope.ts'
+} from '../reports/report-export.ts'
+import { type ReportScope, reportScope } from '../reports/report-scope.ts'
+import type { Database } from '../store/database-schema.ts'
+import { arrears, arrearsTable, buckets } from './reports/arrears.ts'
+import { collectionRate, collectionRateTable } from './reports/collection-rate.ts'
+import { collections, collectionsTable } from './reports/collections.ts'
+import { dailyTakings, dailyTakingsTable } from './reports/daily-takings.ts'
 
 const strict = { additionalProperties: false } as const
 const Period = Type.String({ pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$', description: 'YYYY-MM' })

@@ -4,7 +4,6 @@ import { type TSchema, Type } from 'typebox'
 import { alarmSeverities } from '../alarms/alarm-rule-resource.ts'
 import { slaState } from '../alarms/work-order-flow.ts'
 import { collectionRate } from '../billing/reports/collection-rate.ts'
-import { asOfParam, estatesCte, type ReportScope, reportScope } from '../billing/reports/report-scope.ts'
 import { estatePresence } from '../devices/presence-routes.ts'
 import { Decimal } from '../kernel/decimal.ts'
 import { DecimalOut, errorReplies, Id, Nullable, Timestamp } from '../kernel/schema-parts.ts'
@@ -18,6 +17,7 @@ import {
 } from '../metering/meter-read-inputs.ts'
 import { periodConsumption } from '../metering/period-consumption.ts'
 import { readingAtCutoff } from '../metering/read-at-cutoff.ts'
+import { asOfParam, estatesCte, type ReportScope, reportScope } from '../reports/report-scope.ts'
 import type { Database, WorkOrderStatus } from '../store/database-schema.ts'
 
 /** Work-order states that are still open (not closed, not cancelled), in flow order. */

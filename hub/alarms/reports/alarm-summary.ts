@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely'
-import { compactInstant, fileStem, type ReportTable } from '../../billing/reports/report-export.ts'
-import { asOfParam, estatesCte, type ReportScope } from '../../billing/reports/report-scope.ts'
 import { Decimal } from '../../kernel/decimal.ts'
+import { compactInstant, fileStem, type ReportTable } from '../../reports/report-export.ts'
+import { asOfParam, estatesCte, type ReportScope } from '../../reports/report-scope.ts'
 import type { AlarmRuleKind, AlarmSeverity, Database } from '../../store/database-schema.ts'
 import { checkRange, compareRows } from './repair-handling.ts'
 

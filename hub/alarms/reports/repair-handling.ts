@@ -1,8 +1,8 @@
 import { type Kysely, sql } from 'kysely'
-import { compactInstant, fileStem, type ReportTable } from '../../billing/reports/report-export.ts'
-import { asOfParam, estatesCte, type ReportScope } from '../../billing/reports/report-scope.ts'
 import { invalid } from '../../kernel/api-error.ts'
 import { Decimal } from '../../kernel/decimal.ts'
+import { compactInstant, fileStem, type ReportTable } from '../../reports/report-export.ts'
+import { asOfParam, estatesCte, type ReportScope } from '../../reports/report-scope.ts'
 import type { Database, WorkOrderStatus } from '../../store/database-schema.ts'
 
 /** The longest range one report covers (as the collections report). */

@@ -1,8 +1,8 @@
 import { type Kysely, sql } from 'kysely'
 import { Decimal } from '../../kernel/decimal.ts'
+import { compactInstant, fileStem, type ReportTable } from '../../reports/report-export.ts'
+import { asOfParam, estatesCte, type ReportScope } from '../../reports/report-scope.ts'
 import type { Database, ReceivableKind } from '../../store/database-schema.ts'
-import { compactInstant, fileStem, type ReportTable } from './report-export.ts'
-import { asOfParam, estatesCte, type ReportScope } from './report-scope.ts'
 
 export const buckets = ['not due', '0-30', '31-90', '91-180', '181-365', '>365'] as const
 export type Bucket = (typeof buckets)[number]

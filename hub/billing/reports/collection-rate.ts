@@ -1,8 +1,8 @@
 import { type Kysely, sql } from 'kysely'
 import { Decimal } from '../../kernel/decimal.ts'
+import { compactInstant, fileStem, type ReportTable } from '../../reports/report-export.ts'
+import { asOfParam, estatesCte, type ReportScope } from '../../reports/report-scope.ts'
 import type { Database } from '../../store/database-schema.ts'
-import { compactInstant, fileStem, type ReportTable } from './report-export.ts'
-import { asOfParam, estatesCte, type ReportScope } from './report-scope.ts'
 
 export interface RateFigures {
   /** Lines issued for the period (charges and standalone adjustments; their corrections fold in). */

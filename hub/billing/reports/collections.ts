@@ -1,9 +1,9 @@
 import { type Kysely, sql } from 'kysely'
 import { invalid } from '../../kernel/api-error.ts'
 import { Decimal } from '../../kernel/decimal.ts'
+import { compactInstant, fileStem, methodLabel, type ReportTable } from '../../reports/report-export.ts'
+import { asOfParam, estatesCte, type ReportScope } from '../../reports/report-scope.ts'
 import type { Database } from '../../store/database-schema.ts'
-import { compactInstant, fileStem, methodLabel, type ReportTable } from './report-export.ts'
-import { asOfParam, estatesCte, type ReportScope } from './report-scope.ts'
 
 export type CollectionKind = 'payment' | 'void' | 'refund' | 'deposit_refund'
 

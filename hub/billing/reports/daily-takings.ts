@@ -1,8 +1,8 @@
 import { type Kysely, sql } from 'kysely'
 import { Decimal } from '../../kernel/decimal.ts'
+import { compactInstant, fileStem, methodLabel, type ReportTable } from '../../reports/report-export.ts'
+import { asOfParam, estatesCte, type ReportScope } from '../../reports/report-scope.ts'
 import type { Database } from '../../store/database-schema.ts'
-import { compactInstant, fileStem, methodLabel, type ReportTable } from './report-export.ts'
-import { asOfParam, estatesCte, type ReportScope } from './report-scope.ts'
 
 /** What a line of the day's takings is: money for a fee item, or what was not for bills, or money back. */
 export type TakingLine = 'item' | 'prepayment' | 'deposit' | 'void' | 'refund' | 'deposit_refund'

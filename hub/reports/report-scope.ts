@@ -1,8 +1,8 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely'
-import type { AccessScope } from '../../kernel/access-scope.ts'
-import { invalid, notFound } from '../../kernel/api-error.ts'
-import { DEFAULT_TIME_ZONE } from '../../metering/meter-read-inputs.ts'
-import type { Database, OrgNodeKind } from '../../store/database-schema.ts'
+import type { AccessScope } from '../kernel/access-scope.ts'
+import { invalid, notFound } from '../kernel/api-error.ts'
+import { DEFAULT_TIME_ZONE } from '../metering/meter-read-inputs.ts'
+import type { Database, OrgNodeKind } from '../store/database-schema.ts'
 
 export interface ReportEstate {
   readonly id: string
