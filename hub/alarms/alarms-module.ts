@@ -1,0 +1,30 @@
+import type { HubModule } from '../kernel/hub-module.ts'
+import { alarmResources } from './alarm-rule-resource.ts'
+import { AlarmWatch } from './alarm-watch.ts'
+import { registerEventRoutes } from './event-routes.ts'
+import { slaEscalationJob } from './sla-escalation-job.ts'
+import { slaPolicyResource } from './sla-policy-resource.ts'
+import { registerWorkOrderRoutes } from './work-order-routes.ts'
+
+/** Alarm rules and alarms, device events, work orders with their SLA clocks. */
+export const alarmsModule: HubModule = {
+  name: 'alarms',
+  tags: [
+    { name: 'alarms', description: 'Alarm rules and the alarms they raise' },
+    { name: 'work orders', description: 'Repairs and alarm orders from registration to return visit' },
+    { name: 'events', description: 'Access and device events' },
+  ],
+  permissions: ['workOrders.manage'],
+  resources: [...alarmResources, slaPolicyResource],
+  routes(app, db) {
+    registerWorkOrderRoutes(app, db)
+    registerEventRoutes(app, db)
+  },
+  jobs: (context) => {
+    const watch = new AlarmWatch(context.db, context.log)
+    return [
+      slaEscalationJob(context),
+      { name: 'alarm watch', start: () => watch.start(), stop: () => watch.stop() },
+    ]
+  },
+}

@@ -1,0 +1,12 @@
+import type { HubModule } from '../kernel/hub-module.ts'
+import { registerBillingRoutes } from './billing-routes.ts'
+import { feeResources } from './fee-resources.ts'
+
+/** Fee standards, bill runs, receivables, the desk, approvals, late fees and the ledger. */
+export const billingModule: HubModule = {
+  name: 'billing',
+  tags: [{ name: 'billing', description: 'Fees, bill runs, the desk, approvals and receipts' }],
+  permissions: ['billing.configure', 'billing.run', 'payments.take', 'payments.approve'],
+  resources: feeResources,
+  routes: registerBillingRoutes,
+}

@@ -1,0 +1,21 @@
+import type { HubModule } from '../kernel/hub-module.ts'
+import { deviceResource } from './device-resource.ts'
+import { gatewayResource } from './gateway-resource.ts'
+import { registerGatewayRoutes } from './gateway-routes.ts'
+import { pointResource } from './point-resource.ts'
+import { registerPresenceRoutes } from './presence-routes.ts'
+
+/** Gateways, the devices they read and the devices' points; who is online. */
+export const devicesModule: HubModule = {
+  name: 'devices',
+  tags: [
+    { name: 'devices', description: 'Gateways, devices and points' },
+    { name: 'presence', description: 'Gateways and devices online' },
+  ],
+  permissions: ['devices.write'],
+  resources: [gatewayResource, deviceResource, pointResource],
+  routes(app, db) {
+    registerGatewayRoutes(app, db)
+    registerPresenceRoutes(app, db)
+  },
+}
