@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// Writes dashboards/console/src/api/hub-api.d.ts, the console's request and response types, from
+// the hub's OpenAPI document (decision 0013). `--if-missing`: only when the file is not there yet.
+import { existsSync } from 'node:fs'
+import { register } from 'tsx/esm/api'
+
+register()
+const { CONSOLE_API_TYPES, writeConsoleApiTypes } = await import('../hub/app/console-api-types.ts')
+if (!(process.argv.includes('--if-missing') && existsSync(CONSOLE_API_TYPES))) {
+  try {
+    const { changed } = await writeConsoleApiTypes()
+    console.log(
+      `  Console API types ${changed ? 'written' : 'unchanged'} (dashboards/console/src/api/hub-api.d.ts).`,
+    )
+  } catch (error) {
+    console.error(
+      `Generating the console's API types failed: ${error instanceof Error ? error.stack : error}`,
+    )
+    process.exit(1)
+  }
+}
