@@ -1,13 +1,11 @@
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { AlarmEngine } from '../alarms/alarm-engine.ts'
-import { AlarmWatch } from '../alarms/alarm-watch.ts'
-import { escalateBreaches } from '../alarms/sla-watch.ts'
 import { buildApp } from '../app/build-app.ts'
+import { hubModules } from '../app/hub-modules.ts'
 import { type HubConfig, loadHubConfig } from '../config/hub-config.ts'
 import { type RunningIngest, startIngest } from '../ingest/start-ingest.ts'
 import { createMetrics } from '../kernel/http-metrics.ts'
-import { MeterReadScheduler } from '../metering/meter-read-scheduler.ts'
 import { NotificationDispatcher } from '../notify/notification-dispatcher.ts'
 import type { Store } from '../store/open-store.ts'
 import { influxCopy } from '../timeseries/influx-copy.ts'
@@ -43,12 +41,11 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const notifications = new NotificationDispatcher(store.db, config.notifications)
   // Committed readings for the API's live stream (GET /api/v1/live).
   const live = new LiveFeed()
+  const modules = hubModules({ auth: config.auth, live, notifications })
   const app = await buildApp({
     store,
     metrics,
-    notifications,
-    live,
-    auth: config.auth,
+    modules,
     logger: {
       level: config.log.level,
       redact: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.secret', '*.token'],
@@ -114,32 +111,17 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       .catch((error: unknown) =>
         app.log.warn({ err: (error as Error).message }, 'timeseries: retention failed'),
       )
-  // The month's meter reads fill themselves shortly after each estate's cut-off.
-  const meterReads = new MeterReadScheduler(store.db, app.log)
-  meterReads.start()
-  // Work orders past their SLA are escalated once, checked every minute.
-  const slaTimer = setInterval(() => {
-    escalateBreaches(store.db, new Date())
-      .then((escalated) => {
-        for (const e of escalated) app.log.warn(e, 'work order escalated: SLA exceeded')
-        if (escalated.length > 0) notifications.poke()
-      })
-      .catch((error: unknown) => app.log.warn({ err: (error as Error).message }, 'sla: check failed'))
-  }, 60_000)
-  slaTimer.unref()
   notifications.start(app.log)
-  // Offline devices and gateways, and night flow on vacant units, are judged every minute.
-  const alarmWatch = new AlarmWatch(store.db, app.log)
-  alarmWatch.start()
+  // Each domain's background jobs (meter-read scheduler, SLA escalation, alarm watch…).
+  const jobs = modules.flatMap((m) => m.jobs?.({ db: store.db, log: app.log, notifications }) ?? [])
+  for (const job of jobs) job.start()
   const retentionTimer = setInterval(dropOld, HOUR_MS)
   retentionTimer.unref()
   dropOld()
   app.addHook('onClose', async () => {
     clearInterval(retentionTimer)
-    clearInterval(slaTimer)
     await notifications.stop()
-    await alarmWatch.stop()
-    await meterReads.stop()
+    for (const job of jobs) await job.stop()
     await ingest.close()
     await alarms.idle()
     await influx?.close()
