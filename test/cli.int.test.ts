@@ -4,8 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { migrateHub } from '../hub/app/hub-migrations.ts'
 import { takePayment } from '../hub/billing/payment-desk.ts'
-import { migrateToLatest } from '../hub/store/migrate.ts'
 import { openStore } from '../hub/store/open-store.ts'
 import { seedSite } from './support/ingest-fixture.ts'
 
@@ -95,7 +95,7 @@ describe('estatehub CLI', { timeout: 120_000 }, () => {
     const dataDir = join(work, 'ledger-data')
     const file = configFile('ledger.yaml', `database:\n  dataDir: ${dataDir}\nlog:\n  level: warn\n`)
     const store = await openStore({ dataDir })
-    await migrateToLatest(store.db)
+    await migrateHub(store.db)
     const site = await seedSite(store.db, { code: 'LEDG', points: [] })
     const code = (
       await store.db

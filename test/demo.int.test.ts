@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { migrateHub } from '../hub/app/hub-migrations.ts'
 import { parseBackfillDays } from '../hub/cli/demo-command.ts'
 import {
   type BackfillReport,
@@ -22,7 +23,6 @@ import {
 import { PointDirectory } from '../hub/ingest/point-directory.ts'
 import { ReadingPartitions } from '../hub/ingest/reading-partitions.ts'
 import { periodBounds } from '../hub/metering/cutoff.ts'
-import { migrateToLatest } from '../hub/store/migrate.ts'
 import { openStore, type Store } from '../hub/store/open-store.ts'
 
 // The demo's seed and history, in-process on PGlite: 33 days at 4-hour steps ending on
@@ -58,7 +58,7 @@ function stepsAt(s: DemoSeries, at: number): number {
 
 beforeAll(async () => {
   store = await openStore({ dataDir: 'memory://' })
-  await migrateToLatest(store.db)
+  await migrateHub(store.db)
   const seed = await seedDemo(store.db)
   expect(seed.created).toBe(true)
   estateId = seed.estateId

@@ -8,7 +8,7 @@ import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Outbox } from '../gateway/outbox/outbox.ts'
 import { Uplink } from '../gateway/uplink/uplink.ts'
-import { migrateToLatest } from '../hub/store/migrate.ts'
+import { migrateHub } from '../hub/app/hub-migrations.ts'
 import { openStore, type Store, type StoreOptions } from '../hub/store/open-store.ts'
 import { seedSite } from './support/ingest-fixture.ts'
 
@@ -111,7 +111,7 @@ for (const backend of backends) {
       const db = await backend.prepare()
       cleanups.push(db.drop)
       let store: Store = await openStore(db.options)
-      await migrateToLatest(store.db)
+      await migrateHub(store.db)
       const points = Array.from({ length: POINTS }, (_, i) => ({
         device: `m${i}`,
         point: 'energy',

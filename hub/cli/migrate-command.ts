@@ -1,5 +1,5 @@
+import { migrateHub } from '../app/hub-migrations.ts'
 import { loadHubConfig } from '../config/hub-config.ts'
-import { migrateToLatest } from '../store/migrate.ts'
 import { openStore } from '../store/open-store.ts'
 import { describeStore } from './open-hub-store.ts'
 
@@ -11,7 +11,7 @@ export async function runMigrate(configFile: string | undefined) {
     poolMax: config.database.poolMax,
   })
   try {
-    const { applied } = await migrateToLatest(store.db)
+    const { applied } = await migrateHub(store.db)
     console.log(
       applied.length === 0
         ? `${describeStore(config)}: up to date`

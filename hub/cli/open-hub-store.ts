@@ -1,5 +1,5 @@
+import { migrateHub } from '../app/hub-migrations.ts'
 import type { HubConfig } from '../config/hub-config.ts'
-import { migrateToLatest } from '../store/migrate.ts'
 import { openStore, type Store } from '../store/open-store.ts'
 
 /** Opens the configured store and brings its schema up to date. */
@@ -10,7 +10,7 @@ export async function openMigratedStore(config: HubConfig): Promise<Store> {
     poolMax: config.database.poolMax,
   })
   try {
-    await migrateToLatest(store.db)
+    await migrateHub(store.db)
   } catch (error) {
     await store.close()
     throw error

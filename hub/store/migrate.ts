@@ -1,13 +1,18 @@
-import { type Kysely, type MigrationResultSet, Migrator } from 'kysely'
+import { type Kysely, type Migration, type MigrationResultSet, Migrator } from 'kysely'
 import type { Database } from './database-schema.ts'
-import { migrations } from './migrations/index.ts'
 
 export interface MigrationReport {
   readonly applied: readonly string[]
 }
 
-/** Applies every pending migration in order; throws with the failing migration's name. */
-export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationReport> {
+/**
+ * Applies every pending migration in name order; throws with the failing migration's name.
+ * The hub's list is wave 1's history (./migrations) plus each module's (hub/app/hub-migrations.ts).
+ */
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  migrations: Readonly<Record<string, Migration>>,
+): Promise<MigrationReport> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },

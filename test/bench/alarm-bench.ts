@@ -8,7 +8,7 @@
 import mqtt from 'mqtt'
 import { ackTopic, batchTopic, parseAck, type UplinkBatch } from '../../gateway/contract/index.ts'
 import { AlarmEngine } from '../../hub/alarms/alarm-engine.ts'
-import { migrateToLatest } from '../../hub/store/migrate.ts'
+import { migrateHub } from '../../hub/app/hub-migrations.ts'
 import { openStore } from '../../hub/store/open-store.ts'
 import { captureLog, seedSite, startTestIngest } from '../support/ingest-fixture.ts'
 
@@ -19,7 +19,7 @@ const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 
 const store = await openStore({ dataDir: 'memory://' })
-await migrateToLatest(store.db)
+await migrateHub(store.db)
 const site = await seedSite(store.db, { code: 'BENCH-ALM', points: [] })
 await store.db
   .insertInto('alarmRules')

@@ -32,12 +32,12 @@
 import { randomBytes } from 'node:crypto'
 import { type Kysely, type RawBuilder, sql } from 'kysely'
 import pg from 'pg'
+import { migrateHub } from '../../hub/app/hub-migrations.ts'
 import { approveBillRun, previewBillRun } from '../../hub/billing/bill-run.ts'
 import { checkLedger } from '../../hub/billing/ledger-check.ts'
 import { createOrgChain } from '../../hub/org/org-chain.ts'
 import type { Database } from '../../hub/store/database-schema.ts'
 import { jsonb } from '../../hub/store/jsonb.ts'
-import { migrateToLatest } from '../../hub/store/migrate.ts'
 import { openStore, type Store } from '../../hub/store/open-store.ts'
 
 const PG_URL =
@@ -478,7 +478,7 @@ async function main() {
   try {
     store = await openStore({ url: dbUrl.toString(), poolMax: 10 })
     const db = store.db
-    await migrateToLatest(db)
+    await migrateHub(db)
     untime = timeStatements()
 
     console.log(

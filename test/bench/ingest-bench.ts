@@ -36,13 +36,13 @@ import {
   type UplinkBatch,
   type WireReading,
 } from '../../gateway/contract/index.ts'
+import { migrateHub } from '../../hub/app/hub-migrations.ts'
 import { hashPassword } from '../../hub/auth/password.ts'
 import { commitBatch } from '../../hub/ingest/batch-writer.ts'
 import { PointDirectory } from '../../hub/ingest/point-directory.ts'
 import { ReadingPartitions } from '../../hub/ingest/reading-partitions.ts'
 import { createOrgChain } from '../../hub/org/org-chain.ts'
 import type { Database } from '../../hub/store/database-schema.ts'
-import { migrateToLatest } from '../../hub/store/migrate.ts'
 import { openStore, type Store } from '../../hub/store/open-store.ts'
 import { captureLog, startTestIngest } from '../support/ingest-fixture.ts'
 
@@ -401,7 +401,7 @@ async function main() {
   try {
     store = await openStore({ url: dbUrl.toString(), poolMax: 10 })
     const db = store.db
-    await migrateToLatest(db)
+    await migrateHub(db)
     const seeded = await seed(db)
     // Whole minutes two days back: every timestamp within the last two days (1-2 monthly partitions).
     const base = Math.floor((Date.now() - 2 * 86_400_000) / STEP_MS) * STEP_MS

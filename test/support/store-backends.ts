@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { migrateToLatest } from '../../hub/store/migrate.ts'
+import { migrateHub } from '../../hub/app/hub-migrations.ts'
 import { openStore, type Store } from '../../hub/store/open-store.ts'
 
 /**
@@ -20,7 +20,7 @@ const pglite: StoreBackend = {
   name: 'pglite',
   async open() {
     const store = await openStore({ dataDir: 'memory://' })
-    await migrateToLatest(store.db)
+    await migrateHub(store.db)
     return store
   },
 }
@@ -43,7 +43,7 @@ function postgres(url: string): StoreBackend {
       const dbUrl = new URL(url)
       dbUrl.pathname = `/${name}`
       const store = await openStore({ url: dbUrl.toString(), poolMax: 5 })
-      await migrateToLatest(store.db)
+      await migrateHub(store.db)
       return {
         ...store,
         async close() {

@@ -1,0 +1,27 @@
+import type { Kysely, Migration } from 'kysely'
+import type { HubModule } from '../kernel/hub-module.ts'
+import type { Database } from '../store/database-schema.ts'
+import { type MigrationReport, migrateToLatest } from '../store/migrate.ts'
+import { migrations as sharedHistory } from '../store/migrations/index.ts'
+import { hubModules } from './hub-modules.ts'
+
+/**
+ * Every migration of the hub in one name order: the shared history written before domains
+ * were modules (hub/store/migrations), then what each module brings. Two with one name are a
+ * programming error, refused before anything runs.
+ */
+export function hubMigrations(modules: readonly HubModule[] = hubModules()): Record<string, Migration> {
+  const all: Record<string, Migration> = { ...sharedHistory }
+  for (const module of modules) {
+    for (const [name, migration] of Object.entries(module.migrations ?? {})) {
+      if (all[name]) throw new Error(`migration ${name} of module ${module.name} is named twice`)
+      all[name] = migration
+    }
+  }
+  return Object.fromEntries(Object.entries(all).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+}
+
+/** Brings the database to the latest schema of every hub module. */
+export function migrateHub(db: Kysely<Database>): Promise<MigrationReport> {
+  return migrateToLatest(db, hubMigrations())
+}
