@@ -1,4 +1,5 @@
 import type { HubModule } from '../kernel/hub-module.ts'
+import { registerAlarmReportRoutes } from './alarm-report-routes.ts'
 import { alarmResources } from './alarm-rule-resource.ts'
 import { AlarmWatch } from './alarm-watch.ts'
 import { registerEventRoutes } from './event-routes.ts'
@@ -19,6 +20,7 @@ export const alarmsModule: HubModule = {
   routes(app, db) {
     registerWorkOrderRoutes(app, db)
     registerEventRoutes(app, db)
+    registerAlarmReportRoutes(app, db)
   },
   jobs: (context) => {
     const watch = new AlarmWatch(context.db, context.log)

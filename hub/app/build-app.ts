@@ -9,6 +9,7 @@ import { handleError } from '../kernel/error-handler.ts'
 import { registerEstateResource } from '../kernel/estate-resource-routes.ts'
 import { createMetrics, type HubMetrics, registerMetrics } from '../kernel/http-metrics.ts'
 import type { HubModule } from '../kernel/hub-module.ts'
+import { registerRouteAccess } from '../kernel/route-access.ts'
 import { ErrorResponse } from '../kernel/schema-parts.ts'
 import type { Store } from '../store/open-store.ts'
 import type { LiveFeed } from '../timeseries/live-feed.ts'
@@ -32,6 +33,14 @@ export interface AppOptions {
   readonly live?: LiveFeed
   /** The domains to serve; every hub module (hub-modules.ts) when absent. */
   readonly modules?: readonly HubModule[]
+}
+
+/** Every module's OpenAPI tags in module order; a tag two modules share (reports) is listed once. */
+function apiTags(modules: readonly HubModule[]): { name: string; description: string }[] {
+  const tags = new Map<string, { name: string; description: string }>()
+  for (const tag of modules.flatMap((m) => m.tags ?? []))
+    if (!tags.has(tag.name)) tags.set(tag.name, { ...tag })
+  return [...tags.values()]
 }
 
 /** Builds the hub's HTTP app without listening (tests use `app.inject`). */
@@ -78,7 +87,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
       tags: [
         { name: 'operations', description: 'Liveness, metrics and the API document' },
-        ...modules.flatMap((m) => m.tags ?? []).map((t) => ({ ...t })),
+        ...apiTags(modules),
       ],
     },
   })
@@ -87,6 +96,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const metrics = options.metrics ?? createMetrics()
   registerMetrics(app, metrics)
   registerAuthentication(app, db)
+  registerRouteAccess(app, db)
 
   app.get(
     '/healthz',

@@ -10,7 +10,6 @@ import { notifyModule } from '../notify/notify-module.ts'
 import { orgModule } from '../org/org-module.ts'
 import { overviewModule } from '../overview/overview-module.ts'
 import { propertyModule } from '../property/property-module.ts'
-import { reportsModule } from '../reports/reports-module.ts'
 import type { LiveFeed } from '../timeseries/live-feed.ts'
 import { timeseriesModule } from '../timeseries/timeseries-module.ts'
 
@@ -40,6 +39,5 @@ export function hubModules(options: ModuleOptions = {}): readonly HubModule[] {
     timeseriesModule(options.live),
     overviewModule,
     ingestModule,
-    reportsModule,
   ]
 }
