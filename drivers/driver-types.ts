@@ -3,8 +3,11 @@
  * Drivers import nothing else of ours.
  */
 
-export type Quality = 'good' | 'uncertain' | 'bad'
-export type PointKind = 'counter' | 'gauge' | 'state' | 'event'
+export const qualities = ['good', 'uncertain', 'bad'] as const
+export type Quality = (typeof qualities)[number]
+/** counter: cumulative register billed from; gauge; state; event. */
+export const pointKinds = ['counter', 'gauge', 'state', 'event'] as const
+export type PointKind = (typeof pointKinds)[number]
 
 export const dataTypes = [
   'int16',
@@ -44,7 +47,8 @@ export function registerSpan(dataType: DataType, length?: number): number {
  * ABCD big-endian (Modbus standard), CDAB word-swapped, BADC byte-swapped, DCBA little-endian.
  * For 64-bit values the same pattern applies per 16-bit word pair (ABCDEFGH, GHEFCDAB…).
  */
-export type ByteOrder = 'ABCD' | 'CDAB' | 'BADC' | 'DCBA'
+export const byteOrders = ['ABCD', 'CDAB', 'BADC', 'DCBA'] as const
+export type ByteOrder = (typeof byteOrders)[number]
 
 /** A value as read, after decoding, scale and offset. */
 export type PointValue = number | boolean | string
@@ -61,15 +65,17 @@ export interface Reading {
   readonly reason?: string
 }
 
-export type DeviceEventType =
-  | 'granted'
-  | 'denied'
-  | 'forced'
-  | 'held_open'
-  | 'tamper'
-  | 'alarm_input'
-  | 'state_change'
-  | 'alarm'
+export const deviceEventTypes = [
+  'granted',
+  'denied',
+  'forced',
+  'held_open',
+  'tamper',
+  'alarm_input',
+  'state_change',
+  'alarm',
+] as const
+export type DeviceEventType = (typeof deviceEventTypes)[number]
 
 export interface DeviceEvent {
   /** `<device code>` or `<device code>/<point or door>`. */

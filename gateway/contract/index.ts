@@ -5,13 +5,17 @@
  * this index and nothing else of the gateway (except where it runs a gateway: CLI, demo).
  */
 
-export type {
-  DeviceEvent,
-  DeviceEventType,
-  PointKind,
-  PointValue,
-  Quality,
-  Reading,
+export {
+  byteOrders,
+  type DeviceEvent,
+  type DeviceEventType,
+  deviceEventTypes,
+  type PointKind,
+  type PointValue,
+  pointKinds,
+  type Quality,
+  qualities,
+  type Reading,
 } from '../../drivers/driver-types.ts'
 export { type Ack, AckSchema, encodeAck, MAX_ACK_BYTES, type ParsedAck, parseAck } from './ack-schema.ts'
 export {

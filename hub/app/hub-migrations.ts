@@ -4,6 +4,7 @@ import type { Database } from '../store/database-schema.ts'
 import { type MigrationReport, migrateToLatest } from '../store/migrate.ts'
 import { migrations as sharedHistory } from '../store/migrations/index.ts'
 import { hubModules } from './hub-modules.ts'
+import { vocabularyChecksMigration } from './vocabulary-checks.ts'
 
 /**
  * Every migration of the hub in one name order: the shared history written before domains
@@ -11,7 +12,11 @@ import { hubModules } from './hub-modules.ts'
  * programming error, refused before anything runs.
  */
 export function hubMigrations(modules: readonly HubModule[] = hubModules()): Record<string, Migration> {
-  const all: Record<string, Migration> = { ...sharedHistory }
+  // The vocabulary CHECKs are written from every domain's lists, so the app holds that migration.
+  const all: Record<string, Migration> = {
+    ...sharedHistory,
+    '0008-vocabulary-checks': vocabularyChecksMigration,
+  }
   for (const module of modules) {
     for (const [name, migration] of Object.entries(module.migrations ?? {})) {
       if (all[name]) throw new Error(`migration ${name} of module ${module.name} is named twice`)

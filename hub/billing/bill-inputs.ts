@@ -1,5 +1,14 @@
 import { type Kysely, sql } from 'kysely'
 import type { Database, FeeBand, FeeCycle, FeeKind, MeterKind, UnitUse } from '../store/database-schema.ts'
+import type {
+  AssignmentTarget,
+  RoundingMode,
+  RoundingUnit,
+  ShareBasis,
+  ShareSource,
+  TierBasis,
+} from './billing-vocabulary.ts'
+import { feeKindsWhere } from './fee-kinds/fee-kind-registry.ts'
 
 /** The calendar span a monthly bill run covers: [first of the month, first of the next). */
 export function monthSpan(period: string): { from: string; to: string } {
@@ -14,6 +23,7 @@ export interface BillUnit {
   readonly buildingId: string
   readonly use: UnitUse
   readonly areaM2: string
+  readonly floor: number
   /** Who pays this period: the tenant in place at the period's end, else the owner. */
   readonly customerId: string | null
 }
@@ -24,8 +34,8 @@ export interface FeeItemRow {
   readonly name: string
   readonly kind: FeeKind
   readonly meterKind: MeterKind | null
-  readonly roundingUnit: 'fen' | 'jiao'
-  readonly roundingMode: 'half-up' | 'down'
+  readonly roundingUnit: RoundingUnit
+  readonly roundingMode: RoundingMode
   readonly cycle: FeeCycle
   readonly dueDays: number
 }
@@ -37,9 +47,9 @@ export interface StandardRow {
   readonly price: string | null
   readonly amount: string | null
   readonly bands: FeeBand[] | null
-  readonly tierBasis: 'period' | 'annual' | null
-  readonly shareBasis: 'area' | 'consumption' | null
-  readonly shareSource: 'meter' | 'loss' | null
+  readonly tierBasis: TierBasis | null
+  readonly shareBasis: ShareBasis | null
+  readonly shareSource: ShareSource | null
   readonly shareMeterId: string | null
   readonly validFrom: string
   readonly validTo: string | null
@@ -47,7 +57,7 @@ export interface StandardRow {
 
 export interface AssignmentRow {
   readonly feeStandardId: string
-  readonly target: 'estate' | 'building' | 'use' | 'unit' | 'customer'
+  readonly target: AssignmentTarget
   readonly buildingId: string | null
   readonly unitUse: UnitUse | null
   readonly unitId: string | null
@@ -63,7 +73,7 @@ export async function loadUnits(
   span: { from: string; to: string },
 ): Promise<BillUnit[]> {
   const rows = await sql<BillUnit>`
-    select u.id, u.code, u.building_id, u.use, u.area_m2::text as area_m2,
+    select u.id, u.code, u.building_id, u.use, u.area_m2::text as area_m2, u.floor,
       (select o.customer_id from occupancies o
         where o.unit_id = u.id and o.start_date < ${span.to}::date
           and (o.end_date is null or o.end_date >= (${span.to}::date - 1))
@@ -73,14 +83,17 @@ export async function loadUnits(
 }
 
 export async function loadFeeItems(db: Kysely<Database>, estateId: string): Promise<FeeItemRow[]> {
-  return db
-    .selectFrom('feeItems')
-    .select(['id', 'code', 'name', 'kind', 'meterKind', 'roundingUnit', 'roundingMode', 'cycle', 'dueDays'])
-    .where('estateId', '=', estateId)
-    .where('active', '=', true)
-    .where('kind', '<>', 'one_off')
-    .orderBy('code')
-    .execute()
+  return (
+    db
+      .selectFrom('feeItems')
+      .select(['id', 'code', 'name', 'kind', 'meterKind', 'roundingUnit', 'roundingMode', 'cycle', 'dueDays'])
+      .where('estateId', '=', estateId)
+      .where('active', '=', true)
+      // One-off fees are charged at the desk, never by a run.
+      .where('kind', 'in', feeKindsWhere((kind) => !kind.oneOff) as FeeKind[])
+      .orderBy('code')
+      .execute()
+  )
 }
 
 /** Standards and their assignments that overlap the span. */

@@ -3,10 +3,9 @@
  * quantities are decimal text, computed with `Decimal` only; dates are 'YYYY-MM-DD' (UTC calendar).
  */
 
-/** Round money to 0.01 (分) or 0.10 (角) yuan. */
-export type RoundingUnit = 'fen' | 'jiao'
-/** half-up: away from zero at .5 (四舍五入); down: toward zero (舍去). */
-export type RoundingMode = 'half-up' | 'down'
+import type { RoundingMode, RoundingUnit, ShareBasis, TierBasis } from './billing-vocabulary.ts'
+
+export type { RoundingMode, RoundingUnit } from './billing-vocabulary.ts'
 
 export interface MoneyRounding {
   readonly unit: RoundingUnit
@@ -28,11 +27,11 @@ export type StandardRule =
   /** yuan per consumption unit (kWh, m³) */
   | { readonly kind: 'consumption'; readonly price: string }
   /** 阶梯: band limits per billing period, or cumulative over the calendar year */
-  | { readonly kind: 'tiered'; readonly bands: readonly Band[]; readonly basis: 'period' | 'annual' }
+  | { readonly kind: 'tiered'; readonly bands: readonly Band[]; readonly basis: TierBasis }
   /** yuan per billing period */
   | { readonly kind: 'fixed'; readonly amount: string }
   /** 公摊: price per unit of the shared quantity, split over the set */
-  | { readonly kind: 'shared'; readonly price: string; readonly basis: 'area' | 'consumption' }
+  | { readonly kind: 'shared'; readonly price: string; readonly basis: ShareBasis }
   | { readonly kind: 'one_off'; readonly amount: string }
 
 /** One standard valid over part of the period: [from, to) as 'YYYY-MM-DD' dates. */

@@ -1,40 +1,40 @@
-import type { Role } from '../store/database-schema.ts'
+/**
+ * Roles and permissions, each list defined once: the types, the role_grants CHECK
+ * (hub/store/vocabulary-checks.ts), the users API's schemas, the console's role select and the
+ * catalogues' keys derive from these arrays. Imports nothing: the console imports this file.
+ */
 
-export const roles = [
-  'admin',
-  'finance',
-  'service',
-  'engineering',
-  'leasing',
-  'viewer',
-] as const satisfies readonly Role[]
+export const roles = ['admin', 'finance', 'service', 'engineering', 'leasing', 'viewer'] as const
+export type Role = (typeof roles)[number]
 
 /**
  * What a role may change. Reading is granted by any role; a permission applies to the
  * estates under the node the role was granted on.
  */
-export type Permission =
-  | 'read'
-  | 'org.write'
-  | 'users.manage'
-  | 'property.write'
-  | 'customers.write'
-  | 'devices.write'
-  | 'meters.write'
+export const permissions = [
+  'read',
+  'org.write',
+  'users.manage',
+  'property.write',
+  'customers.write',
+  'devices.write',
+  'meters.write',
   /** Run meter reads, override a reading with a reason, estimate a missing one. */
-  | 'meterReads.review'
+  'meterReads.review',
   /** Approve meter reads for billing. */
-  | 'meterReads.approve'
+  'meterReads.approve',
   /** Fee items, standards and their assignments. */
-  | 'billing.configure'
+  'billing.configure',
   /** Preview and approve bill runs; request adjustments and late-fee waivers. */
-  | 'billing.run'
+  'billing.run',
   /** Take payments and deposits at the desk; request refunds and voids. */
-  | 'payments.take'
+  'payments.take',
   /** Approve (or reject) refunds, voids, adjustments and waivers someone else requested. */
-  | 'payments.approve'
+  'payments.approve',
   /** Register, dispatch, assign and move work orders; acknowledge and close alarms. */
-  | 'workOrders.manage'
+  'workOrders.manage',
+] as const
+export type Permission = (typeof permissions)[number]
 
 const rolePermissions: Record<Role, readonly Permission[]> = {
   admin: [

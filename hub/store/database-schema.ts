@@ -12,20 +12,20 @@ type Decimal = ColumnType<string, string | number, string | number>
 type DefaultDecimal = ColumnType<string, string | number | undefined, string | number>
 type Json<T> = ColumnType<T, T, T>
 
-export type OrgNodeKind = 'group' | 'company' | 'estate'
-export type UnitUse = 'residence' | 'shop' | 'office' | 'parking' | 'storage' | 'other'
-export type UnitStatus = 'vacant' | 'occupied' | 'rented' | 'decorating'
-export type CustomerKind = 'person' | 'company'
-export type OccupancyRole = 'owner' | 'tenant'
+export type OrgNodeKind = import('../org/org-vocabulary.ts').OrgNodeKind
+export type UnitUse = import('../property/property-vocabulary.ts').UnitUse
+export type UnitStatus = import('../property/property-vocabulary.ts').UnitStatus
+export type CustomerKind = import('../property/property-vocabulary.ts').CustomerKind
+export type OccupancyRole = import('../property/property-vocabulary.ts').OccupancyRole
 export type DeviceProtocol =
   | 'modbus-tcp'
   | 'modbus-rtu'
   | 'modbus-rtu-over-tcp'
   | 'bacnet-ip'
   | 'access-webhook'
-export type PointKind = 'counter' | 'gauge' | 'state' | 'event'
-export type MeterKind = 'water' | 'electricity' | 'gas' | 'heat'
-export type Role = 'admin' | 'finance' | 'service' | 'engineering' | 'leasing' | 'viewer'
+export type PointKind = import('../../gateway/contract/index.ts').PointKind
+export type MeterKind = import('../metering/metering-vocabulary.ts').MeterKind
+export type Role = import('../kernel/roles.ts').Role
 
 export interface OrgNodeTable {
   id: Generated<string>
@@ -203,11 +203,11 @@ export interface SessionTable {
   createdAt: CreatedAt
 }
 
-export type Quality = 'good' | 'uncertain' | 'bad'
-export type GatewayState = 'online' | 'offline'
-export type MeterReadMethod = 'exact' | 'interpolated' | 'nearest' | 'estimated' | 'manual' | 'missing'
-export type MeterReadStatus = 'auto' | 'flagged' | 'estimated' | 'overridden' | 'approved'
-export type MeterReadAction = 'computed' | 'recomputed' | 'approved' | 'overridden' | 'estimated'
+export type Quality = import('../../gateway/contract/index.ts').Quality
+export type GatewayState = import('../devices/devices-vocabulary.ts').GatewayLinkStatus
+export type MeterReadMethod = import('../metering/metering-vocabulary.ts').MeterReadMethod
+export type MeterReadStatus = import('../metering/metering-vocabulary.ts').MeterReadStatus
+export type MeterReadAction = import('../metering/metering-vocabulary.ts').MeterReadAction
 
 /** Partitioned (list by counter, then range by UTC month); see migration 0002. */
 export interface ReadingTable {
@@ -344,12 +344,12 @@ export interface MeterReadChangeTable {
   new: Json<Record<string, unknown>>
 }
 
-export type FeeKind = 'area' | 'consumption' | 'tiered' | 'fixed' | 'shared' | 'one_off'
-export type FeeCycle = 'monthly' | 'quarterly' | 'yearly' | 'one_off'
-export type PaymentMethod = 'cash' | 'card' | 'transfer' | 'wechat' | 'alipay' | 'prepayment'
-export type LedgerAccount = 'receivable' | 'revenue' | 'cash' | 'prepayment' | 'deposit'
-export type ReceivableKind = 'charge' | 'correction' | 'late_fee' | 'adjustment'
-export type ApprovalKind = 'void' | 'refund' | 'adjustment' | 'waiver' | 'deposit_refund'
+export type FeeKind = import('../billing/billing-vocabulary.ts').FeeKind
+export type FeeCycle = import('../billing/billing-vocabulary.ts').FeeCycle
+export type PaymentMethod = import('../billing/billing-vocabulary.ts').PaymentMethod
+export type LedgerAccount = import('../billing/billing-vocabulary.ts').LedgerAccount
+export type ReceivableKind = import('../billing/billing-vocabulary.ts').ReceivableKind
+export type ApprovalKind = import('../billing/billing-vocabulary.ts').ApprovalKind
 
 export interface FeeItemTable {
   id: Generated<string>
@@ -535,17 +535,9 @@ export type AlarmRuleKind =
   | 'offline'
   | 'reverse_flow'
   | 'night_flow'
-export type AlarmStatus = 'active' | 'acknowledged' | 'cleared' | 'closed'
-export type WorkOrderPriority = 'urgent' | 'high' | 'normal' | 'low'
-export type WorkOrderStatus =
-  | 'registered'
-  | 'dispatched'
-  | 'assigned'
-  | 'in_progress'
-  | 'done'
-  | 'return_visit'
-  | 'closed'
-  | 'cancelled'
+export type AlarmStatus = import('../alarms/alarms-vocabulary.ts').AlarmStatus
+export type WorkOrderPriority = import('../alarms/alarms-vocabulary.ts').WorkOrderPriority
+export type WorkOrderStatus = import('../alarms/alarms-vocabulary.ts').WorkOrderStatus
 
 export interface AlarmRuleTable {
   id: Generated<string>
@@ -671,7 +663,7 @@ export interface SlaPolicyTable {
   updatedAt: Timestamp
 }
 
-export type CredentialKind = 'card' | 'face' | 'qr' | 'pin'
+export type CredentialKind = import('../property/property-vocabulary.ts').CredentialKind
 
 export interface CustomerCredentialTable {
   id: Generated<string>
@@ -685,7 +677,7 @@ export interface CustomerCredentialTable {
   updatedAt: Timestamp
 }
 
-export type AlarmSeverity = 'critical' | 'major' | 'minor' | 'info'
+export type AlarmSeverity = import('../alarms/alarms-vocabulary.ts').AlarmSeverity
 export type NotificationTopic = 'alarm.raised' | 'alarm.cleared' | 'work_order.escalated'
 
 export interface NotificationChannelTable {
