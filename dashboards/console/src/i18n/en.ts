@@ -324,7 +324,7 @@ const en: MessageSchema = {
       quality: 'Quality',
       time: 'Reading time',
       qualities: { good: 'Good', uncertain: 'Uncertain', bad: 'Bad' },
-      kinds: { counter: 'Counter', gauge: 'Gauge', state: 'State' },
+      kinds: { counter: 'Counter', gauge: 'Gauge', state: 'State', event: 'Event' },
       stateOn: 'On',
       stateOff: 'Off',
       noValue: 'No data',

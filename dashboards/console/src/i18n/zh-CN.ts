@@ -330,7 +330,7 @@ const zhCN = {
       quality: '质量',
       time: '读数时间',
       qualities: { good: '正常', uncertain: '存疑', bad: '故障' },
-      kinds: { counter: '累计', gauge: '模拟量', state: '状态' },
+      kinds: { counter: '累计', gauge: '模拟量', state: '状态', event: '事件' },
       stateOn: '开',
       stateOff: '关',
       noValue: '无数据',

@@ -4,17 +4,27 @@
  * prices and rates stay the hub's decimal strings throughout.
  */
 
-export const feeKinds = ['area', 'consumption', 'tiered', 'fixed', 'shared', 'one_off'] as const
-export type FeeKind = (typeof feeKinds)[number]
-export const feeCycles = ['monthly', 'quarterly', 'yearly', 'one_off'] as const
-export type FeeCycle = (typeof feeCycles)[number]
-export const roundingUnits = ['fen', 'jiao'] as const
-export const roundingModes = ['half-up', 'down'] as const
-export const tierBases = ['period', 'annual'] as const
-export const shareBases = ['area', 'consumption'] as const
-export const shareSources = ['meter', 'loss'] as const
-export const assignmentTargets = ['estate', 'building', 'use', 'unit', 'customer'] as const
-export type AssignmentTarget = (typeof assignmentTargets)[number]
+import {
+  type AssignmentTarget,
+  type FeeCycle,
+  type FeeKind,
+  feeCycles,
+} from '../../../../../hub/billing/billing-vocabulary.ts'
+
+// The hub's lists, defined once (hub/billing/billing-vocabulary.ts imports nothing).
+export {
+  type AssignmentTarget,
+  assignmentTargets,
+  type FeeCycle,
+  type FeeKind,
+  feeCycles,
+  feeKinds,
+  roundingModes,
+  roundingUnits,
+  shareBases,
+  shareSources,
+  tierBases,
+} from '../../../../../hub/billing/billing-vocabulary.ts'
 
 export interface FeeItem {
   readonly id: string

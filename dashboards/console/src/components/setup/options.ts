@@ -1,14 +1,16 @@
 import { i18n } from '../../i18n/index.ts'
 import type { Option } from './resource.ts'
 
-export const unitUses = ['residence', 'shop', 'office', 'parking', 'storage', 'other'] as const
-export const unitStatuses = ['vacant', 'occupied', 'rented', 'decorating'] as const
-export const customerKinds = ['person', 'company'] as const
-export const occupancyRoles = ['owner', 'tenant'] as const
-export const credentialKinds = ['card', 'face', 'qr', 'pin'] as const
-export const meterKinds = ['water', 'electricity', 'gas', 'heat'] as const
-export const meterStatuses = ['active', 'retired'] as const
-export const roles = ['admin', 'finance', 'service', 'engineering', 'leasing', 'viewer'] as const
+// The hub's lists, defined once in plain files that import nothing.
+export { roles } from '../../../../../hub/kernel/roles.ts'
+export { meterKinds, meterStatuses } from '../../../../../hub/metering/metering-vocabulary.ts'
+export {
+  credentialKinds,
+  customerKinds,
+  occupancyRoles,
+  unitStatuses,
+  unitUses,
+} from '../../../../../hub/property/property-vocabulary.ts'
 
 /** The label of an enumeration value: `setup.<group>.<value>`, or the value when unknown. */
 export function enumLabel(group: string, value: unknown): string {
