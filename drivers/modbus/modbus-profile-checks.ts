@@ -1,5 +1,5 @@
 import { registerSpan as spanOf } from '../driver-types.ts'
-import type { ModbusPoint } from '../modbus/modbus-types.ts'
+import type { ModbusPoint } from './modbus-types.ts'
 
 /** A point of a loaded profile: a ModbusPoint plus what a person needs to trust it. */
 export interface ProfilePoint extends ModbusPoint {

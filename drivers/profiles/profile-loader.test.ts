@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { registerSpan } from './profile-checks.ts'
+import { registerSpan } from '../modbus/modbus-profile-checks.ts'
 import { listProfiles, loadProfile, loadProfileDefinition, ProfileError } from './profile-loader.ts'
 
 describe('shipped profiles', () => {

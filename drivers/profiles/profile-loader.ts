@@ -1,17 +1,20 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { TSchema } from 'typebox'
 import { parseDocument } from 'yaml'
 import { schemaIssues } from '../access/schema-issues.ts'
-import type { ModbusLimits } from '../modbus/modbus-types.ts'
-import { checkProfilePoints, type ProfilePoint, type ProfileProblem } from './profile-checks.ts'
-import { type ProfileFile, ProfileFileSchema } from './profile-schema.ts'
+import type { Problem } from '../contract/protocol-definition.ts'
+import { familyNamed, protocolFamilies } from '../contract/protocol-registry.ts'
+import type { ProfilePoint, ProfileProblem } from '../modbus/modbus-profile-checks.ts'
+import { DEFAULT_PROFILE_FAMILY, type ProfileEnvelope, profileFileSchema } from './profile-schema.ts'
 
-export type { ProfilePoint, ProfileProblem } from './profile-checks.ts'
+export type { ProfilePoint, ProfileProblem } from '../modbus/modbus-profile-checks.ts'
 
 /**
- * Device profiles: a meter model's register map as a YAML data file beside this one, chosen
- * by `profile: <name>` in a gateway config instead of listing points (docs/profiles.md).
+ * Device profiles: a device model's point map as a YAML data file beside this one, chosen
+ * by `profile: <name>` in a gateway config instead of listing points (docs/profiles.md). The
+ * file's `protocol` names the registry family whose `profile` parts check and resolve it.
  */
 
 /** The folder shipped profiles live in: this one. */
@@ -20,16 +23,20 @@ export const defaultProfileDir = fileURLToPath(new URL('.', import.meta.url))
 const extension = '.yaml'
 const namePattern = /^[a-z0-9][a-z0-9._-]{0,63}$/
 
-export interface DeviceProfile {
+/** A loaded profile; its points are Modbus points unless the caller knows the family. */
+export interface DeviceProfile<P = ProfilePoint> {
   readonly name: string
   readonly file: string
+  /** The registry family the profile is for: `modbus`, `bacnet`… */
+  readonly protocol: string
   readonly maker: string
   readonly model: string
   readonly description?: string
-  readonly source: ProfileFile['source']
+  readonly source: ProfileEnvelope['source']
   readonly verified?: string
-  readonly limits: Partial<Pick<ModbusLimits, 'maxRegistersPerRead' | 'maxGap'>>
-  readonly points: readonly ProfilePoint[]
+  /** Connection keys the maker's document fixes (Modbus read limits); the device's own win. */
+  readonly limits: Readonly<Record<string, number>>
+  readonly points: readonly P[]
 }
 
 /** A profile that cannot be used; the message names the file and each key at fault. */
@@ -56,40 +63,20 @@ export function listProfiles(dir: string = defaultProfileDir): string[] {
     .sort()
 }
 
-function schemaProblems(value: unknown): ProfileProblem[] {
-  return schemaIssues(ProfileFileSchema, value).map((i) => ({
+function schemaProblems(schema: TSchema, value: unknown): ProfileProblem[] {
+  return schemaIssues(schema, value).map((i) => ({
     path: i.path.join('.'),
     message: i.message === 'unknown field' ? 'unknown key' : i.message,
   }))
 }
 
-function resolvePoints(doc: ProfileFile): ProfilePoint[] {
-  const d = doc.defaults ?? {}
-  return doc.points.map((p) => {
-    const { table = d.table, dataType = d.dataType, byteOrder = d.byteOrder, ...rest } = p
-    return {
-      ...rest,
-      table: table ?? 'holding-register',
-      dataType: dataType ?? 'uint16',
-      ...(byteOrder !== undefined ? { byteOrder } : {}),
-    } as ProfilePoint
-  })
-}
-
-function missingTypeProblems(doc: ProfileFile): ProfileProblem[] {
-  // A register without a table or type would silently default; make the file say it.
-  return doc.points.flatMap((p, i) => [
-    ...((p.table ?? doc.defaults?.table)
-      ? []
-      : [{ path: `points.${i}.table`, message: 'is required (or set defaults.table)' }]),
-    ...((p.dataType ?? doc.defaults?.dataType)
-      ? []
-      : [{ path: `points.${i}.dataType`, message: 'is required (or set defaults.dataType)' }]),
-  ])
-}
+const fileProblem = (p: Problem): ProfileProblem => ({ path: p.path.join('.'), message: p.message })
 
 /** Reads, validates and resolves one profile. Throws ProfileError naming the file and key. */
-export function loadProfileDefinition(name: string, dir: string = defaultProfileDir): DeviceProfile {
+export function loadProfileDefinition<P = ProfilePoint>(
+  name: string,
+  dir: string = defaultProfileDir,
+): DeviceProfile<P> {
   const file = join(dir, `${name}${extension}`)
   if (!namePattern.test(name)) {
     throw new ProfileError(file, [
@@ -117,9 +104,19 @@ export function loadProfileDefinition(name: string, dir: string = defaultProfile
     )
   }
   const value: unknown = parsed.toJS()
-  const shape = schemaProblems(value)
+  const familyName = (value as { protocol?: unknown } | null)?.protocol ?? DEFAULT_PROFILE_FAMILY
+  const family = typeof familyName === 'string' ? familyNamed(familyName) : undefined
+  if (!family?.profile) {
+    const known = protocolFamilies()
+      .filter((f) => f.profile)
+      .map((f) => f.family)
+    throw new ProfileError(file, [
+      { path: 'protocol', message: `has no profiles; profiles exist for ${known.join(', ')}` },
+    ])
+  }
+  const shape = schemaProblems(profileFileSchema(family.profile), value)
   if (shape.length > 0) throw new ProfileError(file, shape)
-  const doc = value as ProfileFile
+  const doc = value as ProfileEnvelope & Record<string, unknown>
   const problems: ProfileProblem[] = []
   if (doc.profile !== name) {
     problems.push({
@@ -130,24 +127,24 @@ export function loadProfileDefinition(name: string, dir: string = defaultProfile
   if (doc.source.version === undefined && doc.source.date === undefined) {
     problems.push({ path: 'source', message: "needs the document's version or date" })
   }
-  problems.push(...missingTypeProblems(doc))
-  const points = resolvePoints(doc)
-  if (problems.length === 0) problems.push(...checkProfilePoints(points))
+  const resolved = family.profile.resolve(doc)
+  problems.push(...resolved.problems.map(fileProblem))
   if (problems.length > 0) throw new ProfileError(file, problems)
   return {
     name,
     file,
+    protocol: family.family,
     maker: doc.maker,
     model: doc.model,
     ...(doc.description !== undefined ? { description: doc.description } : {}),
     source: doc.source,
     ...(doc.verified !== undefined ? { verified: doc.verified } : {}),
-    limits: { ...doc.limits },
-    points,
+    limits: resolved.connectionDefaults as Record<string, number>,
+    points: resolved.points as unknown as P[],
   }
 }
 
-/** The points of profile `name`, ready for the Modbus planner. Throws ProfileError. */
-export function loadProfile(name: string, dir: string = defaultProfileDir): ProfilePoint[] {
-  return [...loadProfileDefinition(name, dir).points]
+/** The points of profile `name`, ready for its family's planner. Throws ProfileError. */
+export function loadProfile<P = ProfilePoint>(name: string, dir: string = defaultProfileDir): P[] {
+  return [...loadProfileDefinition<P>(name, dir).points]
 }

@@ -51,6 +51,8 @@ export interface BacnetSimOptions {
   readonly maxApdu?: number
   readonly refuseRpm?: boolean
   readonly silent?: boolean
+  /** Reads are answered after this many ms (a slow router or an MS/TP segment behind it). */
+  readonly delayMs?: number
 }
 
 export interface SimCounters {
@@ -69,7 +71,7 @@ export interface BacnetSim {
   readonly address: string
   setValue(type: SimObjectType, instance: number, value: number | boolean): void
   setStatusFlags(type: SimObjectType, instance: number, flags: SimStatusFlags): void
-  setBehaviour(b: { refuseRpm?: boolean; silent?: boolean }): void
+  setBehaviour(b: { refuseRpm?: boolean; silent?: boolean; delayMs?: number }): void
   /** Sets Event_State (and IN_ALARM with it) and sends an event notification to `to`. */
   raiseEvent(
     type: SimObjectType,
@@ -108,7 +110,15 @@ export async function startBacnetSim(opts: BacnetSimOptions): Promise<BacnetSim>
     apduTimeoutMs: 1000,
   })
   client.on('error', () => {})
-  const behaviour = { refuseRpm: opts.refuseRpm ?? false, silent: opts.silent ?? false }
+  const behaviour = {
+    refuseRpm: opts.refuseRpm ?? false,
+    silent: opts.silent ?? false,
+    delayMs: opts.delayMs ?? 0,
+  }
+  const later = (answer: () => void) => {
+    if (behaviour.delayMs > 0) setTimeout(answer, behaviour.delayMs)
+    else answer()
+  }
   const counters: SimCounters = {
     whoIs: 0,
     readProperty: 0,
@@ -139,40 +149,44 @@ export async function startBacnetSim(opts: BacnetSimOptions): Promise<BacnetSim>
     sendRaw(client, to, encodeIAm(opts.deviceInstance, table.device.maxApdu, 3, table.device.vendorId))
   })
 
-  client.on('readProperty', (c) => {
-    const to = senderOf(c)
-    if (behaviour.silent || !to || c.invokeId === undefined) return
-    counters.readProperty++
-    const { objectId, property } = c.payload
-    const r = table.read(objectId.type, objectId.instance, property.id, property.index)
-    if (r.ok) client.readPropertyResponse({ address: to }, c.invokeId, objectId, property, r.values)
-    else
-      client.errorResponse(
-        { address: to },
-        ConfirmedServiceChoice.READ_PROPERTY,
-        c.invokeId,
-        r.errorClass,
-        r.errorCode,
-      )
-  })
+  client.on('readProperty', (c) =>
+    later(() => {
+      const to = senderOf(c)
+      if (behaviour.silent || !to || c.invokeId === undefined) return
+      counters.readProperty++
+      const { objectId, property } = c.payload
+      const r = table.read(objectId.type, objectId.instance, property.id, property.index)
+      if (r.ok) client.readPropertyResponse({ address: to }, c.invokeId, objectId, property, r.values)
+      else
+        client.errorResponse(
+          { address: to },
+          ConfirmedServiceChoice.READ_PROPERTY,
+          c.invokeId,
+          r.errorClass,
+          r.errorCode,
+        )
+    }),
+  )
 
-  client.on('readPropertyMultiple', (c) => {
-    const to = senderOf(c)
-    if (behaviour.silent || !to || c.invokeId === undefined) return
-    counters.readPropertyMultiple++
-    if (behaviour.refuseRpm) {
-      counters.rpmRefused++
-      sendRaw(client, to, encodeReject(c.invokeId, RejectReason.UNRECOGNIZED_SERVICE))
-      return
-    }
-    const results = table.readMultiple(c.payload.properties)
-    if (rpmAckSize(results) > replyLimit(c)) {
-      counters.rpmTooBig++
-      sendRaw(client, to, encodeAbort(c.invokeId, AbortReason.SEGMENTATION_NOT_SUPPORTED))
-      return
-    }
-    client.readPropertyMultipleResponse({ address: to }, c.invokeId, results)
-  })
+  client.on('readPropertyMultiple', (c) =>
+    later(() => {
+      const to = senderOf(c)
+      if (behaviour.silent || !to || c.invokeId === undefined) return
+      counters.readPropertyMultiple++
+      if (behaviour.refuseRpm) {
+        counters.rpmRefused++
+        sendRaw(client, to, encodeReject(c.invokeId, RejectReason.UNRECOGNIZED_SERVICE))
+        return
+      }
+      const results = table.readMultiple(c.payload.properties)
+      if (rpmAckSize(results) > replyLimit(c)) {
+        counters.rpmTooBig++
+        sendRaw(client, to, encodeAbort(c.invokeId, AbortReason.SEGMENTATION_NOT_SUPPORTED))
+        return
+      }
+      client.readPropertyMultipleResponse({ address: to }, c.invokeId, results)
+    }),
+  )
 
   const covValues = (o: SimObject): Array<{ property: { id: number }; value: BACNetAppData[] }> => [
     { property: { id: PropertyIdentifier.PRESENT_VALUE }, value: [presentValue(o)] },

@@ -66,11 +66,15 @@ export async function startModbusTcpSim(options: ModbusTcpSimOptions): Promise<M
       return
     }
     if (meter.silent) return // no reply: the client times out
-    try {
-      cb(null, action(meter))
-    } catch (error) {
-      cb(error as Error, undefined as T)
+    const answer = () => {
+      try {
+        cb(null, action(meter))
+      } catch (error) {
+        cb(error as Error, undefined as T)
+      }
     }
+    if (meter.fault?.kind === 'slow') setTimeout(answer, meter.fault.ms)
+    else answer()
   }
   const vector: IServiceVector = {
     getHoldingRegister: (addr: number, unit: number, cb: Callback<number>) =>

@@ -22,6 +22,8 @@ export type MeterFault =
   | { readonly kind: 'exception'; readonly code: number }
   /** Random register values (or `fill` in every register), random bits. */
   | { readonly kind: 'garbage'; readonly fill?: number }
+  /** Every request answered after `ms` (a slow line or an overloaded converter). */
+  | { readonly kind: 'slow'; readonly ms: number }
   /** Counters read lower on every read, by `stepKwh` (default 5) and a tenth of it in m³. */
   | { readonly kind: 'backwards'; readonly stepKwh?: number }
 

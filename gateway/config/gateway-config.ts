@@ -1,65 +1,22 @@
 // Gateway configuration schema. Unlike the hub, a gateway cannot run on defaults alone:
 // it must know who it is (id), how to authenticate to the hub (secret) and what to read.
 import { type Static, Type } from 'typebox'
+import type { DriverPoint } from '../../drivers/contract/device-driver.ts'
+import { familyOf, protocolFamilies, protocolNames } from '../../drivers/contract/protocol-registry.ts'
 import { loadProfileDefinition } from '../../drivers/profiles/profile-loader.ts'
 import { loadConfig, type Problem, schemaProblems } from '../contract/config-file/load-config.ts'
 import { LogConfigSchema } from '../contract/config-file/log-config.ts'
-import { connectionSchemas, dataTypes, deviceProtocols, registerSpan } from '../contract/device-schemas.ts'
+import { connectionSchemaOf } from '../contract/device-schemas.ts'
 
 const strict = { additionalProperties: false } as const
 const Code = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' })
-const Kind = Type.Enum(['counter', 'gauge', 'state', 'event'])
-const Decimalish = Type.Union([Type.Number(), Type.String({ pattern: '^-?\\d+(\\.\\d+)?$' })])
-
-// A state point (a discrete input, a BACnet binary input) may raise events when it changes:
-// a leak sensor, a fire-panel dry contact, a door contact.
-const PointEventSchema = Type.Object(
-  {
-    type: Type.Enum(['alarm_input', 'state_change', 'forced', 'held_open', 'tamper']),
-    activeWhen: Type.Optional(Type.Boolean({ description: 'the raw state meaning active; default true' })),
-    input: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'fire, leak, intrusion…' })),
-  },
-  strict,
-)
-
-const ModbusPointSchema = Type.Object(
-  {
-    code: Code,
-    table: Type.Enum(['coil', 'discrete-input', 'input-register', 'holding-register']),
-    // Zero-based wire address: a manual's 40001 is holding-register 0 (docs/gateway.md).
-    register: Type.Integer({ minimum: 0, maximum: 65535 }),
-    bit: Type.Optional(Type.Integer({ minimum: 0, maximum: 15 })),
-    length: Type.Optional(Type.Integer({ minimum: 1, maximum: 120 })),
-    dataType: Type.Enum([...dataTypes]),
-    byteOrder: Type.Optional(Type.Enum(['ABCD', 'CDAB', 'BADC', 'DCBA'])),
-    scale: Type.Optional(Decimalish),
-    offset: Type.Optional(Decimalish),
-    unit: Type.Optional(Type.String({ maxLength: 32 })),
-    kind: Kind,
-    event: Type.Optional(PointEventSchema),
-  },
-  strict,
-)
-
-const BacnetPointSchema = Type.Object(
-  {
-    code: Code,
-    objectType: Type.String({ minLength: 1 }),
-    instance: Type.Integer({ minimum: 0, maximum: 4194302 }),
-    property: Type.Optional(Type.String({ minLength: 1 })),
-    unit: Type.Optional(Type.String({ maxLength: 32 })),
-    kind: Kind,
-    cov: Type.Optional(Type.Boolean({ description: 'subscribe to changes instead of polling' })),
-    event: Type.Optional(PointEventSchema),
-  },
-  strict,
-)
 
 const DeviceSchema = Type.Object(
   {
     code: Code,
-    protocol: Type.Enum([...deviceProtocols]),
-    // Checked against the protocol's own schema after the first pass (refineDevices).
+    // A protocol of the registry (drivers/protocols.ts), checked with the connection and the
+    // points against the protocol's own schemas after the first pass (refineDevices).
+    protocol: Type.String({ pattern: '^[a-z][a-z0-9-]{0,63}$' }),
     connection: Type.Record(Type.String(), Type.Unknown()),
     profile: Type.Optional(
       Type.String({ minLength: 1, description: 'a device profile in drivers/profiles' }),
@@ -138,12 +95,8 @@ export const GatewayConfigSchema = Type.Object(
 
 export type GatewayConfig = Static<typeof GatewayConfigSchema>
 export type GatewayDeviceConfig = GatewayConfig['devices'][number]
-export type ModbusPointConfig = Static<typeof ModbusPointSchema>
-export type BacnetPointConfig = Static<typeof BacnetPointSchema>
 
-const modbus = new Set(['modbus-tcp', 'modbus-rtu', 'modbus-rtu-over-tcp'])
-
-/** Per-protocol rules: connection keys, point shapes, unique codes, byte orders. */
+/** Per-protocol rules: connection keys, point shapes, unique codes, the protocol's own checks. */
 export function refineDevices(config: GatewayConfig): Problem[] {
   const problems: Problem[] = []
   const seen = new Map<string, number>()
@@ -153,15 +106,26 @@ export function refineDevices(config: GatewayConfig): Problem[] {
     if (first !== undefined)
       problems.push({ path: [...base, 'code'], message: `"${device.code}" is already devices.${first}` })
     seen.set(device.code, i)
-    problems.push(
-      ...schemaProblems(connectionSchemas[device.protocol], device.connection, [...base, 'connection']),
-    )
-    if (device.protocol === 'access-webhook') return
-    if (device.profile && !modbus.has(device.protocol)) {
-      problems.push({ path: [...base, 'profile'], message: 'profiles exist for Modbus devices only' })
+    const family = familyOf(device.protocol)
+    const connection = connectionSchemaOf(device.protocol)
+    if (!family || !connection) {
+      problems.push({ path: [...base, 'protocol'], message: `must be one of ${protocolNames().join(', ')}` })
+      return
+    }
+    problems.push(...schemaProblems(connection, device.connection, [...base, 'connection']))
+    // A family without a point schema has nothing to poll (access controllers push events).
+    const pointSchema = family.point
+    if (!pointSchema) return
+    if (device.profile && !family.profile) {
+      problems.push({
+        path: [...base, 'profile'],
+        message: `profiles exist for ${profileFamilies()} devices only`,
+      })
     } else if (device.profile) {
       try {
-        loadProfileDefinition(device.profile)
+        const profile = loadProfileDefinition(device.profile)
+        if (profile.protocol !== family.family)
+          problems.push({ path: [...base, 'profile'], message: `is a ${profile.protocol} profile` })
       } catch (error) {
         problems.push({ path: [...base, 'profile'], message: (error as Error).message })
       }
@@ -169,7 +133,6 @@ export function refineDevices(config: GatewayConfig): Problem[] {
     if (!device.profile && device.points.length === 0) {
       problems.push({ path: [...base, 'points'], message: 'lists no points and names no profile' })
     }
-    const pointSchema = modbus.has(device.protocol) ? ModbusPointSchema : BacnetPointSchema
     const codes = new Set<string>()
     device.points.forEach((point, j) => {
       const at = [...base, 'points', j]
@@ -180,32 +143,19 @@ export function refineDevices(config: GatewayConfig): Problem[] {
       if (codes.has(code))
         problems.push({ path: [...at, 'code'], message: `"${code}" appears twice in this device` })
       codes.add(code)
-      if (modbus.has(device.protocol)) problems.push(...refineModbusPoint(point as ModbusPointConfig, at))
+      for (const problem of family.checkPoint?.(point as DriverPoint) ?? [])
+        problems.push({ path: [...at, ...problem.path], message: problem.message })
     })
   })
   return problems
 }
 
-function refineModbusPoint(point: ModbusPointConfig, at: Path): Problem[] {
-  const out: Problem[] = []
-  const bitTable = point.table === 'coil' || point.table === 'discrete-input'
-  if (bitTable !== (point.dataType === 'bool')) {
-    out.push({
-      path: [...at, 'dataType'],
-      message: bitTable ? `a ${point.table} holds one bool` : `use bool only on coils and discrete inputs`,
-    })
-  }
-  if (point.dataType === 'bit' && point.bit === undefined)
-    out.push({ path: [...at, 'bit'], message: 'is required for dataType bit' })
-  if (point.dataType === 'string' && point.length === undefined)
-    out.push({ path: [...at, 'length'], message: 'is required for dataType string' })
-  const words = registerSpan(point.dataType, point.length)
-  if (point.register + words - 1 > 65535)
-    out.push({ path: [...at, 'register'], message: `a ${point.dataType} here runs past 65535` })
-  return out
+function profileFamilies(): string {
+  return protocolFamilies()
+    .filter((f) => f.profile)
+    .map((f) => f.family)
+    .join(', ')
 }
-
-type Path = readonly (string | number)[]
 
 /** Loads and validates a gateway config; the `gateway` section is required. Throws ConfigError. */
 export function loadGatewayConfig(file?: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {

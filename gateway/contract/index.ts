@@ -47,12 +47,18 @@ export {
 } from './config-file/load-config.ts'
 export { LogConfigSchema, LogLevelSchema } from './config-file/log-config.ts'
 export {
-  connectionSchemas,
+  checkPointRecord,
+  connectionSchemaOf,
   type DataType,
   type DeviceProtocol,
   dataTypes,
-  deviceProtocols,
-  pointAddressSchemas,
+  describeProtocols,
+  type PointRecord,
+  type Problem as ProtocolProblem,
+  type ProtocolDescription,
+  pointAddressSchemaOf,
+  protocolNames,
+  registerProtocol,
   registerSpan,
 } from './device-schemas.ts'
 export {

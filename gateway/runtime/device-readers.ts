@@ -1,16 +1,10 @@
 import type { StateChangeMapping } from '../../drivers/access/state-change-events.ts'
-import type { BacnetDriver } from '../../drivers/bacnet/bacnet-driver.ts'
-import type { BacnetPoint } from '../../drivers/bacnet/bacnet-types.ts'
+import type { DeviceDriver, DriverDevice, DriverPoint } from '../../drivers/contract/device-driver.ts'
+import { familyOf } from '../../drivers/contract/protocol-registry.ts'
 import type { CancelOptions, DeviceEventType, PointKind, Reading } from '../../drivers/driver-types.ts'
-import type { ModbusDevice, ModbusDriver } from '../../drivers/modbus/modbus-driver.ts'
 import type { ModbusPoint } from '../../drivers/modbus/modbus-types.ts'
 import { loadProfileDefinition } from '../../drivers/profiles/profile-loader.ts'
-import type {
-  BacnetPointConfig,
-  GatewayConfig,
-  GatewayDeviceConfig,
-  ModbusPointConfig,
-} from '../config/gateway-config.ts'
+import type { GatewayConfig, GatewayDeviceConfig } from '../config/gateway-config.ts'
 
 /** One poll job's work: read some points of one device. */
 export interface PointReader {
@@ -22,13 +16,8 @@ export interface PointReader {
   read(options?: CancelOptions): Promise<Reading[]>
 }
 
-export interface Drivers {
-  readonly modbus: ModbusDriver
-  /** Opened on the gateway's BACnet port when any BACnet device is configured. */
-  readonly bacnet?: BacnetDriver
-}
-
-const modbusProtocols = new Set(['modbus-tcp', 'modbus-rtu', 'modbus-rtu-over-tcp'])
+/** The drivers a gateway opened: one per protocol family in use, by family name. */
+export type Drivers = ReadonlyMap<string, DeviceDriver>
 
 function intervalFor(config: GatewayConfig, device: GatewayDeviceConfig, kind: PointKind): number {
   // Billing counters keep the estate-wide aligned interval; a device's own interval is for
@@ -39,29 +28,32 @@ function intervalFor(config: GatewayConfig, device: GatewayDeviceConfig, kind: P
 }
 
 /** The device's points: listed in the config, or taken from its profile (listed ones win). */
-export function modbusPointsOf(device: GatewayDeviceConfig): {
-  points: ModbusPoint[]
+export function devicePointsOf(device: GatewayDeviceConfig): {
+  points: DriverPoint[]
   units: Map<string, string>
-  /** The profile's read limits (the maker's), which the device's own connection keys override. */
+  /** Connection keys from the profile (the maker's read limits); the device's own override them. */
   limits: Record<string, number>
 } {
-  const listed = device.points as unknown as ModbusPointConfig[]
   const units = new Map<string, string>()
-  const byCode = new Map<string, ModbusPoint>()
+  const byCode = new Map<string, DriverPoint>()
   let limits: Record<string, number> = {}
-  if (device.profile) {
-    const profile = loadProfileDefinition(device.profile)
-    limits = { ...profile.limits }
-    for (const point of profile.points) {
-      byCode.set(point.code, point)
-      if (point.unit) units.set(point.code, point.unit)
-    }
-  }
-  for (const point of listed) {
+  const take = (point: DriverPoint) => {
     byCode.set(point.code, point)
     if (point.unit) units.set(point.code, point.unit)
   }
+  if (device.profile) {
+    const profile = loadProfileDefinition<DriverPoint>(device.profile)
+    limits = { ...profile.limits }
+    for (const point of profile.points) take(point)
+  }
+  for (const point of device.points as DriverPoint[]) take(point)
   return { points: [...byCode.values()], units, limits }
+}
+
+/** devicePointsOf for a Modbus device, typed as the Modbus driver sees its points. */
+export function modbusPointsOf(device: GatewayDeviceConfig) {
+  const { points, ...rest } = devicePointsOf(device)
+  return { points: points as unknown as ModbusPoint[], ...rest }
 }
 
 /** Splits every enabled device into one reader per point kind, each on its own interval. */
@@ -69,67 +61,58 @@ export function pointReaders(config: GatewayConfig, drivers: Drivers): PointRead
   const readers: PointReader[] = []
   for (const device of config.devices) {
     if (!device.enabled) continue
-    if (modbusProtocols.has(device.protocol)) readers.push(...modbusReaders(config, device, drivers.modbus))
-    if (device.protocol === 'bacnet-ip' && drivers.bacnet)
-      readers.push(...bacnetReaders(config, device, drivers.bacnet))
+    const family = familyOf(device.protocol)
+    const driver = family && drivers.get(family.family)
+    if (!family || !driver) continue
+    const { points, units, limits } = devicePointsOf(device)
+    // Points the device pushes arrive by subscription (pushSubscriptions), not by polling.
+    const polled = points.filter((p) => !family.pushed?.(p))
+    const polledUnits = new Map([...units].filter(([code]) => polled.some((p) => p.code === code)))
+    for (const kind of new Set(polled.map((p) => p.kind))) {
+      // One object per reader: drivers cache their plan by the identity of the point list.
+      const target: DriverDevice = {
+        code: device.code,
+        protocol: device.protocol,
+        connection: { ...limits, ...device.connection },
+        points: polled.filter((p) => p.kind === kind),
+      }
+      readers.push({
+        device: device.code,
+        kind,
+        intervalMs: intervalFor(config, device, kind),
+        units: polledUnits,
+        read: (options?: CancelOptions) => driver.read(target, options),
+      })
+    }
   }
   return readers
 }
 
-function modbusReaders(
-  config: GatewayConfig,
-  device: GatewayDeviceConfig,
-  driver: ModbusDriver,
-): PointReader[] {
-  const { points, units, limits } = modbusPointsOf(device)
-  return [...new Set(points.map((p) => p.kind))].map((kind) => {
-    const modbusDevice: ModbusDevice = {
-      code: device.code,
-      protocol: device.protocol as ModbusDevice['protocol'],
-      connection: { ...limits, ...device.connection } as unknown as ModbusDevice['connection'],
-      points: points.filter((p) => p.kind === kind),
-    }
-    return {
-      device: device.code,
-      kind,
-      intervalMs: intervalFor(config, device, kind),
-      units,
-      read: (options?: CancelOptions) => driver.read(modbusDevice, options),
-    }
-  })
+export interface PushSubscription {
+  readonly family: string
+  /** The device with the one pushed point, so a refusal names that point. */
+  readonly device: DriverDevice
 }
 
-function bacnetReaders(
-  config: GatewayConfig,
-  device: GatewayDeviceConfig,
-  driver: BacnetDriver,
-): PointReader[] {
-  const connection = device.connection as { host: string; port?: number; deviceInstance: number }
-  const ref = {
-    address: `${connection.host}:${connection.port ?? 47808}`,
-    deviceInstance: connection.deviceInstance,
-    code: device.code,
-  }
-  // Points with cov: true arrive by subscription (covSubscriptions), not by polling.
-  const points = (device.points as unknown as BacnetPointConfig[]).filter((p) => !p.cov)
-  const units = new Map(points.filter((p) => p.unit).map((p) => [p.code, p.unit!]))
-  return [...new Set(points.map((p) => p.kind))].map((kind) => {
-    const subset: BacnetPoint[] = points
-      .filter((p) => p.kind === kind)
-      .map((p) => ({
-        code: p.code,
-        objectType: p.objectType,
-        instance: p.instance,
-        ...(p.property ? { property: p.property } : {}),
-      }))
-    return {
-      device: device.code,
-      kind,
-      intervalMs: intervalFor(config, device, kind),
-      units,
-      read: (options?: CancelOptions) => driver.read(ref, subset, options),
+/** Points the devices push (BACnet `cov: true`): subscribed to, renewed by the driver. */
+export function pushSubscriptions(config: GatewayConfig): PushSubscription[] {
+  const out: PushSubscription[] = []
+  for (const device of config.devices) {
+    const family = device.enabled ? familyOf(device.protocol) : undefined
+    if (!family?.pushed) continue
+    for (const point of devicePointsOf(device).points.filter((p) => family.pushed!(p))) {
+      out.push({
+        family: family.family,
+        device: {
+          code: device.code,
+          protocol: device.protocol,
+          connection: device.connection,
+          points: [point],
+        },
+      })
     }
-  })
+  }
+  return out
 }
 
 /** Every point configured to raise events on a change of state, for the detector. */
@@ -151,36 +134,4 @@ export function stateEventMappings(config: GatewayConfig): StateChangeMapping[] 
     }
   }
   return mappings
-}
-
-export interface CovSubscription {
-  readonly ref: { address: string; deviceInstance: number; code: string }
-  readonly point: BacnetPoint
-}
-
-/** BACnet points configured `cov: true`: subscribed to, renewed by the driver. */
-export function covSubscriptions(config: GatewayConfig): CovSubscription[] {
-  const out: CovSubscription[] = []
-  for (const device of config.devices) {
-    if (!device.enabled || device.protocol !== 'bacnet-ip') continue
-    const connection = device.connection as { host: string; port?: number; deviceInstance: number }
-    const ref = {
-      address: `${connection.host}:${connection.port ?? 47808}`,
-      deviceInstance: connection.deviceInstance,
-      code: device.code,
-    }
-    for (const p of device.points as unknown as BacnetPointConfig[]) {
-      if (!p.cov) continue
-      out.push({
-        ref,
-        point: {
-          code: p.code,
-          objectType: p.objectType,
-          instance: p.instance,
-          ...(p.property ? { property: p.property } : {}),
-        },
-      })
-    }
-  }
-  return out
 }

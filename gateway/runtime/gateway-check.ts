@@ -1,7 +1,7 @@
-import { BacnetDriver } from '../../drivers/bacnet/bacnet-driver.ts'
+import { familyOf } from '../../drivers/contract/protocol-registry.ts'
 import type { Reading } from '../../drivers/driver-types.ts'
-import { ModbusDriver } from '../../drivers/modbus/modbus-driver.ts'
 import type { GatewayConfig } from '../config/gateway-config.ts'
+import { closeDrivers, familiesToOpen, openDrivers } from './device-drivers.ts'
 import { type PointReader, pointReaders } from './device-readers.ts'
 
 export interface CheckResult {
@@ -16,23 +16,32 @@ export interface CheckResult {
  * line, not one line per point).
  */
 export async function checkDevices(config: GatewayConfig): Promise<CheckResult> {
-  const modbus = new ModbusDriver()
-  const bacnet = config.devices.some((d) => d.enabled && d.protocol === 'bacnet-ip')
-    ? new BacnetDriver()
-    : undefined
+  const drivers = await openDrivers(config, familiesToOpen(config, 'check'))
   try {
-    await bacnet?.open({ port: config.bacnet.port })
-    const readers = pointReaders(config, { modbus, ...(bacnet ? { bacnet } : {}) })
+    const readers = pointReaders(config, drivers)
     const results = await Promise.all(
       readers.map(async (reader) => ({ reader, readings: await reader.read() })),
     )
-    return summarise(results)
+    return summarise(results, whereOf(config))
   } finally {
-    await Promise.all([modbus.close(), bacnet?.close()])
+    await closeDrivers(drivers)
   }
 }
 
-function summarise(results: readonly { reader: PointReader; readings: readonly Reading[] }[]): CheckResult {
+/** Each device's location as its protocol says it (`127.0.0.1:502 unit 3`), for problem lines. */
+function whereOf(config: GatewayConfig): Map<string, string> {
+  const where = new Map<string, string>()
+  for (const device of config.devices) {
+    const text = familyOf(device.protocol)?.where?.({ ...device, points: [] })
+    if (text) where.set(device.code, text)
+  }
+  return where
+}
+
+function summarise(
+  results: readonly { reader: PointReader; readings: readonly Reading[] }[],
+  where: ReadonlyMap<string, string>,
+): CheckResult {
   const readings: (Reading & { unit: string })[] = []
   const byDevice = new Map<string, Reading[]>()
   for (const { reader, readings: batch } of results) {
@@ -49,7 +58,8 @@ function summarise(results: readonly { reader: PointReader; readings: readonly R
     // A device none of whose points read is one problem (wiring, address, power), told by
     // the first reason; the other points' reasons only repeat it.
     if (bad.length > 0 && bad.length === all.length) {
-      problems.push(`${device}: no point could be read: ${bad[0]!.reason ?? 'bad quality'}`)
+      const at = where.has(device) ? ` (${where.get(device)})` : ''
+      problems.push(`${device}: no point could be read: ${bad[0]!.reason ?? 'bad quality'}${at}`)
       continue
     }
     for (const reading of bad) problems.push(`${reading.point}: ${reading.reason ?? 'bad quality'}`)

@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto'
-import { startAccessReceiver } from '../../drivers/access/access-receiver.ts'
 import { createStateChangeDetector } from '../../drivers/access/state-change-events.ts'
-import { BacnetDriver } from '../../drivers/bacnet/bacnet-driver.ts'
+import { familyOf } from '../../drivers/contract/protocol-registry.ts'
 import type { DeviceEvent, Reading } from '../../drivers/driver-types.ts'
-import { ModbusDriver } from '../../drivers/modbus/modbus-driver.ts'
 import type { GatewayConfig } from '../config/gateway-config.ts'
 import { toWireEvent, toWireReading } from '../contract/wire-codec.ts'
 import { Outbox } from '../outbox/outbox.ts'
 import { Uplink } from '../uplink/uplink.ts'
-import { covSubscriptions, pointReaders, stateEventMappings } from './device-readers.ts'
+import { closeDrivers, familiesToOpen, openDrivers } from './device-drivers.ts'
+import { pointReaders, pushSubscriptions, stateEventMappings } from './device-readers.ts'
 import { buildGatewayHealthApp, createGatewayMetrics } from './gateway-health.ts'
 import { PollSchedule } from './poll-schedule.ts'
 import { ReadingBatcher } from './reading-batcher.ts'
@@ -48,10 +47,15 @@ export async function startGateway(
     caFile: config.gateway.caFile,
     log,
   })
-  const modbus = new ModbusDriver()
-  const needsBacnet = config.devices.some((d) => d.enabled && d.protocol === 'bacnet-ip')
-  const bacnet = needsBacnet ? new BacnetDriver() : undefined
-  await bacnet?.open({ port: config.bacnet.port })
+  // Pushed values and events wait for the batcher, which needs the metrics, which need the
+  // drivers' health: this sink forwards once the batcher exists.
+  let push: { reading(r: Reading): void; event(e: DeviceEvent): void } | undefined
+  const sink = { reading: (r: Reading) => push?.reading(r), event: (e: DeviceEvent) => push?.event(e) }
+  const drivers = await openDrivers(config, familiesToOpen(config, 'run'), sink)
+  const driverOf = (protocol: string) => {
+    const family = familyOf(protocol)
+    return family && drivers.get(family.family)
+  }
 
   const source = {
     gatewayId: config.gateway.id,
@@ -60,12 +64,13 @@ export async function startGateway(
     outboxBytes: () => outbox.bytes,
     outboxFull: () => outbox.full,
     lastAckAt: () => uplink.lastAckAt,
-    // Online state is tracked for polled Modbus devices; others are not reported rather than
-    // reported wrongly as offline.
+    // Online state is reported for devices whose driver tracks it (polled Modbus units); others
+    // are not reported rather than reported wrongly as offline.
     devices: () =>
-      config.devices
-        .filter((d) => d.enabled && d.protocol.startsWith('modbus'))
-        .map((d) => ({ code: d.code, online: modbus.deviceStatus(d.code).online })),
+      config.devices.flatMap((d) => {
+        const health = d.enabled ? driverOf(d.protocol)?.health?.(d.code) : undefined
+        return health ? [{ code: d.code, online: health.online }] : []
+      }),
   }
   const metrics = createGatewayMetrics(source)
   const batcher = new ReadingBatcher({
@@ -92,12 +97,20 @@ export async function startGateway(
   })
   const onEvent = (event: DeviceEvent) => batcher.addEvent(event)
   const detectStateChange = createStateChangeDetector(stateEventMappings(config))
-  bacnet?.onEvent(onEvent)
+  push = {
+    event: onEvent,
+    reading: (reading) => {
+      metrics.readings.inc({ quality: reading.quality })
+      const event = detectStateChange(reading)
+      if (event) onEvent(event)
+      batcher.addReadings([reading])
+    },
+  }
 
   const schedule = new PollSchedule({
     onError: (job, error) => log(`poll ${job.key} failed: ${(error as Error).message}`),
   })
-  for (const reader of pointReaders(config, { modbus, ...(bacnet ? { bacnet } : {}) })) {
+  for (const reader of pointReaders(config, drivers)) {
     schedule.add({
       key: `${reader.device}:${reader.kind}`,
       intervalMs: reader.intervalMs,
@@ -120,33 +133,18 @@ export async function startGateway(
     })
   }
 
-  // COV points report by themselves. A subscription the device refuses at start is logged and
-  // not retried until the next start (the driver renews only subscriptions it holds).
+  // Pushed points (BACnet COV) report by themselves. A subscription the device refuses at start
+  // is logged and not retried until the next start (drivers renew only what they hold).
   const cancels: (() => Promise<void> | void)[] = []
-  for (const { ref, point } of bacnet ? covSubscriptions(config) : []) {
+  for (const { family, device } of pushSubscriptions(config)) {
+    const driver = drivers.get(family)
+    if (!driver?.subscribe) continue
     try {
-      cancels.push(
-        await bacnet!.subscribeCov(ref, point, (reading) => {
-          metrics.readings.inc({ quality: reading.quality })
-          const event = detectStateChange(reading)
-          if (event) onEvent(event)
-          batcher.addReadings([reading])
-        }),
-      )
+      cancels.push(await driver.subscribe(device, sink))
     } catch (error) {
-      log(`COV subscription ${ref.code}/${point.code} failed: ${(error as Error).message}`)
+      log(`subscription ${device.code}/${device.points[0]?.code} failed: ${(error as Error).message}`)
     }
   }
-
-  const receiverConfig = config.access
-  const access = receiverConfig
-    ? await startAccessReceiver({
-        host: receiverConfig.host,
-        port: receiverConfig.port,
-        controllers: receiverConfig.controllers,
-        onEvent: async (e) => onEvent(e),
-      })
-    : undefined
 
   const health = buildGatewayHealthApp(source, metrics)
   await health.listen({ host: config.http.host, port: config.http.port })
@@ -166,9 +164,8 @@ export async function startGateway(
       await schedule.idle()
       for (const cancel of cancels) await cancel()
       await batcher.flush().catch(() => {})
-      await access?.close()
       await health.close()
-      await Promise.all([modbus.close(), bacnet?.close()])
+      await closeDrivers(drivers)
       await uplink.close()
       await outbox.close()
     },

@@ -2,25 +2,19 @@ import { Type } from 'typebox'
 import { invalid } from '../kernel/api-error.ts'
 import type { EstateResource } from '../kernel/estate-resource.ts'
 import { Code, Id, Name, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
-import type { DeviceProtocol } from '../store/database-schema.ts'
-import { checkShape, connectionSchemas } from './protocol-schemas.ts'
-
-export const protocols = [
-  'modbus-tcp',
-  'modbus-rtu',
-  'modbus-rtu-over-tcp',
-  'bacnet-ip',
-  'access-webhook',
-] as const
+import { checkShape, connectionSchemaOf, protocolNames } from './protocol-schemas.ts'
 
 const Connection = Type.Record(Type.String(), Type.Unknown(), {
   description: 'how the gateway reaches the device; its keys depend on the protocol (docs/data-model.md)',
 })
-const fields = {
+// The protocol list is the registry's (drivers/protocols.ts), read when the routes are built
+// (the getters below), so a protocol registered before buildApp is accepted like the others.
+const Protocol = () => OneOf(protocolNames(), 'a protocol of the registry (GET /api/v1/device-protocols)')
+const fields = () => ({
   gatewayId: Id,
   code: Code,
   name: Name,
-  protocol: OneOf(protocols),
+  protocol: Protocol(),
   connection: Connection,
   deviceClass: Type.Optional(
     Nullable(Type.String({ minLength: 1, maxLength: 64, description: 'pump, lift, meter, door…' })),
@@ -29,7 +23,7 @@ const fields = {
   unitId: Type.Optional(Nullable(Id)),
   pollIntervalMs: Type.Optional(Nullable(Type.Integer({ minimum: 100, maximum: 86_400_000 }))),
   enabled: Type.Optional(Type.Boolean()),
-}
+})
 
 /** A device a gateway talks to: a meter, a BACnet controller, an access controller. */
 export const deviceResource: EstateResource = {
@@ -38,32 +32,34 @@ export const deviceResource: EstateResource = {
   label: 'device',
   tag: 'devices',
   writePermission: 'devices.write',
-  record: Type.Object(
-    {
-      id: Id,
-      estateId: Id,
-      ...fields,
-      deviceClass: Nullable(Type.String()),
-      buildingId: Nullable(Id),
-      unitId: Nullable(Id),
-      pollIntervalMs: Nullable(Type.Integer()),
-      enabled: Type.Boolean(),
-      createdAt: Timestamp,
-      updatedAt: Timestamp,
-    },
-    { title: 'Device' },
-  ),
-  create: Type.Object(fields, { additionalProperties: false }),
-  update: Type.Partial(Type.Object({ ...fields, gatewayId: Id }), {
-    additionalProperties: false,
-    minProperties: 1,
-  }),
-  filters: {
-    gatewayId: Id,
-    protocol: OneOf(protocols),
-    buildingId: Id,
-    unitId: Id,
-    deviceClass: Type.String(),
+  get record() {
+    return Type.Object(
+      {
+        id: Id,
+        estateId: Id,
+        ...fields(),
+        deviceClass: Nullable(Type.String()),
+        buildingId: Nullable(Id),
+        unitId: Nullable(Id),
+        pollIntervalMs: Nullable(Type.Integer()),
+        enabled: Type.Boolean(),
+        createdAt: Timestamp,
+        updatedAt: Timestamp,
+      },
+      { title: 'Device' },
+    )
+  },
+  get create() {
+    return Type.Object(fields(), { additionalProperties: false })
+  },
+  get update() {
+    return Type.Partial(Type.Object({ ...fields(), gatewayId: Id }), {
+      additionalProperties: false,
+      minProperties: 1,
+    })
+  },
+  get filters() {
+    return { gatewayId: Id, protocol: Protocol(), buildingId: Id, unitId: Id, deviceClass: Type.String() }
   },
   search: ['code', 'name'],
   orderBy: 'code',
@@ -75,7 +71,7 @@ export const deviceResource: EstateResource = {
   estateFrom: 'gatewayId',
   async check({ db, existing, next }) {
     checkShape(
-      connectionSchemas[next.protocol as DeviceProtocol],
+      connectionSchemaOf(next.protocol as string) ?? Type.Never(),
       next.connection,
       'body.connection',
       `${next.protocol} device`,
@@ -90,6 +86,7 @@ export const deviceResource: EstateResource = {
         throw invalid(
           'body.protocol',
           'cannot change while the device has points addressed for the old protocol',
+          'device.protocolLocked',
         )
     }
   },

@@ -4,6 +4,7 @@ import { gatewayResource } from './gateway-resource.ts'
 import { registerGatewayRoutes } from './gateway-routes.ts'
 import { pointResource } from './point-resource.ts'
 import { registerPresenceRoutes } from './presence-routes.ts'
+import { registerProtocolRoutes } from './protocol-routes.ts'
 
 /** Gateways, the devices they read and the devices' points; who is online. */
 export const devicesModule: HubModule = {
@@ -17,5 +18,6 @@ export const devicesModule: HubModule = {
   routes(app, db) {
     registerGatewayRoutes(app, db)
     registerPresenceRoutes(app, db)
+    registerProtocolRoutes(app)
   },
 }

@@ -1,10 +1,13 @@
 import { Type } from 'typebox'
-import { type DataType, registerSpan } from '../../gateway/contract/index.ts'
-import { invalid } from '../kernel/api-error.ts'
 import type { EstateResource } from '../kernel/estate-resource.ts'
 import { Code, Decimal, DecimalOut, Id, Name, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
-import type { DeviceProtocol } from '../store/database-schema.ts'
-import { checkShape, dataTypes, pointAddressSchemas } from './protocol-schemas.ts'
+import {
+  checkPointRecord,
+  checkShape,
+  dataTypes,
+  pointAddressSchemaOf,
+  protocolProblem,
+} from './protocol-schemas.ts'
 
 export const pointKinds = ['counter', 'gauge', 'state', 'event'] as const
 export const byteOrders = ['ABCD', 'CDAB', 'BADC', 'DCBA'] as const
@@ -64,31 +67,17 @@ export const pointResource: EstateResource = {
       .where('id', '=', next.deviceId as string)
       .executeTakeFirstOrThrow()
     checkShape(
-      pointAddressSchemas[device.protocol as DeviceProtocol],
+      pointAddressSchemaOf(device.protocol) ?? Type.Never(),
       next.address,
       'body.address',
       `${device.protocol} point`,
     )
-    const address = next.address as { table?: string; register?: number; bit?: number; length?: number }
-    if (
-      address.table &&
-      (address.table === 'coil' || address.table === 'discrete-input') !== (next.dataType === 'bool')
-    ) {
-      throw invalid(
-        'body.dataType',
-        `a ${address.table} holds ${address.table.includes('register') ? 'registers, not a bool' : 'one bool'}`,
-      )
-    }
-    if (next.dataType === 'bit' && address.bit === undefined)
-      throw invalid('body.address.bit', 'is required for dataType bit')
-    const words = registerSpan(next.dataType as DataType, address.length)
-    if (address.register !== undefined && address.register + words - 1 > 65535) {
-      throw invalid(
-        'body.address.register',
-        `a ${next.dataType} needs ${words} registers and would run past 65535`,
-      )
-    }
-    if (words > 1 && address.table && !next.byteOrder)
-      throw invalid('body.byteOrder', `is required for ${next.dataType} (ABCD, CDAB, BADC or DCBA)`)
+    // The protocol's own rules (a Modbus coil holds a bool, a float32 needs a byte order).
+    const problem = checkPointRecord(device.protocol, {
+      address: next.address as Record<string, unknown>,
+      dataType: next.dataType as string,
+      byteOrder: next.byteOrder as string | null | undefined,
+    })
+    if (problem) throw protocolProblem(problem)
   },
 }

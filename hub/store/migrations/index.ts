@@ -5,6 +5,7 @@ import * as billing from './0003-billing.ts'
 import * as alarmsWorkOrders from './0004-alarms-work-orders.ts'
 import * as alarmPatternsNotifyRepairs from './0005-alarm-patterns-notify-repairs.ts'
 import * as deskApprovals from './0006-desk-approvals.ts'
+import * as deviceProtocolRegistry from './0007-device-protocol-registry.ts'
 
 /** Every migration, in order. Names sort; a new one is appended, never inserted. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004-alarms-work-orders': alarmsWorkOrders,
   '0005-alarm-patterns-notify-repairs': alarmPatternsNotifyRepairs,
   '0006-desk-approvals': deskApprovals,
+  '0007-device-protocol-registry': deviceProtocolRegistry,
 }

@@ -1,0 +1,56 @@
+/**
+ * The BACnet family's simulator for the conformance suite: one simulated device on a UDP port
+ * of its own (drivers/sim/bacnet-device-sim.ts) with analog, binary and multi-state objects.
+ */
+import { createSocket } from 'node:dgram'
+import type { ProtocolSimulator } from '../contract/protocol-definition.ts'
+import { startBacnetSim } from '../sim/bacnet-device-sim.ts'
+
+/** A free UDP port on loopback: bound once, then released. */
+async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4')
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve))
+  const { port } = socket.address()
+  await new Promise<void>((resolve) => socket.close(() => resolve()))
+  return port
+}
+
+export async function simulateBacnet(): Promise<ProtocolSimulator> {
+  const port = await freeUdpPort()
+  const sim = await startBacnetSim({
+    port,
+    deviceInstance: 4101,
+    objects: [
+      { type: 'analog-input', instance: 1, value: 21.5 },
+      { type: 'analog-value', instance: 2, value: -3.25 },
+      { type: 'binary-input', instance: 1, value: true },
+      { type: 'multi-state-value', instance: 1, value: 2, stateText: ['off', 'low', 'high'] },
+    ],
+  })
+  const device = (code: string, devicePort: number, deviceInstance: number) => ({
+    code,
+    protocol: 'bacnet-ip',
+    connection: { host: '127.0.0.1', port: devicePort, deviceInstance },
+    points: [
+      { code: 'temp', objectType: 'analog-input', instance: 1, kind: 'gauge' as const },
+      { code: 'offset', objectType: 'analog-value', instance: 2, kind: 'gauge' as const },
+      { code: 'running', objectType: 'binary-input', instance: 1, kind: 'state' as const },
+      { code: 'speed', objectType: 'multi-state-value', instance: 1, kind: 'state' as const },
+      {
+        code: 'name',
+        objectType: 'analog-input',
+        instance: 1,
+        property: 'object-name',
+        kind: 'state' as const,
+      },
+    ],
+  })
+  return {
+    settings: { port: await freeUdpPort(), timeoutMs: 400, retries: 0 },
+    device: device('sim', port, 4101),
+    missingPoint: { code: 'ghost', objectType: 'analog-input', instance: 99, kind: 'gauge' },
+    deadDevice: device('dead', await freeUdpPort(), 4102),
+    delay: (ms) => sim.setBehaviour(ms === null ? { silent: true } : { silent: false, delayMs: ms }),
+    close: () => sim.close(),
+  }
+}
