@@ -4,19 +4,15 @@ import { Decimal as Exact } from '../kernel/decimal.ts'
 import type { EstateResource } from '../kernel/estate-resource.ts'
 import { Code, Decimal, DecimalOut, Id, Name, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 import { meterKinds } from '../metering/meter-resource.ts'
-import type { FeeKind } from '../store/database-schema.ts'
+import { feeCycles, roundingModes, roundingUnits } from './billing-vocabulary.ts'
+import { feeKindNames, feeKindOf, feeKindsWhere } from './fee-kinds/fee-kind-registry.ts'
 
-export const feeKinds = ['area', 'consumption', 'tiered', 'fixed', 'shared', 'one_off'] as const
-export const feeCycles = ['monthly', 'quarterly', 'yearly', 'one_off'] as const
-export const roundingUnits = ['fen', 'jiao'] as const
-export const roundingModes = ['half-up', 'down'] as const
+// The registered kinds when the app is built (built-in ones and any a plugin or test added).
+const feeKinds = feeKindNames()
 
 /** 'a fixed', 'an area', 'a one_off', 'an electricity'. */
 export const withArticle = (word: string) => `${/^([aeiu]|o(?!ne))/.test(word) ? 'an' : 'a'} ${word}`
 const kindItem = (kind: string) => `${withArticle(kind)} item`
-
-/** The kinds billed from a meter's consumption: they need a meter kind; shared may have one. */
-const meteredKinds: readonly FeeKind[] = ['consumption', 'tiered']
 
 const fields = {
   estateId: Id,
@@ -96,26 +92,30 @@ export const feeItemResource: EstateResource = {
   estateFrom: 'estateId',
   decimals: { lateFeeDailyRate: 6, lateFeeCapRatio: 4 },
   async check({ db, existing, next }) {
-    const kind = next.kind as FeeKind
+    const kind = next.kind as string
+    const { meter, oneOff } = feeKindOf(kind)
     const meterKind = (next.meterKind as string | null | undefined) ?? null
-    if (meteredKinds.includes(kind) && meterKind === null)
-      throw invalid('body.meterKind', `is required for ${kindItem(kind)} (which meters it bills)`)
-    if (!meteredKinds.includes(kind) && kind !== 'shared' && meterKind !== null)
-      throw invalid('body.meterKind', `must be null for ${kindItem(kind)} (only consumption, tiered, shared)`)
+    if (meter === 'required' && meterKind === null)
+      throw invalid('body.meterKind', `is required for ${kindItem(kind)} (which meters it bills)`, 'feeItem.meterKindRequired', { kind: String(kind) })
+    if (meter === 'none' && meterKind !== null)
+      throw invalid(
+        'body.meterKind',
+        `must be null for ${kindItem(kind)} (only ${feeKindsWhere((k) => k.meter !== 'none').join(', ')})`, 'feeItem.meterKindNotUsed', { kind: String(kind) },
+      )
     // bill-compute takes the months of a period from the cycle: a recurring kind billed 'one_off'
     // would be billed monthly, and a one_off item never recurs.
     const cycle = (next.cycle as string | undefined) ?? 'monthly'
-    if ((kind === 'one_off') !== (cycle === 'one_off'))
+    if (oneOff !== (cycle === 'one_off'))
       throw invalid(
         'body.cycle',
-        kind === 'one_off'
-          ? 'a one_off item has cycle one_off'
-          : `one_off is the cycle of one_off items only, not of ${kindItem(kind)}`,
+        oneOff
+          ? `${kindItem(kind)} has cycle one_off`
+          : `one_off is the cycle of one_off items only, not of ${kindItem(kind)}`, oneOff ? 'feeItem.oneOffCycle' : 'feeItem.cycleOnlyOneOff', { kind: String(kind) },
       )
     if (next.lateFeeDailyRate != null && Exact.of(next.lateFeeDailyRate as string).gt('0.01'))
-      throw invalid('body.lateFeeDailyRate', 'must be at most 0.01 (1% a day)')
+      throw invalid('body.lateFeeDailyRate', 'must be at most 0.01 (1% a day)', 'number.maximum', { limit: '0.01' })
     if (next.lateFeeCapRatio != null && Exact.of(next.lateFeeCapRatio as string).gte('100'))
-      throw invalid('body.lateFeeCapRatio', 'must be below 100')
+      throw invalid('body.lateFeeCapRatio', 'must be below 100', 'number.exclusiveMaximum', { limit: 100 })
     // A standard's fields follow its item's kind (price, amount or bands) and its meters the
     // item's meter kind: once standards exist, neither may change.
     if (existing && (existing.kind !== kind || (existing.meterKind ?? null) !== meterKind)) {
@@ -128,7 +128,7 @@ export const feeItemResource: EstateResource = {
         const field = existing.kind !== kind ? 'kind' : 'meterKind'
         throw invalid(
           `body.${field}`,
-          `cannot change: the item has standards (its ${field} is ${String(existing[field])})`,
+          `cannot change: the item has standards (its ${field} is ${String(existing[field])})`, 'feeItem.lockedByStandards', { field, value: String(existing[field]) },
         )
       }
     }

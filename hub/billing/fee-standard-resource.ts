@@ -11,35 +11,13 @@ import {
   OneOf,
   Timestamp,
 } from '../kernel/schema-parts.ts'
-import type { FeeBand, FeeKind } from '../store/database-schema.ts'
+import type { FeeBand } from '../store/database-schema.ts'
 import { jsonb } from '../store/jsonb.ts'
+import { shareBases, shareSources, tierBases } from './billing-vocabulary.ts'
 import { withArticle } from './fee-item-resource.ts'
+import { ruleFields } from './fee-kinds/fee-kind.ts'
+import { feeKindOf } from './fee-kinds/fee-kind-registry.ts'
 import { checkBands } from './fee-tiered.ts'
-
-export const tierBases = ['period', 'annual'] as const
-export const shareBases = ['area', 'consumption'] as const
-export const shareSources = ['meter', 'loss'] as const
-
-/** The fields that say what a standard charges; which of them a standard has follows its item's kind. */
-const ruleFields = [
-  'price',
-  'amount',
-  'bands',
-  'tierBasis',
-  'shareBasis',
-  'shareSource',
-  'shareMeterId',
-] as const
-type RuleField = (typeof ruleFields)[number]
-
-export const fieldsByKind: Record<FeeKind, readonly RuleField[]> = {
-  area: ['price'],
-  consumption: ['price'],
-  tiered: ['bands', 'tierBasis'],
-  fixed: ['amount'],
-  one_off: ['amount'],
-  shared: ['price', 'shareBasis', 'shareSource', 'shareMeterId'],
-}
 
 const Band = Type.Object(
   {
@@ -97,7 +75,7 @@ function normaliseBands(value: unknown): FeeBand[] {
   try {
     checkBands(bands)
   } catch (error) {
-    if (error instanceof RangeError) throw invalid('body.bands', error.message)
+    if (error instanceof RangeError) throw invalid('body.bands', error.message, 'feeStandard.bands', { reason: error.message })
     throw error
   }
   return bands
@@ -156,19 +134,20 @@ export const feeStandardResource: EstateResource = {
       .select(['kind', 'meterKind'])
       .where('id', '=', next.feeItemId as string)
       .executeTakeFirstOrThrow()
-    const wanted = fieldsByKind[item.kind]
+    // Which fields a standard takes is its item's kind's to say.
+    const wanted = feeKindOf(item.kind).fields
     for (const field of ruleFields) {
       const given = next[field] !== undefined && next[field] !== null
       if (wanted.includes(field) && !given)
-        throw invalid(`body.${field}`, `is required for a standard of ${withArticle(item.kind)} item`)
+        throw invalid(`body.${field}`, `is required for a standard of ${withArticle(item.kind)} item`, 'feeStandard.fieldRequired', { kind: item.kind })
       if (!wanted.includes(field) && given)
         throw invalid(
           `body.${field}`,
-          `is not used by ${withArticle(item.kind)} item (its standards take ${wanted.join(', ')})`,
+          `is not used by ${withArticle(item.kind)} item (its standards take ${wanted.join(', ')})`, 'feeStandard.fieldNotUsed', { kind: item.kind, wanted: wanted.join(', ') },
         )
     }
     if (next.validTo != null && (next.validTo as string) <= (next.validFrom as string))
-      throw invalid('body.validTo', 'must be after validFrom (validTo is the first day no longer covered)')
+      throw invalid('body.validTo', 'must be after validFrom (validTo is the first day no longer covered)', 'range.validToAfterFrom')
     if (next.bands != null) {
       // node-postgres would send a JS array as a PostgreSQL array, which jsonb refuses. `next`
       // is the very object the create route inserts, so the checked bands go in as jsonb.
@@ -183,7 +162,11 @@ export const feeStandardResource: EstateResource = {
       if (item.meterKind !== null && meter.kind !== item.meterKind)
         throw invalid(
           'body.shareMeterId',
-          `the item shares ${item.meterKind}, meter ${meter.code} is ${withArticle(meter.kind)} meter`,
+          `the item shares ${item.meterKind}, meter ${meter.code} is ${withArticle(meter.kind)} meter`, 'feeStandard.shareMeterKind', {
+            meterKind: String(item.meterKind),
+            code: meter.code,
+            kind: meter.kind,
+          },
         )
       if (next.shareSource === 'loss') {
         const sub = await db
@@ -194,7 +177,7 @@ export const feeStandardResource: EstateResource = {
         if (!sub)
           throw invalid(
             'body.shareMeterId',
-            `a loss is measured on a master meter; meter ${meter.code} has no sub-meters`,
+            `a loss is measured on a master meter; meter ${meter.code} has no sub-meters`, 'feeStandard.lossNeedsMaster', { code: meter.code },
           )
       }
     }
