@@ -152,6 +152,7 @@ export function registerAlarmReportRoutes(app: FastifyInstance, db: Kysely<Datab
     app.get(
       `/api/v1/reports/${spec.path}`,
       {
+        config: { access: { node: { from: 'query.nodeId' } } },
         schema: {
           tags: ['reports'],
           summary: spec.summary,
@@ -163,7 +164,7 @@ export function registerAlarmReportRoutes(app: FastifyInstance, db: Kysely<Datab
       },
       async (request, reply) => {
         const query = request.query as RangeQuery
-        const scope = await reportScope(db, request.scope, query.nodeId, query.asOf)
+        const scope = await reportScope(db, request, query.asOf)
         const report = await spec.run(db, scope, query.from, query.to)
         const format = query.format ?? 'json'
         if (format === 'json')

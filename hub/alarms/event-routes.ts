@@ -3,7 +3,6 @@ import type { Kysely } from 'kysely'
 import { sql } from 'kysely'
 import { Type } from 'typebox'
 import { invalid } from '../kernel/api-error.ts'
-import { visibleEstate, visibleEstateOf } from '../kernel/estate-resource.ts'
 import { errorReplies, Id, Nullable, Page, PageQuery, Timestamp } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 
@@ -45,6 +44,15 @@ export function registerEventRoutes(app: FastifyInstance, db: Kysely<Database>) 
   app.get(
     '/api/v1/device-events',
     {
+      config: {
+        access: {
+          estate: { from: 'query.estateId', optional: true },
+          references: {
+            'query.deviceId': { table: 'devices', label: 'device' },
+            'query.customerId': { table: 'customers', label: 'customer' },
+          },
+        },
+      },
       schema: {
         tags: ['events'],
         summary: 'Search device events of the estates you may see, newest first',
@@ -92,26 +100,8 @@ export function registerEventRoutes(app: FastifyInstance, db: Kysely<Database>) 
       const limit = q.limit ?? 50
       const offset = q.offset ?? 0
       if (q.from !== undefined && q.to !== undefined && Date.parse(q.from) >= Date.parse(q.to))
-        throw invalid('query.to', 'must be after from')
-      let estates = request.scope.estates('read')
-      if (q.estateId !== undefined)
-        estates = [await visibleEstate(db, request.scope, q.estateId, 'query.estateId')]
-      if (q.deviceId !== undefined)
-        await visibleEstateOf(
-          db,
-          request.scope,
-          { table: 'devices', label: 'device' },
-          q.deviceId,
-          'query.deviceId',
-        )
-      if (q.customerId !== undefined)
-        await visibleEstateOf(
-          db,
-          request.scope,
-          { table: 'customers', label: 'customer' },
-          q.customerId,
-          'query.customerId',
-        )
+        throw invalid('query.to', 'must be after from', 'range.toBeforeFrom')
+      const estates = request.estateIds
       if (estates.length === 0) return { items: [], total: 0, limit, offset }
 
       let select = db.selectFrom('deviceEvents as e').where('e.estateId', 'in', estates)

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
-import { requirePermission, visibleEstate } from '../kernel/estate-resource.ts'
 import { permissionsOf, roles } from '../kernel/roles.ts'
 import { errorReplies, Id, OneOf } from '../kernel/schema-parts.ts'
 import type { Database, Role } from '../store/database-schema.ts'
@@ -71,6 +70,7 @@ export function registerWorkOrderAssigneeRoutes(app: FastifyInstance, db: Kysely
   app.get(
     '/api/v1/work-orders/assignees',
     {
+      config: { access: { estate: { from: 'query.estateId' }, permission: 'workOrders.manage' } },
       schema: {
         tags: ['work orders'],
         summary:
@@ -83,10 +83,7 @@ export function registerWorkOrderAssigneeRoutes(app: FastifyInstance, db: Kysely
       },
     },
     async (request) => {
-      const { estateId: asked } = request.query as { estateId: string }
-      const estateId = await visibleEstate(db, request.scope, asked, 'query.estateId')
-      requirePermission(request.scope, 'workOrders.manage', estateId, 'listing who can be assigned orders')
-      return { items: await assigneesOf(db, estateId) }
+      return { items: await assigneesOf(db, request.estateId) }
     },
   )
 }

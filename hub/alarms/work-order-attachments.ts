@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
-import { ApiError, conflict, invalid, notFound } from '../kernel/api-error.ts'
-import { requirePermission, visibleEstateOf } from '../kernel/estate-resource.ts'
+import { ApiError, conflict, invalid, notFound, type RuleRef, ruleRef } from '../kernel/api-error.ts'
 import { errorReplies, Id, IdParams } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 import { jsonb } from '../store/jsonb.ts'
@@ -33,9 +32,9 @@ export const attachmentTypes: Record<
 }
 const typeList = Object.keys(attachmentTypes).join(', ')
 
-const unsupported = (message: string) =>
+const unsupported = (message: string, rule: RuleRef) =>
   new ApiError('EH_ERR_UNSUPPORTED_MEDIA', `headers.content-type: ${message}`, [
-    { field: 'headers.content-type', message },
+    { field: 'headers.content-type', ...rule, message },
   ])
 
 /** RFC 5987 / 6266 `filename*` value: UTF-8, percent-encoded (no quotes, so nothing to escape). */
@@ -66,7 +65,7 @@ export async function listAttachments(db: Kysely<Database>, workOrderId: string)
   return rows.map((r) => ({ ...r, uploadedAt: new Date(r.uploadedAt).toISOString() }))
 }
 
-const Attachment = Type.Object(
+export const Attachment = Type.Object(
   {
     id: Id,
     workOrderId: Id,
@@ -101,6 +100,9 @@ export function registerWorkOrderAttachmentRoutes(app: FastifyInstance, db: Kyse
     upload.post(
       '/api/v1/work-orders/:id/attachments',
       {
+        config: {
+          access: { estate: { from: 'params.id', record: orderRule }, permission: 'workOrders.manage' },
+        },
         bodyLimit: MAX_ATTACHMENT_BYTES,
         schema: {
           tags,
@@ -130,22 +132,20 @@ export function registerWorkOrderAttachmentRoutes(app: FastifyInstance, db: Kyse
       async (request, reply) => {
         const { id } = request.params as { id: string }
         const { name } = request.query as { name: string }
-        const estateId = await visibleEstateOf(db, request.scope, orderRule, id, 'params.id')
-        requirePermission(request.scope, 'workOrders.manage', estateId, 'attaching files to work orders')
         const fileName = name.trim()
         // A name for a download, not a path: no directories, no control characters.
         const control = [...fileName].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)
         if (fileName === '' || control || /[/\\]/.test(fileName))
-          throw invalid('query.name', 'must be a file name without slashes or control characters')
+          throw invalid('query.name', 'must be a file name without slashes or control characters', 'attachment.fileName')
         const declared = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
         const body = request.body
         // JSON and text bodies reach here parsed by the app's own parsers: not a file.
         if (!Buffer.isBuffer(body) || !Object.hasOwn(attachmentTypes, declared))
-          throw unsupported(`must be one of ${typeList}, with the file as the raw body`)
-        if (body.length === 0) throw invalid('body', 'is empty: send the file as the body')
+          throw unsupported(`must be one of ${typeList}, with the file as the raw body`, ruleRef('attachment.mediaType', { allowed: typeList }))
+        if (body.length === 0) throw invalid('body', 'is empty: send the file as the body', 'attachment.empty')
         const type = attachmentTypes[declared]!
         if (!type.matches(body))
-          throw unsupported(`the body is not a ${type.label} file (its first bytes do not match ${declared})`)
+          throw unsupported(`the body is not a ${type.label} file (its first bytes do not match ${declared})`, ruleRef('attachment.contentMismatch', { type: type.label }))
         const sha256 = createHash('sha256').update(body).digest('hex')
         const row = await db.transaction().execute(async (trx) => {
           // Locked so a close or cancel cannot slip in between the check and the insert.
@@ -156,7 +156,7 @@ export function registerWorkOrderAttachmentRoutes(app: FastifyInstance, db: Kyse
             .forUpdate()
             .executeTakeFirstOrThrow()
           if (order.status === 'closed' || order.status === 'cancelled')
-            throw conflict('params.id', `the work order is ${order.status}: nothing more can be attached`)
+            throw conflict('params.id', `the work order is ${order.status}: nothing more can be attached`, 'workOrder.closedForAttachments', { status: order.status })
           const inserted = await trx
             .insertInto('workOrderAttachments')
             .values({
@@ -198,6 +198,7 @@ export function registerWorkOrderAttachmentRoutes(app: FastifyInstance, db: Kyse
   app.get(
     '/api/v1/work-orders/:id/attachments',
     {
+      config: { access: { estate: { from: 'params.id', record: orderRule } } },
       schema: {
         tags,
         summary: 'A work order’s attachments: name, type, size and SHA-256, without the content',
@@ -208,7 +209,6 @@ export function registerWorkOrderAttachmentRoutes(app: FastifyInstance, db: Kyse
     },
     async (request) => {
       const { id } = request.params as { id: string }
-      await visibleEstateOf(db, request.scope, orderRule, id, 'params.id')
       return { items: await listAttachments(db, id) }
     },
   )
@@ -216,6 +216,7 @@ export function registerWorkOrderAttachmentRoutes(app: FastifyInstance, db: Kyse
   app.get(
     '/api/v1/work-orders/:id/attachments/:attachmentId',
     {
+      config: { access: { estate: { from: 'params.id', record: orderRule } } },
       schema: {
         tags,
         summary: 'Download an attachment: its content with its type, as a file (never shown inline)',
@@ -226,7 +227,6 @@ export function registerWorkOrderAttachmentRoutes(app: FastifyInstance, db: Kyse
     },
     async (request, reply) => {
       const { id, attachmentId } = request.params as { id: string; attachmentId: string }
-      await visibleEstateOf(db, request.scope, orderRule, id, 'params.id')
       const row = await db
         .selectFrom('workOrderAttachments')
         .select(['fileName', 'contentType', 'content'])

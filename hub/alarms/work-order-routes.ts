@@ -1,18 +1,17 @@
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
-import { conflict, invalid } from '../kernel/api-error.ts'
-import { requirePermission, visibleEstate, visibleEstateOf } from '../kernel/estate-resource.ts'
+import { conflict } from '../kernel/api-error.ts'
 import { errorReplies, Id, IdParams, OneOf } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
+import { workOrderPriorities as priorities } from './alarms-vocabulary.ts'
 import { slaDue } from './sla-policy.ts'
 import { registerWorkOrderAssigneeRoutes } from './work-order-assignees.ts'
 import { listAttachments, registerWorkOrderAttachmentRoutes } from './work-order-attachments.ts'
 import { moveWorkOrder, slaState, type WorkOrderAction, workOrderActions } from './work-order-flow.ts'
+import { Alarm, WorkOrder, WorkOrderDetail } from './work-order-schemas.ts'
 
 const strict = { additionalProperties: false } as const
-const priorities = ['urgent', 'high', 'normal', 'low'] as const
-const Any = Type.Object({}, { additionalProperties: true })
 
 function present(
   order: Record<string, unknown> & {
@@ -37,6 +36,7 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
   app.get(
     '/api/v1/work-orders',
     {
+      config: { access: { estate: { from: 'query.estateId' } } },
       schema: {
         tags,
         summary: 'Work orders of an estate, by status and department, with their SLA state',
@@ -49,12 +49,12 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
           },
           strict,
         ),
-        response: { 200: Type.Object({ items: Type.Array(Any) }), ...errorReplies },
+        response: { 200: Type.Object({ items: Type.Array(WorkOrder) }), ...errorReplies },
       },
     },
     async (request) => {
       const q = request.query as { estateId: string; status?: string; department?: string }
-      const estateId = await visibleEstate(db, request.scope, q.estateId, 'query.estateId')
+      const estateId = request.estateId
       let query = db.selectFrom('workOrders').selectAll().where('estateId', '=', estateId)
       if (q.status) query = query.where('status', '=', q.status as never)
       if (q.department) query = query.where('department', '=', q.department)
@@ -66,18 +66,18 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
   app.get(
     '/api/v1/work-orders/:id',
     {
+      config: { access: { estate: { from: 'params.id', record: orderRule } } },
       schema: {
         tags,
         summary:
           'A work order with its timeline, its attachments (metadata) and, if an alarm raised it, the alarm’s live state',
         security,
         params: IdParams,
-        response: { 200: Any, ...errorReplies },
+        response: { 200: WorkOrderDetail, ...errorReplies },
       },
     },
     async (request) => {
       const { id } = request.params as { id: string }
-      await visibleEstateOf(db, request.scope, orderRule, id, 'params.id')
       const order = await db
         .selectFrom('workOrders')
         .selectAll()
@@ -116,6 +116,13 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
   app.post(
     '/api/v1/work-orders',
     {
+      config: {
+        access: {
+          estate: { from: 'body.estateId' },
+          permission: 'workOrders.manage',
+          references: { 'body.unitId': { table: 'units', label: 'unit', same: true } },
+        },
+      },
       schema: {
         tags,
         summary: 'Register a work order from a resident, the service desk or an inspection',
@@ -132,7 +139,7 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
           },
           strict,
         ),
-        response: { 201: Any, ...errorReplies },
+        response: { 201: WorkOrder, ...errorReplies },
       },
     },
     async (request, reply) => {
@@ -145,20 +152,9 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
         description?: string
         unitId?: string
       }
-      const estateId = await visibleEstate(db, request.scope, body.estateId, 'body.estateId')
-      requirePermission(request.scope, 'workOrders.manage', estateId, 'registering work orders')
+      const estateId = request.estateId
       let buildingId: string | null = null
       if (body.unitId !== undefined) {
-        if (
-          (await visibleEstateOf(
-            db,
-            request.scope,
-            { table: 'units', label: 'unit' },
-            body.unitId,
-            'body.unitId',
-          )) !== estateId
-        )
-          throw invalid('body.unitId', 'belongs to another estate')
         buildingId = (
           await db
             .selectFrom('units')
@@ -215,6 +211,9 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
     app.post(
       `/api/v1/work-orders/:id/${action}`,
       {
+        config: {
+          access: { estate: { from: 'params.id', record: orderRule }, permission: 'workOrders.manage' },
+        },
         schema: {
           tags,
           summary: `Work order: ${action} (${workOrderActions[action].from.join(' | ')} → ${workOrderActions[action].to})`,
@@ -264,13 +263,11 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
             },
             strict,
           ),
-          response: { 200: Any, ...errorReplies },
+          response: { 200: WorkOrder, ...errorReplies },
         },
       },
       async (request) => {
         const { id } = request.params as { id: string }
-        const estateId = await visibleEstateOf(db, request.scope, orderRule, id, 'params.id')
-        requirePermission(request.scope, 'workOrders.manage', estateId, `${action} on work orders`)
         await moveWorkOrder(db, id, action, request.body as Record<string, never>, request.scope.userId)
         return present(
           await db.selectFrom('workOrders').selectAll().where('id', '=', id).executeTakeFirstOrThrow(),
@@ -282,6 +279,7 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
   app.get(
     '/api/v1/alarms',
     {
+      config: { access: { estate: { from: 'query.estateId' } } },
       schema: {
         tags,
         summary:
@@ -294,7 +292,7 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
           },
           strict,
         ),
-        response: { 200: Type.Object({ items: Type.Array(Any) }), ...errorReplies },
+        response: { 200: Type.Object({ items: Type.Array(Alarm) }), ...errorReplies },
       },
     },
     async (request) => {
@@ -302,7 +300,7 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
         estateId: string
         status?: 'active' | 'acknowledged' | 'cleared' | 'closed'
       }
-      const estateId = await visibleEstate(db, request.scope, q.estateId, 'query.estateId')
+      const estateId = request.estateId
       let query = db
         .selectFrom('alarms')
         .innerJoin('alarmRules', 'alarmRules.id', 'alarms.ruleId')
@@ -334,6 +332,12 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
     app.post(
       `/api/v1/alarms/:id/${action}`,
       {
+        config: {
+          access: {
+            estate: { from: 'params.id', record: { table: 'alarms', label: 'alarm' } },
+            permission: 'workOrders.manage',
+          },
+        },
         schema: {
           tags,
           summary:
@@ -347,14 +351,6 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
       },
       async (request, reply) => {
         const { id } = request.params as { id: string }
-        const estateId = await visibleEstateOf(
-          db,
-          request.scope,
-          { table: 'alarms', label: 'alarm' },
-          id,
-          'params.id',
-        )
-        requirePermission(request.scope, 'workOrders.manage', estateId, `${action} alarms`)
         const alarm = await db
           .selectFrom('alarms')
           .innerJoin('alarmRules', 'alarmRules.id', 'alarms.ruleId')
@@ -382,6 +378,8 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
             action === 'acknowledge'
               ? `is ${alarm.status}, not active`
               : `is ${alarm.status}: only a cleared alarm${alarm.kind === 'event' ? ' or an acknowledged event alarm' : ''} can be closed`,
+            action === 'acknowledge' ? 'alarm.notActive' : 'alarm.notClosable',
+            { status: alarm.status },
           )
         return reply.status(204).send()
       },

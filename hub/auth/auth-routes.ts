@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { type Kysely, sql } from 'kysely'
 import { Type } from 'typebox'
-import { ApiError } from '../kernel/api-error.ts'
+import { ApiError, detail, ruleRef } from '../kernel/api-error.ts'
 import { permissionsOf, roles } from '../kernel/roles.ts'
 import { errorReplies, Id, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
@@ -67,7 +67,12 @@ export function registerAuthRoutes(app: FastifyInstance, db: Kysely<Database>, o
         throw new ApiError(
           'EH_ERR_LOCKED',
           `too many failed logins; try again in ${Math.ceil(lockedMs / 60_000)} min`,
-          [{ field: 'body.username', message: 'temporarily locked' }],
+          [
+            detail('body.username', 'temporarily locked', 'auth.locked', {
+              minutes: Math.ceil(lockedMs / 60_000),
+            }),
+          ],
+          ruleRef('auth.locked', { minutes: Math.ceil(lockedMs / 60_000) }),
         )
       }
       const user = await db
@@ -81,7 +86,7 @@ export function registerAuthRoutes(app: FastifyInstance, db: Kysely<Database>, o
         options.throttle.failed(username)
         request.log.warn({ username }, 'login failed')
         throw new ApiError('EH_ERR_UNAUTHENTICATED', 'wrong username or password', [
-          { field: 'body.password', message: 'wrong username or password' },
+          detail('body.password', 'wrong username or password', 'auth.wrongLogin'),
         ])
       }
       options.throttle.succeeded(username)
@@ -113,6 +118,7 @@ export function registerAuthRoutes(app: FastifyInstance, db: Kysely<Database>, o
   app.post(
     '/api/v1/auth/logout',
     {
+      config: { access: { self: true } },
       schema: {
         tags,
         summary: 'End this session (revokes the token)',
@@ -133,6 +139,7 @@ export function registerAuthRoutes(app: FastifyInstance, db: Kysely<Database>, o
   app.get(
     '/api/v1/auth/me',
     {
+      config: { access: { self: true } },
       schema: {
         tags,
         summary: 'Who am I, and what am I granted',

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
 import type { AccessScope } from '../kernel/access-scope.ts'
-import { ApiError, conflict, forbidden, invalid, notFound } from '../kernel/api-error.ts'
+import { ApiError, detail, forbidden, forbiddenField, invalid, notFound } from '../kernel/api-error.ts'
 import { containsPattern } from '../kernel/like-pattern.ts'
 import { roles } from '../kernel/roles.ts'
 import {
@@ -46,7 +46,10 @@ const mayManage = (scope: AccessScope, nodeId: string | null) =>
 const asApiError = (error: unknown) => {
   if (!(error instanceof AccountError)) return error
   const message = error.message.slice(error.field.length + 2)
-  return error.conflict ? conflict(`body.${error.field}`, message) : invalid(`body.${error.field}`, message)
+  const field = `body.${error.field}`
+  return new ApiError(error.conflict ? 'EH_ERR_CONFLICT' : 'EH_ERR_VALIDATION', `${field}: ${message}`, [
+    { field, ...error.rule, message },
+  ])
 }
 
 /**
@@ -85,13 +88,14 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
 
   const requireManage = (scope: AccessScope, user: { id: string; grants: { nodeId: string | null }[] }) => {
     if (!user.grants.every((g) => mayManage(scope, g.nodeId))) {
-      throw forbidden('this user holds grants outside the nodes you administer')
+      throw forbidden('this user holds grants outside the nodes you administer', 'user.outsideYourNodes')
     }
   }
 
   app.get(
     '/api/v1/users',
     {
+      config: { access: { anywhere: 'users.manage' } },
       schema: {
         tags,
         summary: 'List the users holding grants inside the nodes you administer',
@@ -106,9 +110,8 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
     async (request) => {
       const { limit = 50, offset = 0, q } = request.query as { limit?: number; offset?: number; q?: string }
       const scope = request.scope
+      // A list: filtered to the users holding a grant on a node the caller administers.
       const nodes = scope.visibleNodes().filter((id) => scope.can('users.manage', id))
-      if (nodes.length === 0 && !scope.globally('users.manage'))
-        throw forbidden('listing users needs the admin role')
       let select = db.selectFrom('users')
       if (!scope.globally('users.manage')) {
         select = select.where((eb) =>
@@ -146,6 +149,7 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
   app.get(
     '/api/v1/users/:id',
     {
+      config: { access: { self: true } },
       schema: {
         tags,
         summary: 'Read one user',
@@ -160,6 +164,7 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
   app.post(
     '/api/v1/users',
     {
+      config: { access: { anywhere: 'users.manage' } },
       schema: {
         tags,
         summary: 'Create a user with at least one grant inside the nodes you administer',
@@ -187,9 +192,10 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
         if (grant.nodeId !== null && !request.scope.canSee(grant.nodeId))
           throw notFound('organisation node', `body.grants.${i}.nodeId`)
         if (!mayManage(request.scope, grant.nodeId))
-          throw forbidden(
-            'you may grant roles only inside the nodes you administer',
+          throw forbiddenField(
             `body.grants.${i}.nodeId`,
+            'you may grant roles only inside the nodes you administer',
+            'user.grantOutsideYourNodes',
           )
       }
       const created = await db.transaction().execute(async (trx) => {
@@ -207,6 +213,7 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
   app.patch(
     '/api/v1/users/:id',
     {
+      config: { access: { self: true } },
       schema: {
         tags,
         summary: 'Change a user (yourself: name and password only)',
@@ -230,7 +237,8 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
       const user = await loadUser(request.scope, (request.params as { id: string }).id)
       const body = request.body as { displayName?: string; password?: string; disabled?: boolean }
       const self = user.id === request.scope.userId
-      if (self && body.disabled !== undefined) throw invalid('body.disabled', 'you cannot disable yourself')
+      if (self && body.disabled !== undefined)
+        throw invalid('body.disabled', 'you cannot disable yourself', 'user.disableSelf')
       if (!self) requireManage(request.scope, user)
       const changes: { displayName?: string; passwordHash?: string; disabled?: boolean; updatedAt: Date } = {
         updatedAt: new Date(),
@@ -264,6 +272,7 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
   app.post(
     '/api/v1/users/:id/grants',
     {
+      config: { access: { node: { from: 'body.nodeId', optional: true }, permission: 'users.manage' } },
       schema: {
         tags,
         summary: 'Grant a role on a node',
@@ -276,10 +285,8 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
     async (request, reply) => {
       const user = await loadUser(request.scope, (request.params as { id: string }).id)
       const { role, nodeId } = request.body as { role: Role; nodeId: string | null }
-      if (nodeId !== null && !request.scope.canSee(nodeId)) throw notFound('organisation node', 'body.nodeId')
-      if (!mayManage(request.scope, nodeId))
-        throw forbidden('you may grant roles only inside the nodes you administer', 'body.nodeId')
-      if (user.id === request.scope.userId) throw invalid('params.id', 'you cannot grant roles to yourself')
+      if (user.id === request.scope.userId)
+        throw invalid('params.id', 'you cannot grant roles to yourself', 'user.grantSelf')
       await grantRole(db, user.id, role, nodeId, request.scope.userId)
       return reply.status(201).send(await loadUser(request.scope, user.id))
     },
@@ -288,6 +295,7 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
   app.delete(
     '/api/v1/users/:id/grants/:grantId',
     {
+      config: { access: { anywhere: 'users.manage' } },
       schema: {
         tags,
         summary: 'Withdraw a grant',
@@ -302,10 +310,10 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
       const grant = user.grants.find((g) => g.id === grantId)
       if (!grant) throw notFound('grant', 'params.grantId')
       if (!mayManage(request.scope, grant.nodeId))
-        throw forbidden('this grant lies outside the nodes you administer')
+        throw forbidden('this grant lies outside the nodes you administer', 'user.grantOutside')
       if (user.id === request.scope.userId && grant.role === 'admin') {
         throw new ApiError('EH_ERR_CONFLICT', 'you cannot withdraw your own admin grant', [
-          { field: 'params.grantId', message: 'own admin grant' },
+          detail('params.grantId', 'own admin grant', 'user.withdrawOwnAdmin'),
         ])
       }
       await db.deleteFrom('roleGrants').where('id', '=', grant.id).execute()

@@ -1,15 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import { type Kysely, sql } from 'kysely'
 import { Type } from 'typebox'
-import type { AccessScope } from '../kernel/access-scope.ts'
 import { invalid, notFound } from '../kernel/api-error.ts'
 import { Decimal } from '../kernel/decimal.ts'
-import {
-  type EstateTable,
-  requirePermission,
-  visibleEstate,
-  visibleEstateOf,
-} from '../kernel/estate-resource.ts'
+import type { Reference } from '../kernel/route-access.ts'
 import {
   errorReplies,
   Id,
@@ -24,6 +18,13 @@ import type { ApprovalKind, Database } from '../store/database-schema.ts'
 import { decideApproval, requestApproval } from './approval-actions.ts'
 import { listApprovals } from './approval-list.ts'
 import { approveBillRun, previewBillRun } from './bill-run.ts'
+import {
+  BillRunDetail,
+  BillRunSummary,
+  CustomerAccount,
+  DeskCustomer,
+  PaymentResult,
+} from './billing-schemas.ts'
 import { customerPayments } from './customer-payments.ts'
 import { accrueLateFees } from './late-fees.ts'
 import { customerBalances, openReceivables } from './ledger.ts'
@@ -38,23 +39,9 @@ const Money = Type.String({ pattern: '^[0-9]{1,12}(\\.[0-9]{1,2})?$', descriptio
 const SignedMoney = Type.String({ pattern: '^-?[0-9]{1,12}(\\.[0-9]{1,2})?$' })
 const DateText = Type.String({ format: 'date' })
 
-/** Every id the body names must be a record of `estateId` the caller can see (404 / 400 naming it). */
-async function sameEstate(
-  db: Kysely<Database>,
-  scope: AccessScope,
-  estateId: string,
-  body: Record<string, unknown>,
-  references: Record<string, { table: EstateTable; label: string }>,
-): Promise<void> {
-  for (const [field, rule] of Object.entries(references)) {
-    const value = body[field]
-    if (
-      typeof value === 'string' &&
-      (await visibleEstateOf(db, scope, rule, value, `body.${field}`)) !== estateId
-    )
-      throw invalid(`body.${field}`, 'belongs to another estate')
-  }
-}
+/** Ids the body names: records of the route's estate the caller can see (404 / 400 naming them). */
+const same = (table: Reference['table'], label: string): Reference => ({ table, label, same: true })
+const scopeTables = { building: 'buildings', unit: 'units', customer: 'customers' } as const
 
 const APPROVAL_KINDS = [
   'void',
@@ -72,10 +59,24 @@ const requestPermission = (kind: ApprovalKind) =>
 export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>) {
   const tags = ['billing']
   const security = [{ bearerAuth: [] }]
+  const billRun = { table: 'billRuns', label: 'bill run' } as const
+  const customer = { table: 'customers', label: 'customer' } as const
 
   app.post(
     '/api/v1/bill-runs',
     {
+      config: {
+        access: {
+          estate: { from: 'body.estateId' },
+          permission: 'billing.run',
+          references: {
+            'body.scopeId': (request) => {
+              const kind = (request.body as { scope: 'estate' | keyof typeof scopeTables }).scope
+              return kind === 'estate' ? undefined : same(scopeTables[kind], kind)
+            },
+          },
+        },
+      },
       schema: {
         tags,
         summary: 'Preview a bill run (费用计算) for an estate, building, unit or customer and a month',
@@ -99,20 +100,13 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
         scope: 'estate' | 'building' | 'unit' | 'customer'
         scopeId?: string
       }
-      const estateId = await visibleEstate(db, request.scope, body.estateId, 'body.estateId')
-      requirePermission(request.scope, 'billing.run', estateId, 'running bills')
+      const estateId = request.estateId
       let scopeId = estateId
       if (body.scope !== 'estate') {
-        if (body.scopeId === undefined) throw invalid('body.scopeId', `is required for scope ${body.scope}`)
-        const table = ({ building: 'buildings', unit: 'units', customer: 'customers' } as const)[body.scope]
-        const owner = await visibleEstateOf(
-          db,
-          request.scope,
-          { table, label: body.scope },
-          body.scopeId,
-          'body.scopeId',
-        )
-        if (owner !== estateId) throw invalid('body.scopeId', 'belongs to another estate')
+        if (body.scopeId === undefined)
+          throw invalid('body.scopeId', `is required for scope ${body.scope}`, 'billRun.scopeIdRequired', {
+            scope: body.scope,
+          })
         scopeId = body.scopeId
       }
       const run = await previewBillRun(db, {
@@ -129,6 +123,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
   app.get(
     '/api/v1/bill-runs',
     {
+      config: { access: { estate: { from: 'query.estateId' } } },
       schema: {
         tags,
         summary: 'Bill runs of an estate, newest first (the ones waiting for approval: status=preview)',
@@ -142,10 +137,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
           },
           strict,
         ),
-        response: {
-          200: Page(Type.Object({ id: Id }, { additionalProperties: true })),
-          ...errorReplies,
-        },
+        response: { 200: Page(BillRunSummary), ...errorReplies },
       },
     },
     async (request) => {
@@ -156,7 +148,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
         limit?: number
         offset?: number
       }
-      const estateId = await visibleEstate(db, request.scope, q.estateId, 'query.estateId')
+      const estateId = request.estateId
       const limit = q.limit ?? 50
       const offset = q.offset ?? 0
       let query = db.selectFrom('billRuns as r').where('r.estateId', '=', estateId)
@@ -211,17 +203,17 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
   app.get(
     '/api/v1/bill-runs/:id',
     {
+      config: { access: { estate: { from: 'params.id', record: billRun } } },
       schema: {
         tags,
         summary: 'A bill run with every line, its explanation, and the held list',
         security,
         params: IdParams,
-        response: { 200: Type.Object({ id: Id }, { additionalProperties: true }), ...errorReplies },
+        response: { 200: BillRunDetail, ...errorReplies },
       },
     },
     async (request) => {
       const { id } = request.params as { id: string }
-      await visibleEstateOf(db, request.scope, { table: 'billRuns', label: 'bill run' }, id, 'params.id')
       const run = await db.selectFrom('billRuns').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
       const lines = await db
         .selectFrom('billRunLines as l')
@@ -260,6 +252,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
   app.post(
     '/api/v1/bill-runs/:id/approve',
     {
+      config: { access: { estate: { from: 'params.id', record: billRun }, permission: 'billing.run' } },
       schema: {
         tags,
         summary: 'Approve a previewed run (审批): issue its receivables, or the corrections of changed ones',
@@ -273,14 +266,6 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
     },
     async (request) => {
       const { id } = request.params as { id: string }
-      const estateId = await visibleEstateOf(
-        db,
-        request.scope,
-        { table: 'billRuns', label: 'bill run' },
-        id,
-        'params.id',
-      )
-      requirePermission(request.scope, 'billing.run', estateId, 'approving bills')
       return approveBillRun(db, id, request.scope.userId)
     },
   )
@@ -288,17 +273,17 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
   app.get(
     '/api/v1/customers/:id/account',
     {
+      config: { access: { estate: { from: 'params.id', record: customer } } },
       schema: {
         tags,
         summary: 'The desk view of a customer: every open receivable (arrears first), prepayment and deposit',
         security,
         params: IdParams,
-        response: { 200: Type.Object({ customerId: Id }, { additionalProperties: true }), ...errorReplies },
+        response: { 200: CustomerAccount, ...errorReplies },
       },
     },
     async (request) => {
       const { id } = request.params as { id: string }
-      await visibleEstateOf(db, request.scope, { table: 'customers', label: 'customer' }, id, 'params.id')
       const open = await openReceivables(db, id)
       const items = new Map(
         (
@@ -335,20 +320,21 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
   app.get(
     '/api/v1/desk/search',
     {
+      config: { access: { estate: { from: 'query.estateId' } } },
       schema: {
         tags,
         summary: 'Find a customer at the desk by name, code, phone or unit code',
         security,
         querystring: Type.Object({ estateId: Id, q: Type.String({ minLength: 1, maxLength: 100 }) }, strict),
         response: {
-          200: Type.Object({ items: Type.Array(Type.Object({}, { additionalProperties: true })) }),
+          200: Type.Object({ items: Type.Array(DeskCustomer) }),
           ...errorReplies,
         },
       },
     },
     async (request) => {
-      const { estateId: id, q } = request.query as { estateId: string; q: string }
-      const estateId = await visibleEstate(db, request.scope, id, 'query.estateId')
+      const { q } = request.query as { estateId: string; q: string }
+      const estateId = request.estateId
       const like = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
       const rows = await sql<{
         customerId: string
@@ -372,6 +358,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
   app.post(
     '/api/v1/payments',
     {
+      config: { access: { estate: { from: 'body.estateId' }, permission: 'payments.take' } },
       schema: {
         tags,
         summary:
@@ -396,8 +383,8 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
           strict,
         ),
         response: {
-          200: Type.Object({ paymentId: Id }, { additionalProperties: true }),
-          201: Type.Object({ paymentId: Id }, { additionalProperties: true }),
+          200: PaymentResult,
+          201: PaymentResult,
           ...errorReplies,
         },
       },
@@ -412,12 +399,13 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
         amount: string
         allocations?: { receivableId: string; amount: string }[]
       }
-      const estateId = await visibleEstate(db, request.scope, body.estateId, 'body.estateId')
-      requirePermission(request.scope, 'payments.take', estateId, 'taking payments')
+      const estateId = request.estateId
       if (body.method !== 'cash' && !body.reference)
         throw invalid(
           'body.reference',
           `is required for ${body.method} (the bank or wallet transaction number)`,
+          'payment.referenceRequired',
+          { method: body.method },
         )
       const result = await takePayment(db, {
         estateId,
@@ -437,6 +425,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
   app.get(
     '/api/v1/payments/:id/receipt',
     {
+      config: { access: { estate: { from: 'params.id', record: { table: 'payments', label: 'payment' } } } },
       schema: {
         tags,
         summary: 'The printable receipt (收款单), A5 or 80 mm roll, Chinese or English',
@@ -455,7 +444,6 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
     async (request, reply) => {
       const { id } = request.params as { id: string }
       const q = request.query as { size?: 'a5' | 'roll80'; lang?: 'zh-CN' | 'en' }
-      await visibleEstateOf(db, request.scope, { table: 'payments', label: 'payment' }, id, 'params.id')
       const view = await receiptView(db, id)
       if (!view) throw notFound('payment')
       reply.header('content-type', 'text/html; charset=utf-8')
@@ -479,6 +467,18 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
   app.post(
     '/api/v1/approvals',
     {
+      config: {
+        access: {
+          estate: { from: 'body.estateId' },
+          permission: (request) => requestPermission((request.body as { kind: ApprovalKind }).kind),
+          references: {
+            'body.paymentId': same('payments', 'payment'),
+            'body.receivableId': same('receivables', 'receivable'),
+            'body.customerId': same('customers', 'customer'),
+            'body.feeItemId': same('feeItems', 'fee item'),
+          },
+        },
+      },
       schema: {
         tags,
         summary: 'Request a void (红冲), refund, deposit refund, adjustment (费用调整) or late-fee waiver',
@@ -498,14 +498,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
         amount?: string
         reason: string
       }
-      const estateId = await visibleEstate(db, request.scope, body.estateId, 'body.estateId')
-      requirePermission(request.scope, requestPermission(body.kind), estateId, `requesting a ${body.kind}`)
-      await sameEstate(db, request.scope, estateId, body, {
-        paymentId: { table: 'payments', label: 'payment' },
-        receivableId: { table: 'receivables', label: 'receivable' },
-        customerId: { table: 'customers', label: 'customer' },
-        feeItemId: { table: 'feeItems', label: 'fee item' },
-      })
+      const estateId = request.estateId
       const { estateId: _e, ...rest } = body
       const id = await requestApproval(db, { ...rest, estateId, requestedBy: request.scope.userId })
       return reply.status(201).send({ id })
@@ -541,6 +534,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
   app.get(
     '/api/v1/approvals',
     {
+      config: { access: { estate: { from: 'query.estateId' } } },
       schema: {
         tags,
         summary:
@@ -578,7 +572,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
         limit?: number
         offset?: number
       }
-      const estateId = await visibleEstate(db, request.scope, q.estateId, 'query.estateId')
+      const estateId = request.estateId
       const limit = q.limit ?? 50
       const offset = q.offset ?? 0
       const { items, total } = await listApprovals(db, {
@@ -603,6 +597,12 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
     app.post(
       `/api/v1/approvals/:id/${decision}`,
       {
+        config: {
+          access: {
+            estate: { from: 'params.id', record: { table: 'approvals', label: 'approval' } },
+            permission: 'payments.approve',
+          },
+        },
         schema: {
           tags,
           summary:
@@ -619,22 +619,9 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
       async (request, reply) => {
         const { id } = request.params as { id: string }
         const note = (request.body as { note?: string } | null)?.note?.trim() ?? ''
-        const estateId = await visibleEstateOf(
-          db,
-          request.scope,
-          { table: 'approvals', label: 'approval' },
-          id,
-          'params.id',
-        )
-        requirePermission(
-          request.scope,
-          'payments.approve',
-          estateId,
-          `${decision === 'approve' ? 'approving' : 'rejecting'} requests`,
-        )
         // The requester reads why at the desk: a rejection must say it.
         if (decision === 'reject' && note === '')
-          throw invalid('body.note', 'is required to reject a request')
+          throw invalid('body.note', 'is required to reject a request', 'approval.noteRequired')
         await decideApproval(db, id, request.scope.userId, decision, note || undefined)
         return reply.status(204).send()
       },
@@ -644,6 +631,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
   app.get(
     '/api/v1/customers/:id/payments',
     {
+      config: { access: { estate: { from: 'params.id', record: customer } } },
       schema: {
         tags,
         summary:
@@ -673,7 +661,6 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
     async (request) => {
       const { id } = request.params as { id: string }
       const q = request.query as { limit?: number; offset?: number }
-      await visibleEstateOf(db, request.scope, { table: 'customers', label: 'customer' }, id, 'params.id')
       const limit = q.limit ?? 50
       const offset = q.offset ?? 0
       return { ...(await customerPayments(db, id, { limit, offset })), limit, offset }
@@ -683,6 +670,17 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
   app.post(
     '/api/v1/receivables/one-off',
     {
+      config: {
+        access: {
+          estate: { from: 'body.estateId' },
+          permission: 'billing.run',
+          references: {
+            'body.customerId': same('customers', 'customer'),
+            'body.unitId': same('units', 'unit'),
+            'body.feeItemId': same('feeItems', 'fee item'),
+          },
+        },
+      },
       schema: {
         tags,
         summary: 'Issue a one-off charge (decoration, special service, paid repair) to a customer',
@@ -712,20 +710,19 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
         dueDate: string
         note: string
       }
-      const estateId = await visibleEstate(db, request.scope, body.estateId, 'body.estateId')
-      requirePermission(request.scope, 'billing.run', estateId, 'issuing charges')
-      await sameEstate(db, request.scope, estateId, body, {
-        customerId: { table: 'customers', label: 'customer' },
-        unitId: { table: 'units', label: 'unit' },
-        feeItemId: { table: 'feeItems', label: 'fee item' },
-      })
+      const estateId = request.estateId
       const item = await db
         .selectFrom('feeItems')
         .select(['kind', 'name'])
         .where('id', '=', body.feeItemId)
         .executeTakeFirstOrThrow()
       if (item.kind !== 'one_off')
-        throw invalid('body.feeItemId', `is a ${item.kind} item: one-off charges need a one_off item`)
+        throw invalid(
+          'body.feeItemId',
+          `is a ${item.kind} item: one-off charges need a one_off item`,
+          'feeItem.notOneOff',
+          { kind: item.kind },
+        )
       let amount = body.amount
       if (amount === undefined) {
         // The item's standard in force on the due date gives the amount when none is typed.
@@ -737,10 +734,14 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
           .where((eb) => eb.or([eb('validTo', 'is', null), eb('validTo', '>', body.dueDate)]))
           .executeTakeFirst()
         if (!standard?.amount)
-          throw invalid('body.amount', 'is required: the item has no standard amount on that date')
+          throw invalid(
+            'body.amount',
+            'is required: the item has no standard amount on that date',
+            'charge.amountRequired',
+          )
         amount = standard.amount
       }
-      if (Decimal.of(amount).isZero()) throw invalid('body.amount', 'must not be zero')
+      if (Decimal.of(amount).isZero()) throw invalid('body.amount', 'must not be zero', 'number.notZero')
       const id = await db.transaction().execute((trx) =>
         issueReceivable(trx, {
           estateId,
@@ -762,6 +763,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
   app.post(
     '/api/v1/estates/:estateId/late-fees/accrue',
     {
+      config: { access: { estate: { from: 'params.estateId' }, permission: 'billing.run' } },
       schema: {
         tags,
         summary: 'Accrue late fees (滞纳金) up to a date; safe to repeat',
@@ -775,9 +777,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
       },
     },
     async (request) => {
-      const { estateId: id } = request.params as { estateId: string }
-      const estateId = await visibleEstate(db, request.scope, id, 'params.estateId')
-      requirePermission(request.scope, 'billing.run', estateId, 'accruing late fees')
+      const estateId = request.estateId
       const { asOf } = request.body as { asOf: string }
       return accrueLateFees(db, estateId, asOf, request.scope.userId)
     },

@@ -197,6 +197,7 @@ export function registerReportRoutes(app: FastifyInstance, db: Kysely<Database>)
     app.get(
       `/api/v1/reports/${spec.path}`,
       {
+        config: { access: { node: { from: 'query.nodeId' } } },
         schema: {
           tags: ['reports'],
           summary: spec.summary,
@@ -208,7 +209,7 @@ export function registerReportRoutes(app: FastifyInstance, db: Kysely<Database>)
       },
       async (request, reply) => {
         const query = request.query as Q
-        const scope = await reportScope(db, request.scope, query.nodeId, query.asOf)
+        const scope = await reportScope(db, request, query.asOf)
         const report = await spec.run(db, scope, query)
         const format = query.format ?? 'json'
         if (format === 'json')

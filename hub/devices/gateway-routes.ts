@@ -3,8 +3,6 @@ import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
 import { hashPassword } from '../auth/password.ts'
-import { notFound } from '../kernel/api-error.ts'
-import { requirePermission, visibleEstate } from '../kernel/estate-resource.ts'
 import { errorReplies, IdParams } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 import { gatewayRecord, gatewayResource } from './gateway-resource.ts'
@@ -21,6 +19,7 @@ export function registerGatewayRoutes(app: FastifyInstance, db: Kysely<Database>
   app.post(
     '/api/v1/gateways',
     {
+      config: { access: { estate: { from: 'body.estateId' }, permission: 'devices.write' } },
       schema: {
         tags: ['devices'],
         summary: 'Register a gateway; the reply holds its secret, shown only this once',
@@ -31,8 +30,7 @@ export function registerGatewayRoutes(app: FastifyInstance, db: Kysely<Database>
     },
     async (request, reply) => {
       const body = request.body as { estateId: string; code: string; name: string; secret?: string }
-      const estateId = await visibleEstate(db, request.scope, body.estateId, 'body.estateId')
-      requirePermission(request.scope, 'devices.write', estateId, 'registering a gateway')
+      const estateId = request.estateId
       const secret = body.secret ?? newSecret()
       const gateway = await db
         .insertInto('gateways')
@@ -52,6 +50,12 @@ export function registerGatewayRoutes(app: FastifyInstance, db: Kysely<Database>
   app.post(
     '/api/v1/gateways/:id/rotate-secret',
     {
+      config: {
+        access: {
+          estate: { from: 'params.id', record: { table: 'gateways', label: 'gateway' } },
+          permission: 'devices.write',
+        },
+      },
       schema: {
         tags: ['devices'],
         summary: "Replace a gateway's secret; the old one stops working at once",
@@ -62,13 +66,6 @@ export function registerGatewayRoutes(app: FastifyInstance, db: Kysely<Database>
     },
     async (request) => {
       const { id } = request.params as { id: string }
-      const existing = await db
-        .selectFrom('gateways')
-        .select(['id', 'estateId'])
-        .where('id', '=', id)
-        .executeTakeFirst()
-      if (!existing || !request.scope.canSee(existing.estateId)) throw notFound('gateway')
-      requirePermission(request.scope, 'devices.write', existing.estateId, "rotating a gateway's secret")
       const secret = newSecret()
       const gateway = await db
         .updateTable('gateways')

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { type Kysely, sql } from 'kysely'
 import { Type } from 'typebox'
-import { visibleEstate } from '../kernel/estate-resource.ts'
 import { errorReplies, Id, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 
@@ -77,6 +76,7 @@ export function registerPresenceRoutes(app: FastifyInstance, db: Kysely<Database
   app.get(
     '/api/v1/estates/:estateId/presence',
     {
+      config: { access: { estate: { from: 'params.estateId' } } },
       schema: {
         tags: ['presence'],
         summary: 'Which gateways and devices of an estate are online',
@@ -89,10 +89,8 @@ export function registerPresenceRoutes(app: FastifyInstance, db: Kysely<Database
       },
     },
     async (request) => {
-      const params = request.params as { estateId: string }
       const query = request.query as { offlineAfterIntervals?: number }
-      const estateId = await visibleEstate(db, request.scope, params.estateId, 'params.estateId')
-      return estatePresence(db, estateId, query.offlineAfterIntervals)
+      return estatePresence(db, request.estateId, query.offlineAfterIntervals)
     },
   )
 }

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
-import { ApiError } from '../kernel/api-error.ts'
+import { ApiError, detail } from '../kernel/api-error.ts'
 import { errorReplies, Id, OneOf } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 import { type ImportKind, importKinds } from './import-columns.ts'
-import { authorizeImport, importSpreadsheet } from './import-spreadsheet.ts'
+import { importPermission, importSpreadsheet } from './import-spreadsheet.ts'
 import type { SheetFormat } from './read-sheet.ts'
 
 const CSV = 'text/csv'
@@ -15,7 +15,7 @@ const unsupported = (got: string | undefined) =>
   new ApiError(
     'EH_ERR_UNSUPPORTED_MEDIA',
     `send the spreadsheet itself as the body with Content-Type ${CSV} or ${XLSX}${got ? `, not ${got}` : ''}`,
-    [{ field: 'headers.content-type', message: `must be ${CSV} or ${XLSX}` }],
+    [detail('headers.content-type', `must be ${CSV} or ${XLSX}`, 'import.mediaType', { allowed: `${CSV}, ${XLSX}` })],
   )
 
 const ImportParams = Type.Object(
@@ -60,6 +60,12 @@ export function registerImportRoutes(app: FastifyInstance, db: Kysely<Database>)
     scoped.post(
       '/api/v1/estates/:estateId/imports/:kind',
       {
+        config: {
+          access: {
+            estate: { from: 'params.estateId' },
+            permission: (request) => importPermission((request.params as { kind: ImportKind }).kind),
+          },
+        },
         schema: {
           tags: ['import'],
           summary: 'Import buildings, units, customers or meters from a CSV or XLSX file, all or nothing',
@@ -83,9 +89,9 @@ export function registerImportRoutes(app: FastifyInstance, db: Kysely<Database>)
         },
       },
       async (request) => {
-        const { estateId, kind } = request.params as { estateId: string; kind: ImportKind }
+        const { kind } = request.params as { estateId: string; kind: ImportKind }
         const { dryRun = false } = request.query as { dryRun?: boolean }
-        await authorizeImport(db, request.scope, estateId, kind)
+        const estateId = request.estateId
         const format = formatOf(request.headers['content-type'])
         if (!format || !Buffer.isBuffer(request.body)) throw unsupported(request.headers['content-type'])
         return importSpreadsheet(db, {

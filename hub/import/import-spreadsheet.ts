@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely'
 import type { AccessScope } from '../kernel/access-scope.ts'
-import { ApiError, type ErrorDetail } from '../kernel/api-error.ts'
-import { type EstateResource, requirePermission, visibleEstate } from '../kernel/estate-resource.ts'
+import { ApiError, detail, type ErrorDetail, ruleRef } from '../kernel/api-error.ts'
+import type { EstateResource } from '../kernel/estate-resource.ts'
+import type { Permission } from '../kernel/roles.ts'
 import { meterResource } from '../metering/meter-resource.ts'
 import { buildingResource } from '../property/building-resource.ts'
 import { customerResource } from '../property/customer-resource.ts'
@@ -14,6 +15,7 @@ import { type RowFailure, RowImporter } from './row-importer.ts'
 
 export interface ImportRequest {
   readonly scope: AccessScope
+  /** Already authorised by the route's access declaration. */
   readonly estateId: string
   readonly kind: ImportKind
   readonly data: Buffer
@@ -71,27 +73,20 @@ function rejection(
   )
   const details: ErrorDetail[] = sorted.map((f) => {
     const column = headerOf.get(f.key)
-    return { field: `row ${f.row}: ${f.key}`, message: f.message, row: f.row, ...(column ? { column } : {}) }
+    const { rule, params, message, row } = f
+    return { field: `row ${row}: ${f.key}`, rule, params, message, row, ...(column ? { column } : {}) }
   })
   const bad = new Set(failures.map((f) => f.row)).size
   return new ApiError(
     'EH_ERR_IMPORT_REJECTED',
     `${bad} of ${rows} rows have errors; nothing was imported`,
     details,
+    ruleRef('import.rowsRejected', { bad, rows }),
   )
 }
 
-/** The estate, if the caller may see it (404) and create this kind of record in it (403). */
-export async function authorizeImport(
-  db: Kysely<Database>,
-  scope: AccessScope,
-  estateId: string,
-  kind: ImportKind,
-): Promise<string> {
-  const visible = await visibleEstate(db, scope, estateId, 'params.estateId')
-  requirePermission(scope, importResources[kind].writePermission, visible, `importing ${kind}`)
-  return visible
-}
+/** What importing this kind needs in the estate: creating its records. */
+export const importPermission = (kind: ImportKind): Permission => importResources[kind].writePermission
 
 /**
  * Imports one kind of record from a clerk's spreadsheet, all or nothing: every row goes
@@ -100,13 +95,13 @@ export async function authorizeImport(
  */
 export async function importSpreadsheet(db: Kysely<Database>, request: ImportRequest): Promise<ImportResult> {
   const resource = importResources[request.kind]
-  const estateId = await authorizeImport(db, request.scope, request.estateId, request.kind)
+  const estateId = request.estateId
 
   const sheet = await readSheet(request.data, request.format)
   const columns = mapColumns(request.kind, sheet.headers)
   if (sheet.rows.length === 0) {
     throw new ApiError('EH_ERR_IMPORT_REJECTED', 'the file has headers but no data rows', [
-      { field: 'file', message: 'no data rows' },
+      detail('file', 'no data rows', 'import.noRows'),
     ])
   }
   const parsed = sheet.rows.map((row) => parseRow(row, columns))

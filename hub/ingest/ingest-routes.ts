@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { type Kysely, sql } from 'kysely'
 import { Type } from 'typebox'
-import { visibleEstate } from '../kernel/estate-resource.ts'
 import { errorReplies, Id, Nullable, Timestamp } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 
@@ -16,6 +15,7 @@ export function registerIngestRoutes(app: FastifyInstance, db: Kysely<Database>)
   app.get(
     '/api/v1/estates/:estateId/ingest-problems',
     {
+      config: { access: { estate: { from: 'params.estateId' } } },
       schema: {
         tags: ['presence'],
         summary:
@@ -54,9 +54,8 @@ export function registerIngestRoutes(app: FastifyInstance, db: Kysely<Database>)
       },
     },
     async (request) => {
-      const { estateId: id } = request.params as { estateId: string }
       const days = (request.query as { days?: number }).days ?? 7
-      const estateId = await visibleEstate(db, request.scope, id, 'params.estateId')
+      const estateId = request.estateId
       const since = new Date(Date.now() - days * 86_400_000)
       const unmatched = await sql<{
         gatewayId: string

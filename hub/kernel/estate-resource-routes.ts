@@ -10,15 +10,13 @@ import {
   loose,
   normaliseDecimals,
   type Row,
-  requirePermission,
-  visibleEstate,
-  visibleEstateOf,
 } from './estate-resource.ts'
 import { containsPattern } from './like-pattern.ts'
+import type { RequestField, RouteAccess } from './route-access.ts'
 import { errorReplies, Id, IdParams, Page, PageQuery } from './schema-parts.ts'
 
 /**
- * Registers list / read / create / update for one estate-scoped resource. Access is decided
+ * Registers list / read / create / update for one estate-scoped resource. Access is declared
  * here once for all of them: rows outside the caller's estates are invisible (404), changes
  * need the resource's write permission on the record's estate (403).
  */
@@ -26,6 +24,27 @@ export function registerEstateResource(app: FastifyInstance, db: Kysely<Database
   const base = `/api/v1/${resource.path}`
   const present = (row: Row) => (resource.present ? resource.present(row) : row)
   const security = [{ bearerAuth: [] }]
+  const record = { table: resource.table, label: resource.label }
+  const filterReferences = Object.fromEntries(
+    Object.entries(resource.references).map(([field, rule]) => [`query.${field}`, rule]),
+  ) as Record<RequestField, (typeof resource.references)[string]>
+  const listAccess: RouteAccess = {
+    estate: { from: 'query.estateId', optional: true },
+    references: filterReferences,
+  }
+  const readAccess: RouteAccess = { estate: { from: 'params.id', record } }
+  const from = resource.estateFrom
+  const createAccess: RouteAccess = {
+    estate:
+      from === 'estateId'
+        ? { from: 'body.estateId' }
+        : { from: `body.${from}`, record: resource.references[from]! },
+    permission: resource.writePermission,
+  }
+  const updateAccess: RouteAccess = {
+    estate: { from: 'params.id', record },
+    permission: resource.writePermission,
+  }
 
   const load = async (id: string): Promise<Row> => {
     const row = (await loose(db)
@@ -40,6 +59,7 @@ export function registerEstateResource(app: FastifyInstance, db: Kysely<Database
   app.get(
     base,
     {
+      config: { access: listAccess },
       schema: {
         tags: [resource.tag],
         summary: `List ${resource.label}s you may see`,
@@ -70,16 +90,7 @@ export function registerEstateResource(app: FastifyInstance, db: Kysely<Database
       const query = request.query as Record<string, unknown> & { limit?: number; offset?: number; q?: string }
       const limit = query.limit ?? 50
       const offset = query.offset ?? 0
-      let estates = request.scope.estates('read')
-      if (typeof query.estateId === 'string') {
-        const estateId = await visibleEstate(db, request.scope, query.estateId, 'query.estateId')
-        estates = [estateId]
-      }
-      for (const [field, rule] of Object.entries(resource.references)) {
-        if (typeof query[field] === 'string') {
-          await visibleEstateOf(db, request.scope, rule, query[field] as string, `query.${field}`)
-        }
-      }
+      const estates = request.estateIds
       if (estates.length === 0) return { items: [], total: 0, limit, offset }
       let select = loose(db).selectFrom(resource.table).where('estateId', 'in', estates)
       for (const field of Object.keys(resource.filters)) {
@@ -100,6 +111,7 @@ export function registerEstateResource(app: FastifyInstance, db: Kysely<Database
   app.get(
     `${base}/:id`,
     {
+      config: { access: readAccess },
       schema: {
         tags: [resource.tag],
         summary: `Read one ${resource.label}`,
@@ -109,9 +121,7 @@ export function registerEstateResource(app: FastifyInstance, db: Kysely<Database
       },
     },
     async (request) => {
-      const row = await load((request.params as { id: string }).id)
-      if (!request.scope.canSee(row.estateId)) throw notFound(resource.label)
-      return present(row)
+      return present(await load((request.params as { id: string }).id))
     },
   )
 
@@ -119,6 +129,7 @@ export function registerEstateResource(app: FastifyInstance, db: Kysely<Database
     app.post(
       base,
       {
+        config: { access: createAccess },
         schema: {
           tags: [resource.tag],
           summary: `Create a ${resource.label}`,
@@ -129,18 +140,7 @@ export function registerEstateResource(app: FastifyInstance, db: Kysely<Database
       },
       async (request, reply) => {
         const body = normaliseDecimals(resource, request.body as Record<string, unknown>)
-        const from = resource.estateFrom
-        const estateId =
-          from === 'estateId'
-            ? await visibleEstate(db, request.scope, body.estateId as string, 'body.estateId')
-            : await visibleEstateOf(
-                db,
-                request.scope,
-                resource.references[from]!,
-                body[from] as string,
-                `body.${from}`,
-              )
-        requirePermission(request.scope, resource.writePermission, estateId, `creating a ${resource.label}`)
+        const estateId = request.estateId
         const values = { ...body, estateId }
         const row = await db.transaction().execute(async (trx) => {
           await checkReferences(trx, request.scope, resource, values, estateId, 'body')
@@ -162,6 +162,7 @@ export function registerEstateResource(app: FastifyInstance, db: Kysely<Database
     app.patch(
       `${base}/:id`,
       {
+        config: { access: updateAccess },
         schema: {
           tags: [resource.tag],
           summary: `Change a ${resource.label}`,
@@ -181,13 +182,7 @@ export function registerEstateResource(app: FastifyInstance, db: Kysely<Database
             .where('id', '=', id)
             .forUpdate()
             .executeTakeFirst()) as Row | undefined
-          if (!existing || !request.scope.canSee(existing.estateId)) throw notFound(resource.label)
-          requirePermission(
-            request.scope,
-            resource.writePermission,
-            existing.estateId,
-            `changing a ${resource.label}`,
-          )
+          if (!existing) throw notFound(resource.label)
           await checkReferences(trx, request.scope, resource, body, existing.estateId, 'body')
           const next = { ...existing, ...body }
           await resource.check?.({

@@ -2,33 +2,16 @@ import type { Kysely, Transaction } from 'kysely'
 import type { TObject, TSchema } from 'typebox'
 import type { Database } from '../store/database-schema.ts'
 import type { AccessScope } from './access-scope.ts'
-import { ApiError, forbidden, invalid, notFound } from './api-error.ts'
+import { ApiError, detail, invalid, notFound } from './api-error.ts'
 import type { Permission } from './roles.ts'
 
-/** Tables whose every row belongs to one estate (an `estate_id` column). */
-export type EstateTable =
-  | 'buildings'
-  | 'units'
-  | 'customers'
-  | 'customerCredentials'
-  | 'occupancies'
-  | 'gateways'
-  | 'devices'
-  | 'points'
-  | 'meters'
-  | 'meterReplacements'
-  | 'meterReads'
-  | 'feeItems'
-  | 'feeStandards'
-  | 'feeAssignments'
-  | 'billRuns'
-  | 'receivables'
-  | 'payments'
-  | 'approvals'
-  | 'workOrders'
-  | 'alarms'
-  | 'alarmRules'
-  | 'notificationChannels'
+/**
+ * Tables whose every row belongs to one estate (an `estate_id` column), derived from the
+ * tables' types so a new domain's table joins by having the column.
+ */
+export type EstateTable = {
+  [K in keyof Database]: Database[K] extends { estateId: unknown } ? K : never
+}[keyof Database]
 
 export type Row = Record<string, unknown> & { id: string; estateId: string }
 
@@ -90,7 +73,12 @@ export function decimalString(value: unknown, scale: number, field: string, sign
   const text = String(value)
   if (!new RegExp(`^${signed ? '-?' : ''}\\d{1,14}(\\.\\d{1,${scale}})?$`).test(text)) {
     const what = signed ? 'a decimal' : 'a non-negative decimal'
-    throw invalid(field, `must be ${what} with at most ${scale} decimal places, got ${JSON.stringify(value)}`)
+    throw invalid(
+      field,
+      `must be ${what} with at most ${scale} decimal places, got ${JSON.stringify(value)}`,
+      'decimal.places',
+      { max: scale, got: JSON.stringify(value) ?? String(value) },
+    )
   }
   return text
 }
@@ -138,19 +126,9 @@ export async function visibleEstate(
     .where('id', '=', estateId)
     .executeTakeFirst()
   if (!node || !scope.canSee(node.id)) throw notFound('estate', field)
-  if (node.kind !== 'estate') throw invalid(field, `must be an estate, not a ${node.kind}`)
+  if (node.kind !== 'estate')
+    throw invalid(field, `must be an estate, not a ${node.kind}`, 'estate.notEstate', { kind: node.kind })
   return node.id
-}
-
-export function requirePermission(
-  scope: AccessScope,
-  permission: Permission,
-  estateId: string,
-  what: string,
-) {
-  if (!scope.can(permission, estateId)) {
-    throw forbidden(`your roles do not allow ${what} in this estate (needs ${permission})`)
-  }
 }
 
 /** Every reference in `values` must point at a visible record of `estateId`. */
@@ -170,7 +148,16 @@ export async function checkReferences(
       throw new ApiError(
         'EH_ERR_VALIDATION',
         `${context}.${field}: the ${rule.label} belongs to another estate`,
-        [{ field: `${context}.${field}`, message: `must be a ${rule.label} of the same estate` }],
+        [
+          detail(
+            `${context}.${field}`,
+            `must be a ${rule.label} of the same estate`,
+            'reference.otherEstate',
+            {
+              what: rule.label,
+            },
+          ),
+        ],
       )
     }
   }

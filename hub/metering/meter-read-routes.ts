@@ -2,12 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { type Kysely, sql } from 'kysely'
 import { Type } from 'typebox'
 import { invalid } from '../kernel/api-error.ts'
-import {
-  decimalString,
-  requirePermission,
-  visibleEstate,
-  visibleEstateOf,
-} from '../kernel/estate-resource.ts'
+import { decimalString } from '../kernel/estate-resource.ts'
 import {
   DecimalOut,
   errorReplies,
@@ -24,8 +19,8 @@ import { approveClean, approveRead, estimateRead, overrideRead } from './meter-r
 import { counterSamples, type StoredRead } from './meter-read-inputs.ts'
 import { runMeterReads } from './meter-read-run.ts'
 import { registerMeterUsageRoutes } from './meter-usage-routes.ts'
+import { meterReadStatuses as statuses } from './metering-vocabulary.ts'
 
-const statuses = ['auto', 'flagged', 'estimated', 'overridden', 'approved'] as const
 const Period = Type.String({ pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$', description: 'YYYY-MM' })
 const Flag = Type.Object({ code: Type.String(), message: Type.String() })
 
@@ -166,6 +161,7 @@ export function registerMeterReadRoutes(app: FastifyInstance, db: Kysely<Databas
   app.post(
     '/api/v1/meter-reads/runs',
     {
+      config: { access: { estate: { from: 'body.estateId' }, permission: 'meterReads.review' } },
       schema: {
         tags: ['meter reads'],
         summary: 'Fill the meter-read records (抄表记录) of an estate for a closed period; safe to repeat',
@@ -176,12 +172,12 @@ export function registerMeterReadRoutes(app: FastifyInstance, db: Kysely<Databas
     },
     async (request) => {
       const body = request.body as { estateId: string; period: string }
-      const estateId = await visibleEstate(db, request.scope, body.estateId, 'body.estateId')
-      requirePermission(request.scope, 'meterReads.review', estateId, 'running meter reads')
+      const estateId = request.estateId
       try {
         return await runMeterReads(db, { estateId, period: body.period })
       } catch (error) {
-        if (error instanceof RangeError) throw invalid('body.period', error.message)
+        if (error instanceof RangeError)
+          throw invalid('body.period', error.message, 'meterRead.period', { reason: error.message })
         throw error
       }
     },
@@ -190,6 +186,7 @@ export function registerMeterReadRoutes(app: FastifyInstance, db: Kysely<Databas
   app.get(
     '/api/v1/meter-reads',
     {
+      config: { access: { estate: { from: 'query.estateId' } } },
       schema: {
         tags: ['meter reads'],
         summary: 'Meter-read records of an estate, by period, status, building or meter',
@@ -218,7 +215,7 @@ export function registerMeterReadRoutes(app: FastifyInstance, db: Kysely<Databas
         limit?: number
         offset?: number
       }
-      const estateId = await visibleEstate(db, request.scope, q.estateId, 'query.estateId')
+      const estateId = request.estateId
       const query = filteredReads(db, estateId, q)
       const limit = q.limit ?? 50
       const offset = q.offset ?? 0
@@ -241,6 +238,7 @@ export function registerMeterReadRoutes(app: FastifyInstance, db: Kysely<Databas
   app.get(
     '/api/v1/meter-reads/counts',
     {
+      config: { access: { estate: { from: 'query.estateId' } } },
       schema: {
         tags: ['meter reads'],
         summary:
@@ -252,7 +250,7 @@ export function registerMeterReadRoutes(app: FastifyInstance, db: Kysely<Databas
     },
     async (request) => {
       const q = request.query as { estateId: string; period: string; buildingId?: string }
-      const estateId = await visibleEstate(db, request.scope, q.estateId, 'query.estateId')
+      const estateId = request.estateId
       // One grouped query, not one count per status: the page's tabs ask on every change.
       const rows = await filteredReads(db, estateId, q)
         .clearSelect()
@@ -268,6 +266,7 @@ export function registerMeterReadRoutes(app: FastifyInstance, db: Kysely<Databas
   app.get(
     '/api/v1/meter-reads/:id',
     {
+      config: { access: { estate: { from: 'params.id', record: readRule } } },
       schema: {
         tags: ['meter reads'],
         summary: 'One meter read with its history of changes and the readings around its cut-off',
@@ -285,7 +284,6 @@ export function registerMeterReadRoutes(app: FastifyInstance, db: Kysely<Databas
     },
     async (request) => {
       const { id } = request.params as { id: string }
-      await visibleEstateOf(db, request.scope, readRule, id, 'params.id')
       const read = await loadRead(db, id)
       const changes = await db
         .selectFrom('meterReadChanges')
@@ -323,6 +321,21 @@ export function registerMeterReadRoutes(app: FastifyInstance, db: Kysely<Databas
     app.post(
       `/api/v1/meter-reads/:id/${path}`,
       {
+        config: {
+          access: {
+            estate: { from: 'params.id', record: readRule },
+            // Changing an approved read un-approves it: only an approver may do that.
+            permission: async (request) => {
+              const { id } = request.params as { id: string }
+              const current = await db
+                .selectFrom('meterReads')
+                .select('status')
+                .where('id', '=', id)
+                .executeTakeFirstOrThrow()
+              return current.status === 'approved' ? 'meterReads.approve' : permission
+            },
+          },
+        },
         schema: {
           tags: ['meter reads'],
           summary,
@@ -334,16 +347,6 @@ export function registerMeterReadRoutes(app: FastifyInstance, db: Kysely<Databas
       },
       async (request) => {
         const { id } = request.params as { id: string }
-        const estateId = await visibleEstateOf(db, request.scope, readRule, id, 'params.id')
-        requirePermission(request.scope, permission, estateId, `${path} on meter reads`)
-        const current = await db
-          .selectFrom('meterReads')
-          .select('status')
-          .where('id', '=', id)
-          .executeTakeFirstOrThrow()
-        // Changing an approved read un-approves it: only an approver may do that.
-        if (current.status === 'approved')
-          requirePermission(request.scope, 'meterReads.approve', estateId, 'changing an approved meter read')
         await run(id, request.scope.userId, request.body as Record<string, unknown>)
         return loadRead(db, id)
       },
@@ -395,6 +398,13 @@ export function registerMeterReadRoutes(app: FastifyInstance, db: Kysely<Databas
   app.post(
     '/api/v1/meter-reads/approve-clean',
     {
+      config: {
+        access: {
+          estate: { from: 'body.estateId' },
+          permission: 'meterReads.approve',
+          references: { 'body.buildingId': { table: 'buildings', label: 'building' } },
+        },
+      },
       schema: {
         tags: ['meter reads'],
         summary: 'Approve every clean (auto) read of an estate’s period, or of one building',
@@ -405,16 +415,7 @@ export function registerMeterReadRoutes(app: FastifyInstance, db: Kysely<Databas
     },
     async (request) => {
       const body = request.body as { estateId: string; period: string; buildingId?: string }
-      const estateId = await visibleEstate(db, request.scope, body.estateId, 'body.estateId')
-      requirePermission(request.scope, 'meterReads.approve', estateId, 'approving meter reads')
-      if (body.buildingId !== undefined)
-        await visibleEstateOf(
-          db,
-          request.scope,
-          { table: 'buildings', label: 'building' },
-          body.buildingId,
-          'body.buildingId',
-        )
+      const estateId = request.estateId
       return { approved: await approveClean(db, { userId: request.scope.userId }, { ...body, estateId }) }
     },
   )
@@ -459,6 +460,7 @@ function registerSettingsRoutes(app: FastifyInstance, db: Kysely<Database>) {
   app.get(
     '/api/v1/estates/:estateId/metering-settings',
     {
+      config: { access: { estate: { from: 'params.estateId' } } },
       schema: {
         tags: ['meter reads'],
         summary: 'The estate’s meter-read cut-off and validation settings',
@@ -468,14 +470,14 @@ function registerSettingsRoutes(app: FastifyInstance, db: Kysely<Database>) {
       },
     },
     async (request) => {
-      const { estateId } = request.params as { estateId: string }
-      return load(await visibleEstate(db, request.scope, estateId, 'params.estateId'))
+      return load(request.estateId)
     },
   )
   const spike = Type.Optional(Type.Union([Type.String(), Type.Number()]))
   app.put(
     '/api/v1/estates/:estateId/metering-settings',
     {
+      config: { access: { estate: { from: 'params.estateId' }, permission: 'meterReads.approve' } },
       schema: {
         tags: ['meter reads'],
         summary:
@@ -499,14 +501,13 @@ function registerSettingsRoutes(app: FastifyInstance, db: Kysely<Database>) {
       },
     },
     async (request) => {
-      const { estateId: id } = request.params as { estateId: string }
-      const estateId = await visibleEstate(db, request.scope, id, 'params.estateId')
-      requirePermission(request.scope, 'meterReads.approve', estateId, 'changing metering settings')
+      const estateId = request.estateId
       const body = { ...(request.body as Record<string, unknown>) }
       for (const key of ['spikeFactorWater', 'spikeFactorElectricity', 'spikeFactorGas', 'spikeFactorHeat']) {
         if (body[key] === undefined) continue
         const value = decimalString(body[key], 2, `body.${key}`)
-        if (Number(value) <= 1) throw invalid(`body.${key}`, 'must be above 1')
+        if (Number(value) <= 1)
+          throw invalid(`body.${key}`, 'must be above 1', 'number.exclusiveMinimum', { limit: 1 })
         body[key] = value
       }
       const next = { ...(await load(estateId)), ...body, estateId }

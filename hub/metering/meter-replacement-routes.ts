@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { invalid } from '../kernel/api-error.ts'
-import { decimalString, requirePermission, visibleEstateOf } from '../kernel/estate-resource.ts'
+import { decimalString } from '../kernel/estate-resource.ts'
 import { errorReplies } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 import { meterReplacementResource, replacementCreate } from './meter-replacement-resource.ts'
@@ -23,6 +23,12 @@ export function registerMeterReplacementRoutes(app: FastifyInstance, db: Kysely<
   app.post(
     '/api/v1/meter-replacements',
     {
+      config: {
+        access: {
+          estate: { from: 'body.meterId', record: { table: 'meters', label: 'meter' } },
+          permission: 'meters.write',
+        },
+      },
       schema: {
         tags: ['metering'],
         summary: 'Record a meter replacement (换表); the meter takes the new serial and multiplier',
@@ -33,17 +39,10 @@ export function registerMeterReplacementRoutes(app: FastifyInstance, db: Kysely<
     },
     async (request, reply) => {
       const body = request.body as ReplacementBody
-      const estateId = await visibleEstateOf(
-        db,
-        request.scope,
-        { table: 'meters', label: 'meter' },
-        body.meterId,
-        'body.meterId',
-      )
-      requirePermission(request.scope, 'meters.write', estateId, 'recording a meter replacement')
+      const estateId = request.estateId
       const replacedAt = new Date(body.replacedAt)
       if (replacedAt.getTime() > Date.now() + CLOCK_SKEW_MS)
-        throw invalid('body.replacedAt', 'is in the future')
+        throw invalid('body.replacedAt', 'is in the future', 'date.inFuture')
       const oldFinalReading = decimalString(body.oldFinalReading, 3, 'body.oldFinalReading')
       const newStartReading = decimalString(body.newStartReading, 3, 'body.newStartReading')
       const row = await db.transaction().execute(async (trx) => {
@@ -62,16 +61,16 @@ export function registerMeterReplacementRoutes(app: FastifyInstance, db: Kysely<
         if (last && last.replacedAt >= replacedAt) {
           throw invalid(
             'body.replacedAt',
-            `must be after the previous replacement (${last.replacedAt.toISOString()})`,
+            `must be after the previous replacement (${last.replacedAt.toISOString()})`, 'replacement.beforePrevious', { previous: last.replacedAt.toISOString() },
           )
         }
         if (meter.installedOn && body.replacedAt.slice(0, 10) < meter.installedOn) {
-          throw invalid('body.replacedAt', `is before the meter was installed (${meter.installedOn})`)
+          throw invalid('body.replacedAt', `is before the meter was installed (${meter.installedOn})`, 'replacement.beforeInstall', { installedOn: String(meter.installedOn) })
         }
         if (meter.registerCapacity !== null && Number(oldFinalReading) >= Number(meter.registerCapacity)) {
           throw invalid(
             'body.oldFinalReading',
-            `must be below the register capacity ${meter.registerCapacity}`,
+            `must be below the register capacity ${meter.registerCapacity}`, 'reading.atCapacity', { capacity: String(meter.registerCapacity) },
           )
         }
         const newMultiplier =
@@ -87,7 +86,7 @@ export function registerMeterReplacementRoutes(app: FastifyInstance, db: Kysely<
         if (newCapacity !== null && Number(newStartReading) >= Number(newCapacity)) {
           throw invalid(
             'body.newStartReading',
-            `must be below the new meter's register capacity ${newCapacity}`,
+            `must be below the new meter's register capacity ${newCapacity}`, 'reading.atCapacity', { capacity: String(newCapacity) },
           )
         }
         const inserted = await trx

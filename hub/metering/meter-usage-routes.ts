@@ -3,12 +3,11 @@ import { type Kysely, sql } from 'kysely'
 import { Type } from 'typebox'
 import { invalid } from '../kernel/api-error.ts'
 import { Decimal } from '../kernel/decimal.ts'
-import { visibleEstate } from '../kernel/estate-resource.ts'
 import { DecimalOut, errorReplies, Id, Nullable, OneOf } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
+import { meterKinds as kinds } from './metering-vocabulary.ts'
 
 const Period = Type.String({ pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$', description: 'YYYY-MM' })
-const kinds = ['water', 'electricity', 'gas', 'heat'] as const
 const strict = { additionalProperties: false } as const
 
 /** Consumption per unit, building or meter and month, and the loss behind master meters. */
@@ -16,6 +15,7 @@ export function registerMeterUsageRoutes(app: FastifyInstance, db: Kysely<Databa
   app.get(
     '/api/v1/meter-reads/consumption',
     {
+      config: { access: { estate: { from: 'query.estateId' } } },
       schema: {
         tags: ['meter reads'],
         summary: 'Consumption per unit, building or meter and month, from the meter-read records',
@@ -59,8 +59,11 @@ export function registerMeterUsageRoutes(app: FastifyInstance, db: Kysely<Databa
         kind?: string
         approvedOnly?: boolean
       }
-      const estateId = await visibleEstate(db, request.scope, q.estateId, 'query.estateId')
-      if (q.from > q.to) throw invalid('query.from', `must not be after query.to (${q.to})`)
+      const estateId = request.estateId
+      if (q.from > q.to)
+        throw invalid('query.from', `must not be after query.to (${q.to})`, 'range.fromAfterTo', {
+          to: String(q.to),
+        })
       const group = {
         unit: { id: sql.ref('m.unit_id'), code: sql.ref('u.code') },
         building: { id: sql.ref('m.building_id'), code: sql.ref('b.code') },
@@ -97,6 +100,7 @@ export function registerMeterUsageRoutes(app: FastifyInstance, db: Kysely<Databa
   app.get(
     '/api/v1/meter-reads/loss',
     {
+      config: { access: { estate: { from: 'query.estateId' } } },
       schema: {
         tags: ['meter reads'],
         summary: 'Loss between each master meter and its sub-meters for a period (线损/水损)',
@@ -124,7 +128,7 @@ export function registerMeterUsageRoutes(app: FastifyInstance, db: Kysely<Databa
     },
     async (request) => {
       const q = request.query as { estateId: string; period: string }
-      const estateId = await visibleEstate(db, request.scope, q.estateId, 'query.estateId')
+      const estateId = request.estateId
       const rows = await sql<{
         masterMeterId: string
         masterCode: string

@@ -3,13 +3,7 @@ import type { Kysely } from 'kysely'
 import { sql } from 'kysely'
 import { Type } from 'typebox'
 import { conflict, notFound } from '../kernel/api-error.ts'
-import {
-  loose,
-  type Row,
-  requirePermission,
-  visibleEstate,
-  visibleEstateOf,
-} from '../kernel/estate-resource.ts'
+import { loose, type Row } from '../kernel/estate-resource.ts'
 import {
   errorReplies,
   Id,
@@ -29,8 +23,7 @@ import {
   notificationTopics,
   toColumns,
 } from './notification-channel-resource.ts'
-
-const statuses = ['pending', 'sent', 'failed'] as const
+import { notificationDeliveryStatuses as statuses } from './notify-vocabulary.ts'
 
 const Delivery = Type.Object(
   {
@@ -103,10 +96,27 @@ export function registerNotificationRoutes(
   const security = [{ bearerAuth: [] }]
   const resource = notificationChannelResource
   const present = (row: Row) => (resource.present ? resource.present(row) : row)
+  const channel = { table: 'notificationChannels', label: 'notification channel' } as const
+  // A delivery has no estate of its own: it is its channel's.
+  const delivery = {
+    label: 'notification delivery',
+    estateOf: async (database: Kysely<Database>, id: string) =>
+      (
+        await database
+          .selectFrom('notificationDeliveries as d')
+          .innerJoin('notificationChannels as c', 'c.id', 'd.channelId')
+          .select('c.estateId')
+          .where('d.id', '=', id as never)
+          .executeTakeFirst()
+      )?.estateId,
+  }
 
   app.patch(
     '/api/v1/notification-channels/:id',
     {
+      config: {
+        access: { estate: { from: 'params.id', record: channel }, permission: resource.writePermission },
+      },
       schema: {
         tags,
         summary:
@@ -127,13 +137,7 @@ export function registerNotificationRoutes(
           .where('id', '=', id)
           .forUpdate()
           .executeTakeFirst()) as Row | undefined
-        if (!existing || !request.scope.canSee(existing.estateId)) throw notFound(resource.label)
-        requirePermission(
-          request.scope,
-          resource.writePermission,
-          existing.estateId,
-          `changing a ${resource.label}`,
-        )
+        if (!existing) throw notFound(resource.label)
         checkChannel({ ...existing, ...body })
         return loose(trx)
           .updateTable('notificationChannels')
@@ -149,6 +153,12 @@ export function registerNotificationRoutes(
   app.get(
     '/api/v1/notification-deliveries',
     {
+      config: {
+        access: {
+          estate: { from: 'query.estateId', optional: true },
+          references: { 'query.channelId': channel },
+        },
+      },
       schema: {
         tags,
         summary: 'Notification deliveries of the estates you may see, newest first (what failed, and why)',
@@ -175,17 +185,7 @@ export function registerNotificationRoutes(
       }
       const limit = q.limit ?? 50
       const offset = q.offset ?? 0
-      let estates = request.scope.estates('read')
-      if (q.estateId !== undefined)
-        estates = [await visibleEstate(db, request.scope, q.estateId, 'query.estateId')]
-      if (q.channelId !== undefined)
-        await visibleEstateOf(
-          db,
-          request.scope,
-          { table: 'notificationChannels', label: 'notification channel' },
-          q.channelId,
-          'query.channelId',
-        )
+      const estates = request.estateIds
       if (estates.length === 0) return { items: [], total: 0, limit, offset }
       let select = selectDeliveries(db).where('c.estateId', 'in', estates)
       if (q.channelId !== undefined) select = select.where('d.channelId', '=', q.channelId)
@@ -201,6 +201,9 @@ export function registerNotificationRoutes(
   app.post(
     '/api/v1/notification-deliveries/:id/retry',
     {
+      config: {
+        access: { estate: { from: 'params.id', record: delivery }, permission: 'workOrders.manage' },
+      },
       schema: {
         tags,
         summary: 'Put a failed delivery back in the queue, its attempts reset',
@@ -216,10 +219,14 @@ export function registerNotificationRoutes(
           .where('d.id', '=', id as never)
           .forUpdate()
           .executeTakeFirst()
-        if (!found || !request.scope.canSee(found.estateId)) throw notFound('notification delivery')
-        requirePermission(request.scope, 'workOrders.manage', found.estateId, 'retrying a notification')
+        if (!found) throw notFound('notification delivery')
         if (found.status !== 'failed')
-          throw conflict('params.id', `the delivery is ${found.status}; only a failed one is tried again`)
+          throw conflict(
+            'params.id',
+            `the delivery is ${found.status}; only a failed one is tried again`,
+            'delivery.notFailed',
+            { status: found.status },
+          )
         await trx
           .updateTable('notificationDeliveries')
           .set({ status: 'pending', attempts: 0, nextAttemptAt: new Date() })

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
-import { forbidden, invalid, notFound } from '../kernel/api-error.ts'
+import { invalid } from '../kernel/api-error.ts'
 import { containsPattern } from '../kernel/like-pattern.ts'
 import {
   Code,
@@ -16,8 +16,8 @@ import {
   Timestamp,
 } from '../kernel/schema-parts.ts'
 import type { Database, OrgNodeKind } from '../store/database-schema.ts'
+import { orgNodeKinds as kinds } from './org-vocabulary.ts'
 
-const kinds = ['group', 'company', 'estate'] as const
 const parentKind: Record<OrgNodeKind, OrgNodeKind | null> = {
   group: null,
   company: 'group',
@@ -66,15 +66,14 @@ export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
   const security = [{ bearerAuth: [] }]
   const tags = ['organisation']
 
-  const visible = async (id: string, scopeSees: (id: string) => boolean) => {
-    const node = await db.selectFrom('orgNodes').selectAll().where('id', '=', id).executeTakeFirst()
-    if (!node || !scopeSees(node.id)) throw notFound('organisation node')
-    return node
-  }
+  // The route's access declaration has found the node visible (404 otherwise).
+  const load = (id: string) =>
+    db.selectFrom('orgNodes').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
 
   app.get(
     '/api/v1/org-nodes',
     {
+      config: { access: { node: { from: 'query.parentId', optional: true } } },
       schema: {
         tags,
         summary: 'List the organisation nodes you may see',
@@ -105,7 +104,7 @@ export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
         parentId?: string
         q?: string
       }
-      if (parentId) await visible(parentId, (id) => request.scope.canSee(id))
+      // A list: filtered to the nodes the caller may see.
       const ids = request.scope.visibleNodes()
       if (ids.length === 0) return { items: [], total: 0, limit, offset }
       let select = db.selectFrom('orgNodes').where('id', 'in', ids)
@@ -126,6 +125,7 @@ export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
   app.get(
     '/api/v1/org-nodes/:id',
     {
+      config: { access: { node: { from: 'params.id' } } },
       schema: {
         tags,
         summary: 'Read one organisation node',
@@ -134,12 +134,13 @@ export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
         response: { 200: OrgNode, ...errorReplies },
       },
     },
-    async (request) => visible((request.params as { id: string }).id, (id) => request.scope.canSee(id)),
+    async (request) => load(request.nodeId),
   )
 
   app.post(
     '/api/v1/org-nodes',
     {
+      config: { access: { node: { from: 'body.parentId', optional: true }, permission: 'org.write' } },
       schema: {
         tags,
         summary: 'Create a group, company or estate',
@@ -161,28 +162,36 @@ export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
         address?: string | null
       }
       const wantedParent = parentKind[body.kind]
-      // Access first, shape second: a caller learns nothing about nodes they cannot see.
-      const parent = body.parentId
-        ? await visible(body.parentId, (id) => request.scope.canSee(id))
-        : undefined
-      if (parent && !request.scope.can('org.write', parent.id))
-        throw forbidden(`your roles do not allow adding to this ${parent.kind}`)
+      // Access first (declared: org.write on the parent, or on the whole tree without one),
+      // shape second: a caller learns nothing about nodes they cannot see.
+      const parent = body.parentId ? await load(body.parentId) : undefined
       if (wantedParent === null) {
-        if (!request.scope.globally('org.write'))
-          throw forbidden('creating a group needs an admin grant on the whole organisation')
-        if (parent) throw invalid('body.parentId', 'a group has no parent')
+        if (parent) throw invalid('body.parentId', 'a group has no parent', 'org.groupHasNoParent')
       } else {
-        if (!parent) throw invalid('body.parentId', `a ${body.kind} needs a parent ${wantedParent}`)
+        if (!parent)
+          throw invalid(
+            'body.parentId',
+            `a ${body.kind} needs a parent ${wantedParent}`,
+            'org.parentRequired',
+            {
+              kind: body.kind,
+              parentKind: wantedParent,
+            },
+          )
         if (parent.kind !== wantedParent)
           throw invalid(
             'body.parentId',
             `the parent of a ${body.kind} must be a ${wantedParent}, not a ${parent.kind}`,
+            'org.parentKind',
+            { kind: body.kind, parentKind: wantedParent, got: parent.kind },
           )
       }
       if (body.timezone && !validTimeZone(body.timezone))
-        throw invalid('body.timezone', `unknown time zone ${body.timezone}`)
+        throw invalid('body.timezone', `unknown time zone ${body.timezone}`, 'timezone.unknown', {
+          timezone: body.timezone,
+        })
       if (body.kind !== 'estate' && body.timezone)
-        throw invalid('body.timezone', 'only an estate has a time zone')
+        throw invalid('body.timezone', 'only an estate has a time zone', 'org.timezoneOnlyEstate')
       const node = await db
         .insertInto('orgNodes')
         .values({
@@ -202,6 +211,7 @@ export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
   app.patch(
     '/api/v1/org-nodes/:id',
     {
+      config: { access: { node: { from: 'params.id' }, permission: 'org.write' } },
       schema: {
         tags,
         summary: 'Rename an organisation node or change its time zone or address',
@@ -212,16 +222,21 @@ export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
       },
     },
     async (request) => {
-      const node = await visible((request.params as { id: string }).id, (id) => request.scope.canSee(id))
-      if (!request.scope.can('org.write', node.id))
-        throw forbidden(`your roles do not allow changing this ${node.kind}`)
+      const node = await load(request.nodeId)
       const body = request.body as { name?: string; timezone?: string | null; address?: string | null }
       if (body.timezone !== undefined) {
-        if (node.kind !== 'estate') throw invalid('body.timezone', 'only an estate has a time zone')
+        if (node.kind !== 'estate')
+          throw invalid('body.timezone', 'only an estate has a time zone', 'org.timezoneOnlyEstate')
         if (body.timezone === null)
-          throw invalid('body.timezone', 'an estate needs a time zone (its cut-off is local time)')
+          throw invalid(
+            'body.timezone',
+            'an estate needs a time zone (its cut-off is local time)',
+            'org.timezoneRequired',
+          )
         if (!validTimeZone(body.timezone))
-          throw invalid('body.timezone', `unknown time zone ${body.timezone}`)
+          throw invalid('body.timezone', `unknown time zone ${body.timezone}`, 'timezone.unknown', {
+            timezone: body.timezone,
+          })
       }
       return db
         .updateTable('orgNodes')

@@ -560,6 +560,7 @@ export function registerOverviewRoutes(app: FastifyInstance, db: Kysely<Database
   app.get(
     '/api/v1/overview',
     {
+      config: { access: { node: { from: 'query.nodeId' } } },
       schema: {
         tags: ['overview'],
         summary: 'An estate’s, company’s or group’s figures at a glance, each with the list it opens',
@@ -587,7 +588,7 @@ export function registerOverviewRoutes(app: FastifyInstance, db: Kysely<Database
     async (request) => {
       const query = request.query as { nodeId: string; period?: string }
       const now = new Date()
-      const scope = await reportScope(db, request.scope, query.nodeId, undefined, now)
+      const scope = await reportScope(db, request, undefined, now)
       return overview(db, scope, {
         ...(query.period === undefined ? {} : { period: query.period }),
         now: now.getTime(),

@@ -1,5 +1,4 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely'
-import type { AccessScope } from '../kernel/access-scope.ts'
 import { invalid, notFound } from '../kernel/api-error.ts'
 import { DEFAULT_TIME_ZONE } from '../metering/meter-read-inputs.ts'
 import type { Database, OrgNodeKind } from '../store/database-schema.ts'
@@ -28,36 +27,42 @@ export interface ReportScope {
   readonly asOf: Date
 }
 
+/** What a route declaring `access: { node: { from: 'query.nodeId' } }` resolved (hub/kernel/route-access.ts). */
+export interface DeclaredNode {
+  /** An estate, company or group the caller can see (404 otherwise, so nothing is learnt of others). */
+  readonly nodeId: string
+  /** The estates the caller may read. */
+  readonly estateIds: readonly string[]
+}
+
 /**
- * Resolves `nodeId` (an estate, company or group the caller can see; 404 otherwise, so nothing
- * is learnt about other nodes) to the estates the report covers, and `asOf` (default: now).
+ * Resolves the declared node to the estates the report covers, and `asOf` (default: now).
  * An asOf in the future is refused: rows could still arrive before it, so the numbers would not
  * be reproducible.
  */
 export async function reportScope(
   db: Kysely<Database>,
-  access: AccessScope,
-  nodeId: string,
+  access: DeclaredNode,
   asOf: string | undefined,
   now: Date = new Date(),
 ): Promise<ReportScope> {
   const node = await db
     .selectFrom('orgNodes')
     .select(['id', 'kind', 'code', 'name'])
-    .where('id', '=', nodeId)
+    .where('id', '=', access.nodeId)
     .executeTakeFirst()
-  if (!node || !access.canSee(node.id)) throw notFound('organisation node', 'query.nodeId')
+  if (!node) throw notFound('organisation node', 'query.nodeId')
   const at = asOf === undefined ? now : new Date(asOf)
-  if (Number.isNaN(at.getTime())) throw invalid('query.asOf', 'must be an ISO date-time with a time zone')
+  if (Number.isNaN(at.getTime())) throw invalid('query.asOf', 'must be an ISO date-time with a time zone', 'date.dateTime')
   if (at.getTime() > now.getTime())
-    throw invalid('query.asOf', 'must not be in the future: a report of the future could not be reproduced')
+    throw invalid('query.asOf', 'must not be in the future: a report of the future could not be reproduced', 'report.asOfFuture')
   // group → company → estate: an estate is the node, its child or its grandchild.
   const rows = await sql<ReportEstate>`
     select e.id, e.code, e.name, coalesce(e.timezone, ${DEFAULT_TIME_ZONE}) as timezone
     from org_nodes e left join org_nodes c on c.id = e.parent_id
     where e.kind = 'estate' and (e.id = ${node.id} or e.parent_id = ${node.id} or c.parent_id = ${node.id})
     order by e.code, e.id`.execute(db)
-  const readable = new Set(access.estates('read'))
+  const readable = new Set(access.estateIds)
   return { node, estates: rows.rows.filter((e) => readable.has(e.id)), asOf: at }
 }
 

@@ -2,8 +2,7 @@ import { PassThrough } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
-import { ApiError, invalid } from '../kernel/api-error.ts'
-import { visibleEstate, visibleEstateOf } from '../kernel/estate-resource.ts'
+import { ApiError, detail } from '../kernel/api-error.ts'
 import { errorReplies, Id } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 import { BoundedSseWriter, type LiveFeed, type LiveReading } from './live-feed.ts'
@@ -63,6 +62,12 @@ export function registerLiveRoutes(
   app.get(
     '/api/v1/live',
     {
+      config: {
+        access: {
+          estate: { from: 'query.estateId' },
+          references: { 'query.deviceId': { table: 'devices', label: 'device', same: true } },
+        },
+      },
       schema: {
         tags: ['timeseries'],
         summary: 'Live point values of an estate or a device (Server-Sent Events)',
@@ -81,17 +86,7 @@ export function registerLiveRoutes(
     },
     async (request, reply) => {
       const q = request.query as { estateId: string; deviceId?: string; once?: boolean }
-      const estateId = await visibleEstate(db, request.scope, q.estateId, 'query.estateId')
-      if (q.deviceId !== undefined) {
-        const owner = await visibleEstateOf(
-          db,
-          request.scope,
-          { table: 'devices', label: 'device' },
-          q.deviceId,
-          'query.deviceId',
-        )
-        if (owner !== estateId) throw invalid('query.deviceId', 'must be a device of the estate')
-      }
+      const estateId = request.estateId
       const once = q.once === true
       const userId = request.scope.userId
       let counted = false
@@ -121,7 +116,7 @@ export function registerLiveRoutes(
           throw new ApiError(
             'EH_ERR_LOCKED',
             `at most ${maxStreams} live streams per user may be open; close one (a browser tab) first`,
-            [{ field: 'query.estateId', message: 'too many open live streams' }],
+            [detail('query.estateId', 'too many open live streams', 'live.tooManyStreams', { max: maxStreams })],
           )
         streamsByUser.set(userId, streams + 1)
         counted = true

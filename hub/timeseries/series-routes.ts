@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
-import { ApiError, invalid } from '../kernel/api-error.ts'
-import { visibleEstate, visibleEstateOf } from '../kernel/estate-resource.ts'
+import { pointKinds as kinds, qualities } from '../../gateway/contract/index.ts'
+import { ApiError, detail, invalid } from '../kernel/api-error.ts'
 import { DecimalOut, errorReplies, Id, IdParams, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 import {
@@ -18,8 +18,6 @@ const DEFAULT_TIME_ZONE = 'Asia/Shanghai'
 const DAY_MS = 86_400_000
 const DEFAULT_SPAN_MS = DAY_MS
 
-const qualities = ['good', 'uncertain', 'bad'] as const
-const kinds = ['counter', 'gauge', 'state', 'event'] as const
 const strict = { additionalProperties: false } as const
 
 const NumericValue = Nullable(DecimalOut)
@@ -190,6 +188,7 @@ export function registerSeriesRoutes(app: FastifyInstance, db: Kysely<Database>)
   app.get(
     '/api/v1/points/:id/latest',
     {
+      config: { access: { estate: { from: 'params.id', record: { table: 'points', label: 'point' } } } },
       schema: {
         tags: ['timeseries'],
         summary: "A point's latest value; 404 when it has never reported",
@@ -200,7 +199,6 @@ export function registerSeriesRoutes(app: FastifyInstance, db: Kysely<Database>)
     },
     async (request) => {
       const { id } = request.params as { id: string }
-      await visibleEstateOf(db, request.scope, { table: 'points', label: 'point' }, id, 'params.id')
       const row = await db
         .selectFrom('latestValues')
         .select(['pointId', 'ts', 'value', 'valueText', 'quality', 'reason', 'lastGoodAt', 'receivedAt'])
@@ -208,7 +206,7 @@ export function registerSeriesRoutes(app: FastifyInstance, db: Kysely<Database>)
         .executeTakeFirst()
       if (!row) {
         throw new ApiError('EH_ERR_NOT_FOUND', 'the point has not reported a value yet', [
-          { field: 'params.id', message: 'has no latest value' },
+          detail('params.id', 'has no latest value', 'point.noValue'),
         ])
       }
       const { valueText, ...rest } = row
@@ -219,6 +217,15 @@ export function registerSeriesRoutes(app: FastifyInstance, db: Kysely<Database>)
   app.get(
     '/api/v1/latest-values',
     {
+      config: {
+        access: {
+          estate: { from: 'query.estateId' },
+          references: {
+            'query.deviceId': { table: 'devices', label: 'device', same: true },
+            'query.buildingId': { table: 'buildings', label: 'building', same: true },
+          },
+        },
+      },
       schema: {
         tags: ['timeseries'],
         summary: 'The latest value of every point of an estate (a device, a building)',
@@ -231,18 +238,7 @@ export function registerSeriesRoutes(app: FastifyInstance, db: Kysely<Database>)
     },
     async (request) => {
       const query = request.query as { estateId: string; deviceId?: string; buildingId?: string }
-      const estateId = await visibleEstate(db, request.scope, query.estateId, 'query.estateId')
-      const filters = [
-        ['deviceId', { table: 'devices', label: 'device' }],
-        ['buildingId', { table: 'buildings', label: 'building' }],
-      ] as const
-      for (const [field, rule] of filters) {
-        const id = query[field]
-        if (id === undefined) continue
-        const owner = await visibleEstateOf(db, request.scope, rule, id, `query.${field}`)
-        if (owner !== estateId) throw invalid(`query.${field}`, `must be a ${rule.label} of the estate`)
-      }
-      const items = await latestValuesOf(db, estateId, query)
+      const items = await latestValuesOf(db, request.estateId, query)
       return { items }
     },
   )
@@ -250,6 +246,7 @@ export function registerSeriesRoutes(app: FastifyInstance, db: Kysely<Database>)
   app.get(
     '/api/v1/points/:id/series',
     {
+      config: { access: { estate: { from: 'params.id', record: { table: 'points', label: 'point' } } } },
       schema: {
         tags: ['timeseries'],
         summary: "A point's readings, raw or aggregated per 15 min, hour or local day",
@@ -263,19 +260,20 @@ export function registerSeriesRoutes(app: FastifyInstance, db: Kysely<Database>)
     async (request) => {
       const { id } = request.params as { id: string }
       const query = request.query as { from?: string; to?: string; bucket?: Bucket; tz?: string }
-      const estateId = await visibleEstateOf(
-        db,
-        request.scope,
-        { table: 'points', label: 'point' },
-        id,
-        'params.id',
-      )
+      const estateId = request.estateId
       const to = query.to === undefined ? new Date() : new Date(query.to)
       const from = query.from === undefined ? new Date(to.getTime() - DEFAULT_SPAN_MS) : new Date(query.from)
-      if (Number.isNaN(from.getTime())) throw invalid('query.from', 'must be an ISO 8601 date-time')
-      if (Number.isNaN(to.getTime())) throw invalid('query.to', 'must be an ISO 8601 date-time')
+      if (Number.isNaN(from.getTime()))
+        throw invalid('query.from', 'must be an ISO 8601 date-time', 'date.dateTime')
+      if (Number.isNaN(to.getTime()))
+        throw invalid('query.to', 'must be an ISO 8601 date-time', 'date.dateTime')
       if (from.getTime() >= to.getTime()) {
-        throw invalid('query.from', `must be before query.to (${to.toISOString()})`)
+        throw invalid(
+          'query.from',
+          `must be before query.to (${to.toISOString()})`,
+          'range.fromNotBeforeTo',
+          { to: to.toISOString() },
+        )
       }
       let tz: string | undefined
       if (query.tz !== undefined) {
@@ -284,6 +282,8 @@ export function registerSeriesRoutes(app: FastifyInstance, db: Kysely<Database>)
           throw invalid(
             'query.tz',
             `must be an IANA time zone such as Asia/Shanghai, got ${JSON.stringify(query.tz)}`,
+            'timezone.unknown',
+            { timezone: String(query.tz) },
           )
       }
       const bucket = query.bucket ?? 'raw'
@@ -294,13 +294,20 @@ export function registerSeriesRoutes(app: FastifyInstance, db: Kysely<Database>)
           throw invalid(
             'query.bucket',
             `more than ${RAW_LIMIT} readings between ${from.toISOString()} and ${to.toISOString()}; ask for a bucket (15m, 1h, 1d) or a shorter range`,
+            'series.tooManyReadings',
+            { limit: RAW_LIMIT },
           )
         }
         return { bucket, items }
       }
 
       if (to.getTime() - from.getTime() > MAX_BUCKET_SPAN_DAYS * DAY_MS) {
-        throw invalid('query.to', `must be at most ${MAX_BUCKET_SPAN_DAYS} days after query.from`)
+        throw invalid(
+          'query.to',
+          `must be at most ${MAX_BUCKET_SPAN_DAYS} days after query.from`,
+          'range.maxDays',
+          { max: MAX_BUCKET_SPAN_DAYS },
+        )
       }
       const point = await db
         .selectFrom('points')
@@ -320,7 +327,9 @@ export function registerSeriesRoutes(app: FastifyInstance, db: Kysely<Database>)
         return { bucket, tz: zone, items }
       } catch (error) {
         if (isUnknownZoneError(error))
-          throw invalid('query.tz', `the database does not know the time zone ${zone}`)
+          throw invalid('query.tz', `the database does not know the time zone ${zone}`, 'timezone.unknown', {
+            timezone: zone,
+          })
         throw error
       }
     },
