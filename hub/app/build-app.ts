@@ -10,7 +10,6 @@ import { registerEstateResource } from '../kernel/estate-resource-routes.ts'
 import { createMetrics, type HubMetrics, registerMetrics } from '../kernel/http-metrics.ts'
 import type { HubModule } from '../kernel/hub-module.ts'
 import { registerRouteAccess } from '../kernel/route-access.ts'
-import { registerRouteAccess } from '../kernel/route-access.ts'
 import { ErrorResponse } from '../kernel/schema-parts.ts'
 import type { Store } from '../store/open-store.ts'
 import type { LiveFeed } from '../timeseries/live-feed.ts'
@@ -97,7 +96,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const metrics = options.metrics ?? createMetrics()
   registerMetrics(app, metrics)
   registerAuthentication(app, db)
-  registerRouteAccess(app, db)
   registerRouteAccess(app, db)
 
   app.get(
