@@ -3,11 +3,17 @@
  * (meters) share one bus: one serial port, one RTU-over-TCP converter, or one Modbus TCP
  * endpoint (which may itself be a gateway to an RS-485 line).
  */
+import {
+  type LineSettings,
+  lineSettingsOf,
+  type Parity,
+  sameLineSettings as sameLine,
+} from '../serial/line-settings.ts'
 import type { ModbusLimits, ModbusPoint } from './modbus-types.ts'
 import { defaultModbusLimits } from './modbus-types.ts'
 
 export type ModbusProtocol = 'modbus-tcp' | 'modbus-rtu' | 'modbus-rtu-over-tcp'
-export type Parity = 'none' | 'even' | 'odd'
+export type { Parity }
 
 export interface ModbusConnection {
   readonly host?: string
@@ -34,12 +40,7 @@ export interface ModbusDevice {
   readonly points: readonly ModbusPoint[]
 }
 
-export interface SerialSettings {
-  readonly baudRate: number
-  readonly parity: Parity
-  readonly dataBits: number
-  readonly stopBits: number
-}
+export type SerialSettings = LineSettings
 
 export type BusAddress =
   | { readonly kind: 'tcp'; readonly key: string; readonly host: string; readonly port: number }
@@ -60,12 +61,7 @@ const MODBUS_TCP_PORT = 502
 function serialSettings(c: ModbusConnection): SerialSettings {
   // 9600 baud, even parity is the spec's default (Serial Line V1.02 §2.5.1); most meters
   // ship 9600 8N1, so parity defaults to none as in modbus-serial.
-  return {
-    baudRate: c.baudRate ?? 9600,
-    parity: c.parity ?? 'none',
-    dataBits: c.dataBits ?? 8,
-    stopBits: c.stopBits ?? 1,
-  }
+  return lineSettingsOf(c, { baudRate: 9600, parity: 'none', dataBits: 8, stopBits: 1 })
 }
 
 /** Where the device's bus is, with a key that is equal for devices on the same bus. */
@@ -92,13 +88,7 @@ export function busAddressOf(device: ModbusDevice): BusAddress {
 /** Two devices claiming one bus must agree on how it is driven. */
 export function sameLineSettings(a: BusAddress, b: BusAddress): boolean {
   if (a.kind === 'tcp' || b.kind === 'tcp') return a.kind === b.kind
-  const [x, y] = [a.serial, b.serial]
-  return (
-    x.baudRate === y.baudRate &&
-    x.parity === y.parity &&
-    x.dataBits === y.dataBits &&
-    x.stopBits === y.stopBits
-  )
+  return sameLine(a.serial, b.serial)
 }
 
 export function limitsOf(device: ModbusDevice): ModbusLimits {

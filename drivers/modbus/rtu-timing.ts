@@ -1,8 +1,14 @@
 /**
  * RTU line timing, from the Modbus over Serial Line Specification and Implementation Guide
- * V1.02. Shared by the bus (the silence it keeps between frames) and the RTU simulator (the
- * wire time it waits before answering), so both sides agree on the same arithmetic.
+ * V1.02, on the shared serial-line arithmetic (serial/line-timing.ts). Shared by the bus (the
+ * silence it keeps between frames) and the RTU simulator (the wire time it waits before
+ * answering), so both sides agree on the same arithmetic.
  */
+import {
+  characterTimeMs as lineCharacterTimeMs,
+  frameWireTimeMs as lineFrameWireTimeMs,
+  silenceMs,
+} from '../serial/line-timing.ts'
 
 /**
  * §2.5.1 RTU transmission mode: each character is 11 bits on the wire (1 start, 8 data,
@@ -12,8 +18,7 @@ export const RTU_BITS_PER_CHARACTER = 11
 
 /** Milliseconds one character occupies on the wire at this baud rate. */
 export function characterTimeMs(baudRate: number): number {
-  if (!Number.isFinite(baudRate) || baudRate <= 0) throw new RangeError(`bad baud rate ${baudRate}`)
-  return (RTU_BITS_PER_CHARACTER * 1000) / baudRate
+  return lineCharacterTimeMs(baudRate, RTU_BITS_PER_CHARACTER)
 }
 
 /**
@@ -23,12 +28,12 @@ export function characterTimeMs(baudRate: number): number {
  */
 export function interFrameSilenceMs(baudRate: number): number {
   if (baudRate > 19_200) return 1.75
-  return 3.5 * characterTimeMs(baudRate)
+  return silenceMs(3.5, baudRate, RTU_BITS_PER_CHARACTER)
 }
 
 /** Milliseconds a frame of `bytes` characters takes on the wire. */
 export function frameWireTimeMs(bytes: number, baudRate: number): number {
-  return bytes * characterTimeMs(baudRate)
+  return lineFrameWireTimeMs(bytes, baudRate, RTU_BITS_PER_CHARACTER)
 }
 
 /**
