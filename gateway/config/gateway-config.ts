@@ -87,6 +87,13 @@ export const GatewayConfigSchema = Type.Object(
         strict,
       ),
     ),
+    // Where `profile: <name>` is looked up; default the shipped drivers/profiles.
+    profiles: Type.Optional(
+      Type.Object(
+        { dir: Type.String({ minLength: 1, description: 'a folder of profile YAML files' }) },
+        strict,
+      ),
+    ),
     devices: Type.Array(DeviceSchema, { default: [] }),
     log: LogConfigSchema,
   },
@@ -123,7 +130,7 @@ export function refineDevices(config: GatewayConfig): Problem[] {
       })
     } else if (device.profile) {
       try {
-        const profile = loadProfileDefinition(device.profile)
+        const profile = loadProfileDefinition(device.profile, config.profiles?.dir)
         if (profile.protocol !== family.family)
           problems.push({ path: [...base, 'profile'], message: `is a ${profile.protocol} profile` })
       } catch (error) {

@@ -21,7 +21,11 @@ export function familiesToOpen(config: GatewayConfig, purpose: 'run' | 'check'):
   for (const device of config.devices) {
     const family = device.enabled ? familyOf(device.protocol) : undefined
     if (!family) continue
-    if (purpose === 'check' && !devicePointsOf(device).points.some((p) => !family.pushed?.(p))) continue
+    if (
+      purpose === 'check' &&
+      !devicePointsOf(device, config.profiles?.dir).points.some((p) => !family.pushed?.(p))
+    )
+      continue
     used.add(family.family)
   }
   return protocolFamilies().filter((family) => {

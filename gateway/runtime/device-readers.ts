@@ -28,7 +28,10 @@ function intervalFor(config: GatewayConfig, device: GatewayDeviceConfig, kind: P
 }
 
 /** The device's points: listed in the config, or taken from its profile (listed ones win). */
-export function devicePointsOf(device: GatewayDeviceConfig): {
+export function devicePointsOf(
+  device: GatewayDeviceConfig,
+  profileDir?: string,
+): {
   points: DriverPoint[]
   units: Map<string, string>
   /** Connection keys from the profile (the maker's read limits); the device's own override them. */
@@ -42,7 +45,7 @@ export function devicePointsOf(device: GatewayDeviceConfig): {
     if (point.unit) units.set(point.code, point.unit)
   }
   if (device.profile) {
-    const profile = loadProfileDefinition<DriverPoint>(device.profile)
+    const profile = loadProfileDefinition<DriverPoint>(device.profile, profileDir)
     limits = { ...profile.limits }
     for (const point of profile.points) take(point)
   }
@@ -51,8 +54,8 @@ export function devicePointsOf(device: GatewayDeviceConfig): {
 }
 
 /** devicePointsOf for a Modbus device, typed as the Modbus driver sees its points. */
-export function modbusPointsOf(device: GatewayDeviceConfig) {
-  const { points, ...rest } = devicePointsOf(device)
+export function modbusPointsOf(device: GatewayDeviceConfig, profileDir?: string) {
+  const { points, ...rest } = devicePointsOf(device, profileDir)
   return { points: points as unknown as ModbusPoint[], ...rest }
 }
 
@@ -64,7 +67,7 @@ export function pointReaders(config: GatewayConfig, drivers: Drivers): PointRead
     const family = familyOf(device.protocol)
     const driver = family && drivers.get(family.family)
     if (!family || !driver) continue
-    const { points, units, limits } = devicePointsOf(device)
+    const { points, units, limits } = devicePointsOf(device, config.profiles?.dir)
     // Points the device pushes arrive by subscription (pushSubscriptions), not by polling.
     const polled = points.filter((p) => !family.pushed?.(p))
     const polledUnits = new Map([...units].filter(([code]) => polled.some((p) => p.code === code)))
@@ -100,7 +103,9 @@ export function pushSubscriptions(config: GatewayConfig): PushSubscription[] {
   for (const device of config.devices) {
     const family = device.enabled ? familyOf(device.protocol) : undefined
     if (!family?.pushed) continue
-    for (const point of devicePointsOf(device).points.filter((p) => family.pushed!(p))) {
+    for (const point of devicePointsOf(device, config.profiles?.dir).points.filter((p) =>
+      family.pushed!(p),
+    )) {
       out.push({
         family: family.family,
         device: {
