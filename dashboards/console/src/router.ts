@@ -1,12 +1,12 @@
 import { createRouter, createWebHistory, type RouteLocationNormalized, type RouteRecordRaw } from 'vue-router'
-import { api } from './api/client.ts'
+import { hub } from './api/hub.ts'
 import { markNavigationStart } from './composables/usePageTiming.ts'
 import { i18n } from './i18n/index.ts'
 import AppShell from './layout/AppShell.vue'
 import LoginPage from './pages/LoginPage.vue'
 import { detailRoutes, pages } from './pages.ts'
 import { loadOrg, org, resetOrg } from './session/org.ts'
-import { clearSession, isLoggedIn, type Me, session } from './session/session.ts'
+import { clearSession, isLoggedIn, session } from './session/session.ts'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -53,7 +53,7 @@ export const router = createRouter({ history: createWebHistory('/'), routes })
 /** Loads who the user is and the organisation nodes they may see (together), once per login. */
 export async function loadUser() {
   await Promise.all([
-    session.me ? undefined : api.get<Me>('/api/v1/auth/me').then((me) => (session.me = me)),
+    session.me ? undefined : hub.get('/api/v1/auth/me').then((me) => (session.me = me)),
     org.loaded ? undefined : loadOrg(),
   ])
 }

@@ -1,20 +1,12 @@
 import { computed, reactive } from 'vue'
-import { api, type Page } from '../api/client.ts'
+import { type HubItem, hub } from '../api/hub.ts'
 import { markNavigationStart } from '../composables/usePageTiming.ts'
 import { session } from './session.ts'
 
 export type OrgKind = 'group' | 'company' | 'estate'
 
 /** A node of the organisation tree, as `GET /api/v1/org-nodes` answers. */
-export interface OrgNode {
-  readonly id: string
-  readonly kind: OrgKind
-  readonly parentId: string | null
-  readonly code: string
-  readonly name: string
-  readonly timezone: string | null
-  readonly address: string | null
-}
+export type OrgNode = HubItem<'/api/v1/org-nodes'>
 
 export interface OrgTreeNode {
   readonly value: string
@@ -38,7 +30,7 @@ export const org = reactive({
 export async function loadOrg() {
   const nodes: OrgNode[] = []
   for (let offset = 0; ; offset += 500) {
-    const page = await api.get<Page<OrgNode>>('/api/v1/org-nodes', { query: { limit: 500, offset } })
+    const page = await hub.get('/api/v1/org-nodes', { query: { limit: 500, offset } })
     nodes.push(...page.items)
     if (nodes.length >= page.total || page.items.length === 0) break
   }

@@ -1,21 +1,8 @@
 import { reactive } from 'vue'
+import type { HubAnswer } from '../api/hub.ts'
 
 /** The logged-in user, as `GET /api/v1/auth/me` answers. */
-export interface Me {
-  readonly id: string
-  readonly username: string
-  readonly displayName: string
-  readonly grants: readonly {
-    readonly id: string
-    readonly role: string
-    /** null: the whole organisation. */
-    readonly nodeId: string | null
-    readonly nodeKind: string | null
-    readonly nodeName: string | null
-    /** What the role may change there (`billing.configure`, …): the hub's own list. */
-    readonly permissions: readonly string[]
-  }[]
-}
+export type Me = HubAnswer<'/api/v1/auth/me'>
 
 interface Stored {
   readonly token: string

@@ -1,4 +1,5 @@
 import { api, type Page } from '../../api/client.ts'
+import { type HubAnswer, type HubItem, hub } from '../../api/hub.ts'
 
 /**
  * The hub's second-person approvals (docs/billing.md): a void (红冲) or refund of a payment
@@ -11,48 +12,12 @@ export type ApprovalKind = (typeof APPROVAL_KINDS)[number]
 export type ApprovalStatus = 'requested' | 'approved' | 'rejected'
 
 /** A request as `GET /api/v1/approvals` lists it. */
-export interface Approval {
-  readonly id: string
-  readonly kind: ApprovalKind
-  readonly status: ApprovalStatus
-  readonly amount: string
-  readonly reason: string
-  readonly paymentId: string | null
-  readonly receiptNo: string | null
-  readonly receivableId: string | null
-  readonly feeItemName: string | null
-  readonly period: string | null
-  readonly customerId: string | null
-  readonly customerCode: string | null
-  readonly customerName: string | null
-  readonly unitCodes: string[]
-  readonly requestedBy: string
-  readonly requestedByName: string | null
-  readonly requestedAt: string
-  readonly decidedByName: string | null
-  readonly decidedAt: string | null
-  readonly decisionNote: string | null
-}
+export type Approval = ApprovalList['items'][number]
 
-export interface ApprovalList extends Page<Approval> {
-  /** The caller holds payments.approve in the estate. */
-  readonly mayDecide: boolean
-  /** The kinds the caller may ask for (voids and refunds: payments.take; waivers: billing.run). */
-  readonly mayRequest: ApprovalKind[]
-}
+export type ApprovalList = HubAnswer<'/api/v1/approvals'>
 
 /** A payment under the customer's account at the desk (`GET /api/v1/customers/{id}/payments`). */
-export interface CustomerPayment {
-  readonly id: string
-  readonly receiptNo: string
-  readonly paidAt: string
-  readonly purpose: 'bills' | 'deposit'
-  readonly method: string
-  readonly amount: string
-  /** What did not go to bills: the most a refund of it may ask. */
-  readonly unallocated: string
-  readonly voided: boolean
-}
+export type CustomerPayment = HubItem<'/api/v1/customers/{id}/payments'>
 
 /** What a request is about: a payment (void, refund) or an open late fee (waiver). */
 export type ApprovalSubject =
@@ -73,11 +38,11 @@ export function listApprovals(query: {
   limit: number
   offset?: number
 }): Promise<ApprovalList> {
-  return api.get<ApprovalList>('/api/v1/approvals', { query })
+  return hub.get('/api/v1/approvals', { query })
 }
 
 export function customerPayments(customerId: string, limit: number): Promise<Page<CustomerPayment>> {
-  return api.get<Page<CustomerPayment>>(`/api/v1/customers/${customerId}/payments`, { query: { limit } })
+  return hub.get('/api/v1/customers/{id}/payments', { path: { id: customerId }, query: { limit } })
 }
 
 /** Sends the request; the caller shows the hub's errors beside the form's fields. */
@@ -88,7 +53,7 @@ export function requestApproval(
 ): Promise<{ id: string }> {
   const about =
     subject.kind === 'waiver' ? { receivableId: subject.receivableId } : { paymentId: subject.payment.id }
-  return api.post<{ id: string }>(
+  return hub.post(
     '/api/v1/approvals',
     {
       estateId,

@@ -10,6 +10,7 @@ import {
   type FeeKind,
   feeCycles,
 } from '../../../../../hub/billing/billing-vocabulary.ts'
+import type { HubItem } from '../../api/hub.ts'
 
 // The hub's lists, defined once (hub/billing/billing-vocabulary.ts imports nothing).
 export {
@@ -26,59 +27,15 @@ export {
   tierBases,
 } from '../../../../../hub/billing/billing-vocabulary.ts'
 
-export interface FeeItem {
-  readonly id: string
-  readonly code: string
-  readonly name: string
-  readonly kind: FeeKind
-  readonly meterKind: string | null
-  readonly roundingUnit: string
-  readonly roundingMode: string
-  readonly cycle: FeeCycle
-  readonly dueDays: number
-  readonly lateFeeDailyRate: string
-  readonly lateFeeGraceDays: number
-  readonly lateFeeCapRatio: string | null
-  readonly active: boolean
-}
+export type FeeItem = HubItem<'/api/v1/fee-items'>
 
-export interface FeeBand {
-  readonly upTo: string | null
-  readonly price: string
-}
+export type FeeBand = NonNullable<FeeStandard['bands']>[number]
 
-export interface FeeStandard {
-  readonly id: string
-  readonly feeItemId: string
-  readonly name: string
-  readonly price: string | null
-  readonly amount: string | null
-  readonly bands: readonly FeeBand[] | null
-  readonly tierBasis: string | null
-  readonly shareBasis: string | null
-  readonly shareSource: string | null
-  readonly shareMeterId: string | null
-  readonly validFrom: string
-  readonly validTo: string | null
-}
+export type FeeStandard = HubItem<'/api/v1/fee-standards'>
 
-export interface FeeAssignment {
-  readonly id: string
-  readonly feeStandardId: string
-  readonly target: AssignmentTarget
-  readonly buildingId: string | null
-  readonly unitUse: string | null
-  readonly unitId: string | null
-  readonly customerId: string | null
-  readonly validFrom: string
-  readonly validTo: string | null
-}
+export type FeeAssignment = HubItem<'/api/v1/fee-assignments'>
 
-export interface Building {
-  readonly id: string
-  readonly code: string
-  readonly name: string
-}
+export type Building = HubItem<'/api/v1/buildings'>
 
 /** Kinds billed from a meter's consumption: they need a meter kind; a shared item may name one. */
 export const meteredKinds: readonly FeeKind[] = ['consumption', 'tiered']

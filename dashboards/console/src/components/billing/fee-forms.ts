@@ -1,3 +1,4 @@
+import type { HubBody, HubDraft } from '../../api/hub.ts'
 import {
   type AssignmentTarget,
   cyclesFor,
@@ -30,14 +31,18 @@ const blank = (text: string | null | undefined) => (text ?? '').trim() === ''
 
 // ——— fee items ———
 
+type ItemBody = HubBody<'/api/v1/fee-items', 'post'>
+type StandardBody = HubBody<'/api/v1/fee-standards', 'post'>
+
 export interface ItemForm {
   code: string
   name: string
   kind: FeeKind
-  meterKind: string
+  /** '' for none */
+  meterKind: NonNullable<ItemBody['meterKind']> | ''
   cycle: FeeCycle
-  roundingUnit: string
-  roundingMode: string
+  roundingUnit: ItemBody['roundingUnit']
+  roundingMode: ItemBody['roundingMode']
   dueDays: string
   lateFeeDailyRate: string
   lateFeeGraceDays: string
@@ -112,7 +117,7 @@ export function missingItemFields(form: ItemForm): (keyof ItemForm)[] {
 }
 
 /** Every field of the form as the hub takes it. */
-function itemValues(form: ItemForm): Record<string, unknown> {
+function itemValues(form: ItemForm): HubDraft<'/api/v1/fee-items/{id}', 'patch'> {
   return {
     code: form.code.trim(),
     name: form.name.trim(),
@@ -130,15 +135,17 @@ function itemValues(form: ItemForm): Record<string, unknown> {
 }
 
 /** `POST /api/v1/fee-items`. */
-export function newItemBody(estateId: string, form: ItemForm): Record<string, unknown> {
+export function newItemBody(estateId: string, form: ItemForm): HubDraft<'/api/v1/fee-items', 'post'> {
   return { estateId, ...itemValues(form) }
 }
 
 /** `PATCH /api/v1/fee-items/{id}`: only what the clerk changed (empty when nothing). */
-export function itemChanges(item: FeeItem, form: ItemForm): Record<string, unknown> {
+export function itemChanges(item: FeeItem, form: ItemForm): HubDraft<'/api/v1/fee-items/{id}', 'patch'> {
   const before = itemValues(itemFormOf(item))
   const after = itemValues(form)
-  return Object.fromEntries(Object.entries(after).filter(([key, value]) => before[key] !== value))
+  return Object.fromEntries(
+    Object.entries(after).filter(([key, value]) => (before as Record<string, unknown>)[key] !== value),
+  )
 }
 
 // ——— fee standards ———
@@ -154,9 +161,9 @@ export interface StandardForm {
   price: string
   amount: string
   bands: BandRow[]
-  tierBasis: string
-  shareBasis: string
-  shareSource: string
+  tierBasis: NonNullable<StandardBody['tierBasis']>
+  shareBasis: NonNullable<StandardBody['shareBasis']>
+  shareSource: NonNullable<StandardBody['shareSource']>
   shareMeterId: string
   validFrom: string
   validTo: string
@@ -208,7 +215,10 @@ export function missingBandFields(form: StandardForm): { index: number; field: '
 }
 
 /** `POST /api/v1/fee-standards`: exactly the fields the item's kind prices by. */
-export function newStandardBody(item: FeeItem, form: StandardForm): Record<string, unknown> {
+export function newStandardBody(
+  item: FeeItem,
+  form: StandardForm,
+): HubDraft<'/api/v1/fee-standards', 'post'> {
   // An empty field is left out (undefined is not sent): the hub then says it is required.
   const typed = (text: string) => (blank(text) ? undefined : text.trim())
   const rule = ruleOf(item.kind)
@@ -239,8 +249,11 @@ export function newStandardBody(item: FeeItem, form: StandardForm): Record<strin
 }
 
 /** `PATCH /api/v1/fee-standards/{id}`: the hub lets a standard be renamed and ended, nothing else. */
-export function standardChanges(standard: FeeStandard, form: StandardForm): Record<string, unknown> {
-  const changes: Record<string, unknown> = {}
+export function standardChanges(
+  standard: FeeStandard,
+  form: StandardForm,
+): HubDraft<'/api/v1/fee-standards/{id}', 'patch'> {
+  const changes: HubDraft<'/api/v1/fee-standards/{id}', 'patch'> = {}
   if (form.name.trim() !== standard.name) changes.name = form.name.trim()
   const validTo = blank(form.validTo) ? null : form.validTo
   if (validTo !== standard.validTo) changes.validTo = validTo
@@ -283,7 +296,10 @@ export function newAssignmentForm(standard: FeeStandard): AssignmentForm {
 }
 
 /** `POST /api/v1/fee-assignments`: the target and only the one field that names it. */
-export function newAssignmentBody(standard: FeeStandard, form: AssignmentForm): Record<string, unknown> {
+export function newAssignmentBody(
+  standard: FeeStandard,
+  form: AssignmentForm,
+): HubDraft<'/api/v1/fee-assignments', 'post'> {
   const field = targetField[form.target]
   const value = field ? form[field] : ''
   return {
@@ -296,7 +312,10 @@ export function newAssignmentBody(standard: FeeStandard, form: AssignmentForm): 
 }
 
 /** `PATCH /api/v1/fee-assignments/{id}`: an assignment's only change is its end. */
-export function assignmentEnd(assignment: FeeAssignment, validTo: string): Record<string, unknown> {
+export function assignmentEnd(
+  assignment: FeeAssignment,
+  validTo: string,
+): HubDraft<'/api/v1/fee-assignments/{id}', 'patch'> {
   const next = blank(validTo) ? null : validTo
   return next === assignment.validTo ? {} : { validTo: next }
 }

@@ -1,16 +1,9 @@
 import { computed, ref } from 'vue'
-import { api, type Page } from '../../api/client.ts'
+import { type HubItem, hub } from '../../api/hub.ts'
 import { session } from '../../session/session.ts'
-import type { UserRow } from './work-orders.ts'
 
 /** Someone an estate's orders can be assigned to (`GET /api/v1/work-orders/assignees`). */
-export interface Assignee {
-  readonly id: string
-  readonly username: string
-  readonly displayName: string
-  /** The roles that let them work orders in the estate (engineering, service, admin). */
-  readonly roles: readonly string[]
-}
+export type Assignee = HubItem<'/api/v1/work-orders/assignees'>
 
 interface Named {
   readonly id: string
@@ -34,14 +27,14 @@ export function useUsers() {
     // Quiet: a viewer may not list assignees, and names are a nicety, not the page's data.
     const [assignees, administered] = await Promise.all([
       estateId
-        ? api
-            .get<{ items: Assignee[] }>('/api/v1/work-orders/assignees', { query: { estateId }, quiet: true })
+        ? hub
+            .get('/api/v1/work-orders/assignees', { query: { estateId }, quiet: true })
             .then((answer) => answer.items)
             .catch(() => [])
         : [],
       isAdmin()
-        ? api
-            .get<Page<UserRow>>('/api/v1/users', { query: { limit: 500 }, quiet: true })
+        ? hub
+            .get('/api/v1/users', { query: { limit: 500 }, quiet: true })
             .then((page) => page.items)
             .catch(() => [])
         : [],

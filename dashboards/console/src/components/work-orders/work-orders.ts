@@ -1,98 +1,20 @@
 import { onBeforeUnmount, onMounted, type Ref, ref } from 'vue'
+import type { HubAnswer, HubItem } from '../../api/hub.ts'
 
 /** A work order as `GET /api/v1/work-orders` answers (timestamps ISO strings). */
-export interface WorkOrder {
-  readonly id: string
-  readonly estateId: string
-  readonly source: 'alarm' | 'resident' | 'desk' | 'inspection'
-  readonly alarmId: string | null
-  readonly category: string
-  readonly priority: Priority
-  readonly department: string | null
-  readonly title: string
-  readonly description: string | null
-  readonly unitId: string | null
-  readonly buildingId: string | null
-  readonly status: WorkOrderStatus
-  readonly assigneeId: string | null
-  readonly respondBy: string
-  readonly completeBy: string
-  readonly respondedAt: string | null
-  readonly completedAt: string | null
-  readonly closedAt: string | null
-  readonly completionNote: string | null
-  readonly satisfaction: number | null
-  readonly visitComment: string | null
-  readonly cancelReason: string | null
-  readonly escalatedAt: string | null
-  readonly location: string | null
-  readonly parts: readonly { name: string; quantity: number }[] | null
-  readonly labourMinutes: number | null
-  readonly chargeAmount: string | null
-  readonly receivableId: string | null
-  readonly createdAt: string
-  readonly updatedAt: string
-  readonly responseBreached: boolean
-  readonly completionBreached: boolean
-}
+export type WorkOrder = HubItem<'/api/v1/work-orders'>
 
-export interface TimelineEntry {
-  readonly id: number
-  readonly at: string
-  readonly by: string | null
-  readonly action: string
-  readonly fromStatus: string | null
-  readonly toStatus: string | null
-  readonly note: string | null
-  readonly data: Record<string, unknown>
-}
+export type TimelineEntry = WorkOrderDetail['timeline'][number]
 
-export interface Attachment {
-  readonly id: string
-  readonly fileName: string
-  readonly contentType: string
-  readonly sizeBytes: number
-  readonly uploadedBy: string | null
-  readonly uploadedAt: string
-}
+export type Attachment = WorkOrderDetail['attachments'][number]
 
-export interface OrderAlarm {
-  readonly id: string
-  readonly status: AlarmStatus
-  readonly severity: Severity
-  readonly raisedAt: string
-  readonly lastSeenAt: string
-  readonly occurrences: number
-  readonly clearedAt: string | null
-}
+export type OrderAlarm = NonNullable<WorkOrderDetail['alarm']>
 
-export interface WorkOrderDetail extends WorkOrder {
-  readonly timeline: TimelineEntry[]
-  readonly attachments: Attachment[]
-  readonly alarm: OrderAlarm | null
-}
+export type WorkOrderDetail = HubAnswer<'/api/v1/work-orders/{id}'>
 
-export interface Alarm {
-  readonly id: string
-  readonly ruleId: string
-  readonly ruleName: string
-  readonly source: string
-  readonly status: AlarmStatus
-  readonly severity: Severity
-  readonly raisedAt: string
-  readonly lastSeenAt: string
-  readonly occurrences: number
-  readonly acknowledgedAt: string | null
-  readonly clearedAt: string | null
-  readonly closedAt: string | null
-}
+export type Alarm = HubItem<'/api/v1/alarms'>
 
-export interface UserRow {
-  readonly id: string
-  readonly username: string
-  readonly displayName: string | null
-  readonly disabled: boolean
-}
+export type UserRow = HubItem<'/api/v1/users'>
 
 export type WorkOrderStatus =
   | 'registered'
