@@ -5,9 +5,11 @@ import { existsSync } from 'node:fs'
 import { register } from 'tsx/esm/api'
 
 register()
-const { CONSOLE_API_TYPES, writeConsoleApiTypes } = await import('../hub/app/console-api-types.ts')
-if (!(process.argv.includes('--if-missing') && existsSync(CONSOLE_API_TYPES))) {
+const file = new URL('../dashboards/console/src/api/hub-api.d.ts', import.meta.url)
+if (!(process.argv.includes('--if-missing') && existsSync(file))) {
   try {
+    // Imported here so a hub file that does not compile is reported below, in one line.
+    const { writeConsoleApiTypes } = await import('../hub/app/console-api-types.ts')
     const { changed } = await writeConsoleApiTypes()
     console.log(
       `  Console API types ${changed ? 'written' : 'unchanged'} (dashboards/console/src/api/hub-api.d.ts).`,

@@ -17,6 +17,18 @@ export type PathOf<M extends Method> = {
   [P in keyof paths]: paths[P] extends { [K in M]: object } ? P : never
 }[keyof paths]
 
+/**
+ * The hub's generic estate resources by name (`units` for `/api/v1/units` and `/api/v1/units/{id}`):
+ * for the data-driven pages (setup resources, pickers), which read rows as records.
+ */
+export type ResourceName = {
+  [P in PathOf<'get'>]: P extends `/api/v1/${infer N}/{id}`
+    ? N extends `${string}/${string}`
+      ? never
+      : N
+    : never
+}[PathOf<'get'>]
+
 type Operation<P extends PathOf<M>, M extends Method> = paths[P][M]
 
 type Success<O> = O extends { responses: infer R } ? R[Extract<keyof R, 200 | 201 | 202 | 204>] : never

@@ -1,4 +1,4 @@
-import { api, type Page } from '../../api/client.ts'
+import type { Page } from '../../api/client.ts'
 import { type HubAnswer, type HubItem, hub } from '../../api/hub.ts'
 
 /**
@@ -67,8 +67,12 @@ export function requestApproval(
   )
 }
 
-export function decideApproval(id: string, decision: 'approve' | 'reject', note: string): Promise<void> {
-  return api.post<void>(`/api/v1/approvals/${id}/${decision}`, note ? { note } : {}, { quiet: true })
+export async function decideApproval(
+  id: string,
+  decision: 'approve' | 'reject',
+  note: string,
+): Promise<void> {
+  await hub.post(`/api/v1/approvals/{id}/${decision}`, note ? { note } : {}, { path: { id }, quiet: true })
 }
 
 /** The most a request about `subject` may ask, as the hub checks it. */

@@ -1,3 +1,5 @@
+import type { PathOf } from '../../api/hub.ts'
+
 /**
  * The reports the hub has (docs/reports.md, docs/metering.md § Reports): where each is, which
  * parameters it takes, and the columns the console shows from its JSON, in the order of the
@@ -39,7 +41,7 @@ export interface ReportDef {
   readonly name: string
   readonly family: ReportFamily
   readonly group: 'finance' | 'operations' | 'energy'
-  readonly path: string
+  readonly path: PathOf<'get'>
   readonly params: ParamKind
   readonly columns: (report: Row) => ColumnDef[]
   readonly totals: (report: Row) => TotalDef[]

@@ -1,4 +1,5 @@
 import type { ErrorDetail, Query } from '../../api/client.ts'
+import type { ResourceName } from '../../api/hub.ts'
 
 /** A choice in a select: the value sent to the hub and its label (already translated). */
 export interface Option {
@@ -19,7 +20,7 @@ export interface FieldDef {
   readonly options?: () => readonly Option[]
   /** For `remote`: another resource searched by `q` (a unit, a building, a parent meter). */
   readonly remote?: {
-    readonly path: string
+    readonly path: ResourceName
     readonly label: (row: ResourceRow) => string
     readonly query?: () => Query
   }
