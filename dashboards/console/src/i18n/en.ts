@@ -1199,6 +1199,12 @@ const en: MessageSchema = {
       deviceCount: '{n} devices',
       deviceOn: 'Device enabled',
       deviceOff: 'Device disabled',
+      addDevice: 'Add device',
+      deviceCode: 'Device code',
+      deviceName: 'Device name',
+      protocol: 'Protocol',
+      connection: 'Connection (keys as in the gateway config)',
+      deviceAdded: 'Device added',
     },
     import: {
       title: 'Import',

@@ -1180,6 +1180,12 @@ const zhCN = {
       deviceCount: '共 {n} 台设备',
       deviceOn: '设备已启用',
       deviceOff: '设备已停用',
+      addDevice: '添加设备',
+      deviceCode: '设备编码',
+      deviceName: '设备名称',
+      protocol: '协议',
+      connection: '连接参数（与网关配置中的键相同）',
+      deviceAdded: '设备已添加',
     },
     import: {
       title: '数据导入',
