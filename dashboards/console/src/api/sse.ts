@@ -1,5 +1,6 @@
 import { ref } from 'vue'
 import { ApiError, authHeaders, type Query, urlFor } from './client.ts'
+import type { PathOf } from './hub.ts'
 import { createSseParser, type SseMessage } from './sse-parser.ts'
 
 export type { SseMessage }
@@ -33,7 +34,7 @@ export function setStreamUnauthenticatedHandler(handler: () => void) {
  * (EventSource cannot send one). Reconnects with doubling back-off (1 s … 30 s, reset after
  * a good connection), sending Last-Event-ID. Call close() when the page unmounts.
  */
-export function openEventStream(path: string, options: EventStreamOptions): EventStream {
+export function openEventStream(path: PathOf<'get'>, options: EventStreamOptions): EventStream {
   const connected = ref(false)
   const controller = new AbortController()
   const min = options.minDelayMs ?? 1000
