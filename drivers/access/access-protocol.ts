@@ -12,5 +12,6 @@ export const accessProtocol: ProtocolDefinition = {
   settingsKey: 'access',
   runsWithoutDevices: true,
   load: async () => (await import('./access-device-driver.ts')).createDriver,
+  simulatePush: async () => (await import('./access-simulator.ts')).simulateAccessPush(),
   where: (device) => `controller ${String(device.connection.controllerId)}`,
 }

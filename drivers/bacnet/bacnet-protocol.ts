@@ -40,6 +40,7 @@ export const bacnetProtocol: ProtocolDefinition = {
   },
   load: async () => (await import('./bacnet-device-driver.ts')).createDriver,
   simulate: async () => (await import('./bacnet-simulator.ts')).simulateBacnet(),
+  simulatePush: async () => (await import('./bacnet-simulator.ts')).simulateBacnetAlarm(),
   where(device) {
     const c = device.connection as { host?: string; port?: number; deviceInstance?: number }
     return `${c.host}:${c.port ?? 47808} device ${c.deviceInstance}`

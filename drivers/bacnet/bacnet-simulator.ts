@@ -3,7 +3,7 @@
  * of its own (drivers/sim/bacnet-device-sim.ts) with analog, binary and multi-state objects.
  */
 import { createSocket } from 'node:dgram'
-import type { ProtocolSimulator } from '../contract/protocol-definition.ts'
+import type { ProtocolSimulator, PushSimulator } from '../contract/protocol-definition.ts'
 import { startBacnetSim } from '../sim/bacnet-device-sim.ts'
 
 /** A free UDP port on loopback: bound once, then released. */
@@ -51,6 +51,22 @@ export async function simulateBacnet(): Promise<ProtocolSimulator> {
     missingPoint: { code: 'ghost', objectType: 'analog-input', instance: 99, kind: 'gauge' },
     deadDevice: device('dead', await freeUdpPort(), 4102),
     delay: (ms) => sim.setBehaviour(ms === null ? { silent: true } : { silent: false, delayMs: ms }),
+    close: () => sim.close(),
+  }
+}
+
+/** A device that raises an alarm (an event notification, §13.8) to the driver's port. */
+export async function simulateBacnetAlarm(): Promise<PushSimulator> {
+  const port = await freeUdpPort()
+  const sim = await startBacnetSim({
+    port,
+    deviceInstance: 4201,
+    objects: [{ type: 'binary-input', instance: 7, value: false }],
+  })
+  const driverPort = await freeUdpPort()
+  return {
+    settings: { port: driverPort, timeoutMs: 400, retries: 0 },
+    push: () => sim.raiseEvent('binary-input', 7, 'offnormal', { to: `127.0.0.1:${driverPort}` }),
     close: () => sim.close(),
   }
 }

@@ -5,9 +5,9 @@
  * the middle of a read. read() must never throw and must give one reading per point.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Reading } from '../driver-types.ts'
+import type { DeviceEvent, Reading } from '../driver-types.ts'
 import type { DeviceDriver, DriverDevice } from './device-driver.ts'
-import type { ProtocolDefinition, ProtocolSimulator } from './protocol-definition.ts'
+import type { ProtocolDefinition, ProtocolSimulator, PushSimulator } from './protocol-definition.ts'
 
 /** Generous: two loaded cores; the simulators' devices time out after 400 ms. */
 const TIMEOUT_BOUND_MS = 3000
@@ -101,6 +101,42 @@ export function describeDriverConformance(family: ProtocolDefinition) {
       } finally {
         sim.delay(0)
       }
+    })
+  })
+}
+
+/** For families whose devices push events unasked: heard through `listen`, and not after close. */
+export function describePushConformance(family: ProtocolDefinition) {
+  describe(`${family.family} driver conformance: pushed events`, () => {
+    let sim: PushSimulator
+    let driver: DeviceDriver
+    const events: DeviceEvent[] = []
+    beforeAll(async () => {
+      if (!family.simulatePush) throw new Error(`${family.family} has no push simulator`)
+      sim = await family.simulatePush()
+      driver = (await family.load())(sim.settings)
+      driver.listen?.({ reading: () => {}, event: (e) => events.push(e) })
+      await driver.open()
+    })
+    afterAll(async () => {
+      await driver?.close()
+      await sim?.close()
+    })
+
+    it('hands a pushed event to the listener within a second', async () => {
+      await sim.push()
+      const end = Date.now() + 1000
+      while (events.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10))
+      expect(events).toHaveLength(1)
+      expect(events[0]!.source.length).toBeGreaterThan(0)
+      expect(Number.isFinite(events[0]!.ts)).toBe(true)
+    })
+
+    it('hears nothing once closed', async () => {
+      await driver.close()
+      await sim.push().catch(() => {})
+      await new Promise((r) => setTimeout(r, 200))
+      expect(events).toHaveLength(1)
     })
   })
 }

@@ -66,6 +66,15 @@ export interface ProtocolSimulator {
   close(): Promise<void>
 }
 
+/** A simulator of a family whose devices push events unasked (alarms, webhooks). */
+export interface PushSimulator {
+  /** Driver settings to open a driver that hears this simulator. */
+  readonly settings: unknown
+  /** Makes the device push one event to the driver; resolves once it was sent. */
+  push(): Promise<void>
+  close(): Promise<void>
+}
+
 export type DriverFactory = (settings: unknown) => DeviceDriver
 
 export interface ProtocolDefinition {
@@ -93,6 +102,8 @@ export interface ProtocolDefinition {
   load(): Promise<DriverFactory>
   /** Starts a simulator on real sockets (tests and the conformance suite). */
   simulate?(): Promise<ProtocolSimulator>
+  /** Starts a simulator of devices that push events, for families with `listen`. */
+  simulatePush?(): Promise<PushSimulator>
   /** Where a device is, for `gateway check`'s problem lines: `127.0.0.1:502 unit 3`. */
   where?(device: DriverDevice): string
 }
