@@ -2,6 +2,7 @@ import type { HubModule } from '../kernel/hub-module.ts'
 import { deviceResource } from './device-resource.ts'
 import { gatewayResource } from './gateway-resource.ts'
 import { registerGatewayRoutes } from './gateway-routes.ts'
+import * as deviceProtocolRegistry from './migrations/0007-device-protocol-registry.ts'
 import { pointResource } from './point-resource.ts'
 import { registerPresenceRoutes } from './presence-routes.ts'
 import { registerProtocolRoutes } from './protocol-routes.ts'
@@ -15,6 +16,7 @@ export const devicesModule: HubModule = {
   ],
   permissions: ['devices.write'],
   resources: [gatewayResource, deviceResource, pointResource],
+  migrations: { '0007-device-protocol-registry': deviceProtocolRegistry },
   routes(app, db) {
     registerGatewayRoutes(app, db)
     registerPresenceRoutes(app, db)
