@@ -25,6 +25,7 @@ import {
   DeskCustomer,
   PaymentResult,
 } from './billing-schemas.ts'
+import { approvalStatuses, billRunScopes, billRunStatuses, paymentPurposes } from './billing-vocabulary.ts'
 import { customerPayments } from './customer-payments.ts'
 import { accrueLateFees } from './late-fees.ts'
 import { customerBalances, openReceivables } from './ledger.ts'
@@ -85,7 +86,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
           {
             estateId: Id,
             period: Period,
-            scope: OneOf(['estate', 'building', 'unit', 'customer'] as const),
+            scope: OneOf(billRunScopes),
             scopeId: Type.Optional(Id),
           },
           strict,
@@ -131,7 +132,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
         querystring: Type.Object(
           {
             estateId: Id,
-            status: Type.Optional(OneOf(['preview', 'approved', 'superseded'] as const)),
+            status: Type.Optional(OneOf(billRunStatuses)),
             period: Type.Optional(Period),
             ...PageQuery,
           },
@@ -372,7 +373,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
           {
             estateId: Id,
             customerId: Id,
-            purpose: Type.Optional(OneOf(['bills', 'deposit'] as const)),
+            purpose: Type.Optional(OneOf(paymentPurposes)),
             method: OneOf(['cash', 'card', 'transfer', 'wechat', 'alipay'] as const),
             reference: Type.Optional(Nullable(Type.String({ maxLength: 100 }))),
             amount: Money,
@@ -505,7 +506,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
     },
   )
 
-  const ApprovalStatus = OneOf(['requested', 'approved', 'rejected'] as const)
+  const ApprovalStatus = OneOf(approvalStatuses)
   const ApprovalItem = Type.Object({
     id: Id,
     estateId: Id,
@@ -645,7 +646,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
               id: Id,
               receiptNo: Type.String(),
               paidAt: Timestamp,
-              purpose: OneOf(['bills', 'deposit'] as const),
+              purpose: OneOf(paymentPurposes),
               method: Type.String(),
               reference: Nullable(Type.String()),
               amount: Type.String(),
