@@ -1,29 +1,11 @@
 import { Type } from 'typebox'
+import { deviceEventTypes as alarmEventTypes } from '../../gateway/contract/index.ts'
 import { invalid } from '../kernel/api-error.ts'
 import type { EstateResource } from '../kernel/estate-resource.ts'
 import { Decimal, DecimalOut, Id, Name, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
+import { alarmRuleKinds, alarmSeverities, offlineTargets, workOrderPriorities } from './alarms-vocabulary.ts'
 
-export const alarmRuleKinds = [
-  'event',
-  'state',
-  'threshold',
-  'rate',
-  'offline',
-  'reverse_flow',
-  'night_flow',
-] as const
-export const alarmEventTypes = [
-  'granted',
-  'denied',
-  'forced',
-  'held_open',
-  'tamper',
-  'alarm_input',
-  'state_change',
-  'alarm',
-] as const
-export const alarmSeverities = ['critical', 'major', 'minor', 'info'] as const
-export const workOrderPriorities = ['urgent', 'high', 'normal', 'low'] as const
+export { alarmEventTypes, alarmRuleKinds, alarmSeverities, workOrderPriorities }
 
 const Text = (maxLength: number, description?: string) =>
   Type.String({ minLength: 1, maxLength, ...(description ? { description } : {}) })
@@ -83,7 +65,7 @@ const kindFields = {
     ),
   ),
   offlineTarget: Type.Optional(
-    Nullable(OneOf(['device', 'gateway'] as const, 'offline rules only (required): devices or gateways')),
+    Nullable(OneOf(offlineTargets, 'offline rules only (required): devices or gateways')),
   ),
   nightStart: Type.Optional(
     Nullable(
@@ -194,7 +176,7 @@ export const alarmRuleResource: EstateResource = {
       windowSeconds: Nullable(Type.Integer()),
       ratePerMinute: Nullable(DecimalOut),
       offlineMinutes: Nullable(Type.Integer()),
-      offlineTarget: Nullable(OneOf(['device', 'gateway'] as const)),
+      offlineTarget: Nullable(OneOf(offlineTargets)),
       nightStart: Nullable(Type.Integer()),
       nightEnd: Nullable(Type.Integer()),
       minFlow: Nullable(DecimalOut),

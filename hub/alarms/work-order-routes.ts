@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import { conflict } from '../kernel/api-error.ts'
 import { errorReplies, Id, IdParams, OneOf } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
-import { workOrderPriorities as priorities } from './alarms-vocabulary.ts'
+import { alarmStatuses, workOrderPriorities as priorities } from './alarms-vocabulary.ts'
 import { slaDue } from './sla-policy.ts'
 import { registerWorkOrderAssigneeRoutes } from './work-order-assignees.ts'
 import { listAttachments, registerWorkOrderAttachmentRoutes } from './work-order-attachments.ts'
@@ -288,7 +288,7 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
         querystring: Type.Object(
           {
             estateId: Id,
-            status: Type.Optional(OneOf(['active', 'acknowledged', 'cleared', 'closed'] as const)),
+            status: Type.Optional(OneOf(alarmStatuses)),
           },
           strict,
         ),

@@ -1,5 +1,12 @@
 import { Type } from 'typebox'
 import { DecimalOut, Id, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
+import {
+  alarmSeverities,
+  alarmStatuses,
+  workOrderPriorities,
+  workOrderSources,
+  workOrderStatuses,
+} from './alarms-vocabulary.ts'
 import { Attachment } from './work-order-attachments.ts'
 
 /*
@@ -12,32 +19,23 @@ import { Attachment } from './work-order-attachments.ts'
 const open = { additionalProperties: true } as const
 const NullableTimestamp = Nullable(Timestamp)
 
-export const AlarmStatus = OneOf(['active', 'acknowledged', 'cleared', 'closed'] as const)
-export const AlarmSeverity = OneOf(['critical', 'major', 'minor', 'info'] as const)
+export const AlarmStatus = OneOf(alarmStatuses)
+export const AlarmSeverity = OneOf(alarmSeverities)
 
 export const WorkOrder = Type.Object(
   {
     id: Id,
     estateId: Id,
-    source: OneOf(['alarm', 'resident', 'desk', 'inspection'] as const),
+    source: OneOf(workOrderSources),
     alarmId: Nullable(Id),
     category: Type.String(),
-    priority: OneOf(['urgent', 'high', 'normal', 'low'] as const),
+    priority: OneOf(workOrderPriorities),
     department: Nullable(Type.String()),
     title: Type.String(),
     description: Nullable(Type.String()),
     unitId: Nullable(Id),
     buildingId: Nullable(Id),
-    status: OneOf([
-      'registered',
-      'dispatched',
-      'assigned',
-      'in_progress',
-      'done',
-      'return_visit',
-      'closed',
-      'cancelled',
-    ] as const),
+    status: OneOf(workOrderStatuses),
     assigneeId: Nullable(Id),
     respondBy: Timestamp,
     completeBy: Timestamp,

@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
 import { DateString, DecimalOut, Id, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
+import { billRunScopes, billRunStatuses } from './billing-vocabulary.ts'
 
 /*
  * What the bill-run and desk routes answer, for the OpenAPI document and so the console's types
@@ -8,8 +9,8 @@ import { DateString, DecimalOut, Id, Nullable, OneOf, Timestamp } from '../kerne
  */
 
 const open = { additionalProperties: true } as const
-const Scope = OneOf(['estate', 'building', 'unit', 'customer'] as const)
-const RunStatus = OneOf(['preview', 'approved', 'superseded'] as const)
+const Scope = OneOf(billRunScopes)
+const RunStatus = OneOf(billRunStatuses)
 
 /** A bill run in the list: its totals, scope and who previewed and approved it. */
 export const BillRunSummary = Type.Object(

@@ -4,8 +4,10 @@ import type { EstateResource } from '../kernel/estate-resource.ts'
 import { DateString, Id, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 import { unitUses } from '../property/unit-resource.ts'
 import type { UnitUse } from '../store/database-schema.ts'
+import { assignmentTargets } from './billing-vocabulary.ts'
 
-export const assignmentTargets = ['estate', 'building', 'use', 'unit', 'customer'] as const
+export { assignmentTargets }
+
 type Target = (typeof assignmentTargets)[number]
 
 /** The field that names what a target is; the estate target has none. */

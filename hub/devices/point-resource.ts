@@ -1,4 +1,5 @@
 import { Type } from 'typebox'
+import { pointKinds } from '../../gateway/contract/index.ts'
 import type { EstateResource } from '../kernel/estate-resource.ts'
 import { Code, Decimal, DecimalOut, Id, Name, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 import {
@@ -9,7 +10,7 @@ import {
   protocolProblem,
 } from './protocol-schemas.ts'
 
-export const pointKinds = ['counter', 'gauge', 'state', 'event'] as const
+export { pointKinds }
 export const byteOrders = ['ABCD', 'CDAB', 'BADC', 'DCBA'] as const
 
 const fields = {

@@ -12,8 +12,9 @@ import {
   OneOf,
   Timestamp,
 } from '../kernel/schema-parts.ts'
+import { meterKinds, meterStatuses } from './metering-vocabulary.ts'
 
-export const meterKinds = ['water', 'electricity', 'gas', 'heat'] as const
+export { meterKinds }
 
 const fields = {
   estateId: Id,
@@ -36,7 +37,7 @@ const fields = {
   billing: Type.Optional(
     Type.Boolean({ description: 'read for bills (false: a check or sub-metering meter)' }),
   ),
-  status: Type.Optional(OneOf(['active', 'retired'] as const)),
+  status: Type.Optional(OneOf(meterStatuses)),
 }
 // The multiplier changes only through a replacement (换表), which records old and new, so
 // consumption before and after the change stays reproducible.

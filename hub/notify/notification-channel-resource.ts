@@ -1,17 +1,18 @@
 import { Type } from 'typebox'
+import { alarmSeverities as severities } from '../alarms/alarms-vocabulary.ts'
 import { invalid } from '../kernel/api-error.ts'
 import type { EstateResource, Row } from '../kernel/estate-resource.ts'
 import { Id, Name, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 import type { NotificationTopic } from '../store/database-schema.ts'
 import { jsonb } from '../store/jsonb.ts'
+import { notificationChannelKinds as channelKinds } from './notify-vocabulary.ts'
 
-export const channelKinds = ['webhook', 'email'] as const
+export { channelKinds }
 export const notificationTopics = [
   'alarm.raised',
   'alarm.cleared',
   'work_order.escalated',
 ] as const satisfies readonly NotificationTopic[]
-const severities = ['critical', 'major', 'minor', 'info'] as const
 
 const Url = Type.String({
   minLength: 1,

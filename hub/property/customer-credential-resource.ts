@@ -3,9 +3,10 @@ import { conflict } from '../kernel/api-error.ts'
 import type { EstateResource } from '../kernel/estate-resource.ts'
 import { Id, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 import type { CredentialKind } from '../store/database-schema.ts'
+import { credentialKinds } from './property-vocabulary.ts'
 
 // The kinds an access controller reports (drivers/access/access-event-schema.ts, docs/access-events.md).
-export const credentialKinds = ['card', 'face', 'qr', 'pin'] as const satisfies readonly CredentialKind[]
+export { credentialKinds }
 
 // As the controller sends it (1-128 characters), without surrounding spaces: a card number
 // pasted with a trailing blank would never match an event.

@@ -1,8 +1,9 @@
 import { Type } from 'typebox'
 import type { EstateResource } from '../kernel/estate-resource.ts'
 import { Code, Id, Name, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
+import { customerKinds } from './property-vocabulary.ts'
 
-export const customerKinds = ['person', 'company'] as const
+export { customerKinds }
 
 const optionalText = (maxLength: number) => Type.Optional(Nullable(Type.String({ maxLength })))
 const fields = {

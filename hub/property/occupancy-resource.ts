@@ -3,8 +3,9 @@ import { Type } from 'typebox'
 import { conflict, invalid } from '../kernel/api-error.ts'
 import type { EstateResource } from '../kernel/estate-resource.ts'
 import { DateString, Id, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
+import { occupancyRoles } from './property-vocabulary.ts'
 
-export const occupancyRoles = ['owner', 'tenant'] as const
+export { occupancyRoles }
 
 const fields = {
   unitId: Id,

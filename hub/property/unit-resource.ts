@@ -2,9 +2,9 @@ import { Type } from 'typebox'
 import { invalid } from '../kernel/api-error.ts'
 import type { EstateResource } from '../kernel/estate-resource.ts'
 import { Code, Decimal, DecimalOut, Id, OneOf, Timestamp } from '../kernel/schema-parts.ts'
+import { unitStatuses, unitUses } from './property-vocabulary.ts'
 
-export const unitUses = ['residence', 'shop', 'office', 'parking', 'storage', 'other'] as const
-export const unitStatuses = ['vacant', 'occupied', 'rented', 'decorating'] as const
+export { unitStatuses, unitUses }
 
 const fields = {
   buildingId: Id,
