@@ -58,9 +58,12 @@ export async function issueRepairCharge(
     throw invalid(
       'body.chargeAmount',
       `must be yuan with at most 2 decimals, got ${JSON.stringify(charge.amount)}`,
+      'money.yuan',
+      { got: String(JSON.stringify(charge.amount)) },
     )
   const amount = Decimal.of(charge.amount)
-  if (!amount.gt(0)) throw invalid('body.chargeAmount', 'must be more than 0')
+  if (!amount.gt(0))
+    throw invalid('body.chargeAmount', 'must be more than 0', 'number.exclusiveMinimum', { limit: 0 })
 
   // The order row is locked by the caller, so this cannot race another completion of it. The
   // one-charge index backs it only for the same payer and item; this covers any. Every charge
@@ -74,7 +77,13 @@ export async function issueRepairCharge(
     .where('period', '=', period)
     .where('kind', '=', 'charge')
     .executeTakeFirst()
-  if (earlier) throw conflict('params.id', `the repair is already charged (receivable ${earlier.id})`)
+  if (earlier)
+    throw conflict(
+      'params.id',
+      `the repair is already charged (receivable ${earlier.id})`,
+      'repair.alreadyCharged',
+      { receivableId: earlier.id },
+    )
 
   const item = await repairFeeItem(trx, order.estateId, charge.feeItemId)
 
@@ -133,6 +142,8 @@ async function repairFeeItem(
       throw invalid(
         'body.feeItemId',
         `is a ${item.kind} item (${item.code}): a paid repair needs a one_off item`,
+        'feeItem.notOneOff',
+        { kind: item.kind },
       )
     return item
   }
@@ -141,11 +152,15 @@ async function repairFeeItem(
     throw invalid(
       'body.feeItemId',
       `is required: the estate has no fee item with code ${REPAIR_FEE_CODE} to charge repairs to; create one (kind one_off) or give feeItemId`,
+      'repair.noFeeItem',
+      { code: REPAIR_FEE_CODE },
     )
   if (item.kind !== 'one_off')
     throw invalid(
       'body.feeItemId',
       `is required: the estate's ${REPAIR_FEE_CODE} fee item is a ${item.kind} item, not one_off; give a one_off item`,
+      'repair.feeItemNotOneOff',
+      { code: REPAIR_FEE_CODE, kind: item.kind },
     )
   return item
 }
@@ -171,6 +186,7 @@ async function repairPayer(
     throw invalid(
       'body.chargeCustomerId',
       'is required: the order has no unit whose tenant or owner would pay the repair',
+      'repair.noPayer',
     )
   // Billing decides who pays for a unit (the tenant in place, else the owner): the same rule
   // as a bill run whose period ends today.
@@ -180,6 +196,8 @@ async function repairPayer(
     throw invalid(
       'body.chargeCustomerId',
       `is required: unit ${unit?.code ?? order.unitId} has no tenant or owner in place on ${today}`,
+      'repair.noPayerOnDate',
+      { unit: String(unit?.code ?? order.unitId), date: String(today) },
     )
   return unit.customerId
 }

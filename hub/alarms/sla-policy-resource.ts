@@ -78,6 +78,8 @@ export const slaPolicyResource: EstateResource = {
       throw invalid(
         'body.completeMinutes',
         `must be at least respondMinutes (${respond}): an order cannot be due done before it is due answered`,
+        'sla.completeBeforeRespond',
+        { respond },
       )
     if (existing) return
     // The unique key (estate, coalesce(category, ''), priority) answers a race with 409 too,
@@ -96,10 +98,14 @@ export const slaPolicyResource: EstateResource = {
         ? conflict(
             'body.priority',
             `this estate already has a policy for every ${priority} order (category null): change that one (${taken.id})`,
+            'sla.duplicate',
+            { priority },
           )
         : conflict(
             'body.category',
             `this estate already has a policy for ${priority} ${category} orders: change that one (${taken.id})`,
+            'sla.duplicate',
+            { priority, category: String(category) },
           )
   },
 }

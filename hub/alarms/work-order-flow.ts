@@ -55,10 +55,21 @@ export async function moveWorkOrder(
     const chargeField = (['chargeAmount', 'chargeCustomerId', 'feeItemId'] as const).find(
       (f) => input[f] !== undefined,
     )
-    if (chargeField) throw invalid(`body.${chargeField}`, 'is only for complete (a paid repair)')
+    if (chargeField)
+      throw invalid(
+        `body.${chargeField}`,
+        'is only for complete (a paid repair)',
+        'workOrder.chargeOnlyOnComplete',
+      )
   } else if (input.chargeAmount === undefined) {
     const orphan = (['chargeCustomerId', 'feeItemId'] as const).find((f) => input[f] !== undefined)
-    if (orphan) throw invalid('body.chargeAmount', `is required with ${orphan}: what the repair costs`)
+    if (orphan)
+      throw invalid(
+        'body.chargeAmount',
+        `is required with ${orphan}: what the repair costs`,
+        'workOrder.chargeAmountRequired',
+        { with: orphan },
+      )
   }
   await db.transaction().execute(async (trx) => {
     const order = await trx
@@ -68,27 +79,39 @@ export async function moveWorkOrder(
       .forUpdate()
       .executeTakeFirstOrThrow()
     if (!(step.from as readonly string[]).includes(order.status))
-      throw conflict('params.id', `cannot ${action} a work order that is ${order.status}`)
+      throw conflict(
+        'params.id',
+        `cannot ${action} a work order that is ${order.status}`,
+        'workOrder.wrongStatus',
+        { action, status: order.status },
+      )
     const set: Record<string, unknown> = { status: step.to, updatedAt: now }
     let charged: IssuedRepairCharge | undefined
     switch (action) {
       case 'dispatch':
-        if (!input.department?.trim()) throw invalid('body.department', 'is required to dispatch')
+        if (!input.department?.trim())
+          throw invalid('body.department', 'is required to dispatch', 'workOrder.departmentRequired')
         set.department = input.department.trim()
         set.respondedAt = order.respondedAt ?? now
         break
       case 'assign': {
-        if (!input.assigneeId) throw invalid('body.assigneeId', 'is required to assign')
+        if (!input.assigneeId)
+          throw invalid('body.assigneeId', 'is required to assign', 'workOrder.assigneeRequired')
         // Only someone who may work this estate's orders (the picker's list): an order given to
         // a finance clerk or a disabled account would sit with nobody able to move it.
         const assignees = await assigneesOf(trx, order.estateId)
         if (!assignees.some((a) => a.id === input.assigneeId))
-          throw invalid('body.assigneeId', "is not an active user who may work this estate's orders")
+          throw invalid(
+            'body.assigneeId',
+            "is not an active user who may work this estate's orders",
+            'workOrder.assigneeNotAllowed',
+          )
         set.assigneeId = input.assigneeId
         break
       }
       case 'complete':
-        if (!input.note?.trim()) throw invalid('body.note', 'is required: what was done')
+        if (!input.note?.trim())
+          throw invalid('body.note', 'is required: what was done', 'workOrder.noteRequired')
         set.completionNote = input.note.trim()
         set.completedAt = now
         set.parts = jsonb(input.parts ?? [])
@@ -117,7 +140,10 @@ export async function moveWorkOrder(
           input.satisfaction < 1 ||
           input.satisfaction > 5
         )
-          throw invalid('body.satisfaction', 'must be a whole number from 1 to 5')
+          throw invalid('body.satisfaction', 'must be a whole number from 1 to 5', 'integer.between', {
+            min: 1,
+            max: 5,
+          })
         set.satisfaction = input.satisfaction
         set.visitComment = input.comment ?? null
         break
@@ -125,7 +151,8 @@ export async function moveWorkOrder(
         set.closedAt = now
         break
       case 'cancel':
-        if (!input.reason?.trim()) throw invalid('body.reason', 'is required to cancel')
+        if (!input.reason?.trim())
+          throw invalid('body.reason', 'is required to cancel', 'workOrder.reasonRequired')
         set.cancelReason = input.reason.trim()
         set.closedAt = now
         break

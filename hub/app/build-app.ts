@@ -4,8 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { sql } from 'kysely'
 import { Type } from 'typebox'
 import { registerAuthentication } from '../auth/authenticate.ts'
-import { ApiError } from '../kernel/api-error.ts'
-import { handleError } from '../kernel/error-handler.ts'
+import { handleError, handleNotFound } from '../kernel/error-handler.ts'
 import { registerEstateResource } from '../kernel/estate-resource-routes.ts'
 import { createMetrics, type HubMetrics, registerMetrics } from '../kernel/http-metrics.ts'
 import type { HubModule } from '../kernel/hub-module.ts'
@@ -60,15 +59,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Unknown body or query keys are refused rather than silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
     bodyLimit: 20 * 1024 * 1024,
+    // A malformed or over-long URL answers in our error shape too, not Fastify's own.
+    frameworkErrors: handleError,
   })
   app.setErrorHandler(handleError)
-  app.setNotFoundHandler((request, reply) =>
-    handleError(
-      new ApiError('EH_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
-      request,
-      reply,
-    ),
-  )
+  app.setNotFoundHandler(handleNotFound)
   app.addSchema(ErrorResponse)
 
   // The OpenAPI document and its UI are public; everything they describe is not.

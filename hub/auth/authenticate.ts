@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import { type AccessScope, loadAccessScope } from '../kernel/access-scope.ts'
-import { ApiError } from '../kernel/api-error.ts'
+import { ApiError, detail } from '../kernel/api-error.ts'
+import type { ErrorRule } from '../kernel/error-rules.ts'
 import type { Database } from '../store/database-schema.ts'
 import { hashSessionToken, looksLikeSessionToken } from './session-token.ts'
 
@@ -17,15 +18,16 @@ declare module 'fastify' {
   }
 }
 
-const unauthenticated = (message: string) =>
-  new ApiError('EH_ERR_UNAUTHENTICATED', message, [{ field: 'headers.authorization', message }])
+const unauthenticated = (message: string, rule: ErrorRule & `auth.token${string}`) =>
+  new ApiError('EH_ERR_UNAUTHENTICATED', message, [detail('headers.authorization', message, rule)])
 
 async function scopeOf(db: Kysely<Database>, request: FastifyRequest): Promise<AccessScope> {
   const header = request.headers.authorization
-  if (!header) throw unauthenticated('a bearer token is required (POST /api/v1/auth/login)')
+  if (!header)
+    throw unauthenticated('a bearer token is required (POST /api/v1/auth/login)', 'auth.tokenMissing')
   const [scheme, token] = header.split(' ')
   if (scheme?.toLowerCase() !== 'bearer' || !token || !looksLikeSessionToken(token)) {
-    throw unauthenticated('the Authorization header must be "Bearer <token>"')
+    throw unauthenticated('the Authorization header must be "Bearer <token>"', 'auth.tokenMalformed')
   }
   const session = await db
     .selectFrom('sessions')
@@ -36,7 +38,7 @@ async function scopeOf(db: Kysely<Database>, request: FastifyRequest): Promise<A
     .where('users.disabled', '=', false)
     .executeTakeFirst()
   if (!session || session.expiresAt.getTime() <= Date.now()) {
-    throw unauthenticated('the token is unknown, revoked or expired; log in again')
+    throw unauthenticated('the token is unknown, revoked or expired; log in again', 'auth.tokenInvalid')
   }
   request.sessionId = session.id
   return loadAccessScope(db, session.userId, session.username)

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { type RuleRef, ruleRef } from '../kernel/api-error.ts'
 import type { Database, Role } from '../store/database-schema.ts'
 import { hashPassword, MIN_PASSWORD_LENGTH } from './password.ts'
 
@@ -6,18 +7,26 @@ export class AccountError extends Error {
   readonly field: string
   /** True when the problem is a clash with an existing account (HTTP 409), not bad input. */
   readonly conflict: boolean
-  constructor(field: string, message: string, conflict = false) {
+  readonly rule: RuleRef
+  constructor(field: string, message: string, rule: RuleRef, conflict = false) {
     super(`${field}: ${message}`)
     this.field = field
+    this.rule = rule
     this.conflict = conflict
   }
 }
 
 export function checkPasswordStrength(password: string, username: string, field = 'password') {
   if (password.length < MIN_PASSWORD_LENGTH)
-    throw new AccountError(field, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
+    throw new AccountError(
+      field,
+      `must be at least ${MIN_PASSWORD_LENGTH} characters`,
+      ruleRef('password.tooShort', {
+        min: MIN_PASSWORD_LENGTH,
+      }),
+    )
   if (password.toLowerCase().includes(username.toLowerCase()))
-    throw new AccountError(field, 'must not contain the username')
+    throw new AccountError(field, 'must not contain the username', ruleRef('password.containsUsername'))
 }
 
 export interface NewAccount {
@@ -34,7 +43,13 @@ export async function createUser(db: Kysely<Database>, account: NewAccount) {
     .select('id')
     .where((eb) => eb(eb.fn('lower', ['username']), '=', account.username.toLowerCase()))
     .executeTakeFirst()
-  if (taken) throw new AccountError('username', `${account.username} is taken`, true)
+  if (taken)
+    throw new AccountError(
+      'username',
+      `${account.username} is taken`,
+      ruleRef('user.usernameTaken', { username: account.username }),
+      true,
+    )
   return db
     .insertInto('users')
     .values({

@@ -19,21 +19,27 @@ export interface ApprovalRequest {
 }
 
 const money = (field: string, value: string | undefined, signed = false): Decimal => {
-  if (value === undefined) throw invalid(field, 'is required')
+  if (value === undefined) throw invalid(field, 'is required', 'field.required')
   let d: Decimal
   try {
     d = Decimal.of(value)
   } catch {
-    throw invalid(field, `must be an amount in yuan, got ${JSON.stringify(value)}`)
+    throw invalid(field, `must be an amount in yuan, got ${JSON.stringify(value)}`, 'money.yuan', {
+      got: String(JSON.stringify(value)),
+    })
   }
-  if (d.scale > 2) throw invalid(field, 'has more than 2 decimals')
+  if (d.scale > 2) throw invalid(field, 'has more than 2 decimals', 'decimal.places', { max: 2 })
   if (d.isZero() || (!signed && d.isNegative()))
-    throw invalid(field, signed ? 'must not be zero' : 'must be positive')
+    throw invalid(
+      field,
+      signed ? 'must not be zero' : 'must be positive',
+      signed ? 'number.notZero' : 'number.positive',
+    )
   return d
 }
 
 async function paymentOf(trx: Kysely<Database>, estateId: string, id: string | undefined) {
-  if (id === undefined) throw invalid('body.paymentId', 'is required')
+  if (id === undefined) throw invalid('body.paymentId', 'is required', 'field.required')
   const payment = await trx
     .selectFrom('payments')
     .selectAll()
@@ -60,7 +66,7 @@ async function unallocated(trx: Kysely<Database>, paymentId: string, amount: str
  * here are made again at approval, when balances may have changed.
  */
 export async function requestApproval(db: Kysely<Database>, r: ApprovalRequest): Promise<string> {
-  if (r.reason.trim() === '') throw invalid('body.reason', 'is required')
+  if (r.reason.trim() === '') throw invalid('body.reason', 'is required', 'field.required')
   return db.transaction().execute(async (trx) => {
     let amount: Decimal
     let customerId = r.customerId ?? null
@@ -75,7 +81,8 @@ export async function requestApproval(db: Kysely<Database>, r: ApprovalRequest):
           .where('kind', '=', 'void')
           .where('status', '<>', 'rejected')
           .executeTakeFirst()
-        if (pending) throw conflict('body.paymentId', 'has a void requested or done already')
+        if (pending)
+          throw conflict('body.paymentId', 'has a void requested or done already', 'approval.voidPending')
         amount = Decimal.of(payment.amount)
         customerId = payment.customerId
         break
@@ -87,10 +94,15 @@ export async function requestApproval(db: Kysely<Database>, r: ApprovalRequest):
           throw invalid(
             'body.paymentId',
             r.kind === 'deposit_refund' ? 'is not a deposit' : 'is a deposit: request a deposit_refund',
+            r.kind === 'deposit_refund' ? 'approval.notDeposit' : 'approval.isDeposit',
           )
         amount = money('body.amount', r.amount)
         if (amount.gt(await unallocated(trx, payment.id, payment.amount)))
-          throw invalid('body.amount', 'is more than the part of the payment that was not used for bills')
+          throw invalid(
+            'body.amount',
+            'is more than the part of the payment that was not used for bills',
+            'approval.refundTooMuch',
+          )
         customerId = payment.customerId
         break
       }
@@ -108,9 +120,23 @@ export async function requestApproval(db: Kysely<Database>, r: ApprovalRequest):
           feeItemId = line.feeItemId
         } else {
           if (amount.isNegative())
-            throw invalid('body.amount', 'a credit must name the receivable it reduces')
-          if (customerId === null) throw invalid('body.customerId', 'is required without a receivable')
-          if (feeItemId === null) throw invalid('body.feeItemId', 'is required without a receivable')
+            throw invalid(
+              'body.amount',
+              'a credit must name the receivable it reduces',
+              'approval.creditNeedsReceivable',
+            )
+          if (customerId === null)
+            throw invalid(
+              'body.customerId',
+              'is required without a receivable',
+              'approval.requiredWithoutReceivable',
+            )
+          if (feeItemId === null)
+            throw invalid(
+              'body.feeItemId',
+              'is required without a receivable',
+              'approval.requiredWithoutReceivable',
+            )
         }
         break
       }
@@ -124,7 +150,7 @@ export async function requestApproval(db: Kysely<Database>, r: ApprovalRequest):
           .executeTakeFirst()
         if (!line || r.receivableId === undefined) throw notFound('receivable', 'body.receivableId')
         if (line.kind !== 'late_fee')
-          throw invalid('body.receivableId', 'is not a late fee: use an adjustment')
+          throw invalid('body.receivableId', 'is not a late fee: use an adjustment', 'approval.notLateFee')
         customerId = line.customerId
         feeItemId = line.feeItemId
         break
@@ -167,9 +193,10 @@ export async function decideApproval(
       .where('id', '=', id)
       .forUpdate()
       .executeTakeFirstOrThrow()
-    if (a.status !== 'requested') throw conflict('params.id', `is already ${a.status}`)
+    if (a.status !== 'requested')
+      throw conflict('params.id', `is already ${a.status}`, 'approval.alreadyDecided', { status: a.status })
     if (a.requestedBy === decidedBy)
-      throw forbidden('a request must be approved by someone other than who made it')
+      throw forbidden('a request must be approved by someone other than who made it', 'approval.selfApproval')
     if (decision === 'approve') await book(trx, a, decidedBy)
     await trx
       .updateTable('approvals')
@@ -212,6 +239,8 @@ async function book(trx: Transaction<Database>, a: ApprovalRow, decidedBy: strin
           throw conflict(
             'params.id',
             `the payment's ${rest.toFixed(2)} left over was already used (balance ${balance.toFixed(2)}); it cannot be voided`,
+            'approval.voidUsed',
+            { rest: rest.toFixed(2), balance: balance.toFixed(2) },
           )
       }
       const entries: EntryInput[] = []
@@ -263,6 +292,8 @@ async function book(trx: Transaction<Database>, a: ApprovalRow, decidedBy: strin
         throw conflict(
           'params.id',
           `the customer's ${account} is ${balance.toFixed(2)}, less than the refund`,
+          'approval.balanceTooLow',
+          { account, balance: balance.toFixed(2) },
         )
       await postJournal(
         trx,
@@ -301,6 +332,8 @@ async function book(trx: Transaction<Database>, a: ApprovalRow, decidedBy: strin
             throw conflict(
               'params.id',
               `the line's open balance is ${open?.open ?? '0.00'}, less than the credit`,
+              'approval.lineOpenTooLow',
+              { open: String(open?.open ?? '0.00') },
             )
         }
       }

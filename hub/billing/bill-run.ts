@@ -172,6 +172,7 @@ export async function approveBillRun(
         run.status === 'approved'
           ? 'is already approved'
           : 'was replaced by a newer preview; approve that one',
+        run.status === 'approved' ? 'billRun.alreadyApproved' : 'billRun.replaced',
       )
     // One approval at a time per estate: the differences below stay true until commit.
     await trx

@@ -54,7 +54,11 @@ function requestHash(r: PaymentRequest): string {
 export async function takePayment(db: Kysely<Database>, request: PaymentRequest): Promise<PaymentResult> {
   const amount = Decimal.of(request.amount)
   if (!amount.gt(0) || amount.scale > 2)
-    throw invalid('body.amount', 'must be a positive amount in yuan with at most 2 decimals')
+    throw invalid(
+      'body.amount',
+      'must be a positive amount in yuan with at most 2 decimals',
+      'money.positive',
+    )
   const hash = requestHash(request)
   return db.transaction().execute(async (trx) => {
     const estate = await trx
@@ -90,6 +94,7 @@ export async function takePayment(db: Kysely<Database>, request: PaymentRequest)
         throw conflict(
           'headers.idempotency-key',
           'was already used for a different payment; use a new key for a new payment',
+          'payment.idempotencyReused',
         )
       return replay(trx, earlier)
     }
@@ -111,19 +116,39 @@ export async function takePayment(db: Kysely<Database>, request: PaymentRequest)
         for (const [i, a] of request.allocations.entries()) {
           const line = byId.get(a.receivableId)
           const field = `body.allocations.${i}`
-          if (!line) throw invalid(`${field}.receivableId`, 'is not an open receivable of this customer')
-          if (seen.has(a.receivableId)) throw invalid(`${field}.receivableId`, 'appears twice')
+          if (!line)
+            throw invalid(
+              `${field}.receivableId`,
+              'is not an open receivable of this customer',
+              'payment.notOpenLine',
+            )
+          if (seen.has(a.receivableId))
+            throw invalid(`${field}.receivableId`, 'appears twice', 'payment.lineTwice')
           seen.add(a.receivableId)
           const take = Decimal.of(a.amount)
           if (!take.gt(0) || take.scale > 2)
-            throw invalid(`${field}.amount`, 'must be a positive amount with at most 2 decimals')
+            throw invalid(
+              `${field}.amount`,
+              'must be a positive amount with at most 2 decimals',
+              'money.positive',
+            )
           if (take.gt(line.open))
-            throw invalid(`${field}.amount`, `is more than the line's open balance ${line.open}`)
+            throw invalid(
+              `${field}.amount`,
+              `is more than the line's open balance ${line.open}`,
+              'payment.moreThanOpen',
+              { open: String(line.open) },
+            )
           allocations.push({ receivableId: line.id, feeItemId: line.feeItemId, amount: take })
         }
         const total = allocations.reduce((s, a) => s.plus(a.amount), Decimal.ZERO)
         if (total.gt(amount))
-          throw invalid('body.amount', `is less than the lines chosen (${total.toFixed(2)})`)
+          throw invalid(
+            'body.amount',
+            `is less than the lines chosen (${total.toFixed(2)})`,
+            'payment.lessThanLines',
+            { total: total.toFixed(2) },
+          )
       } else {
         let left = amount
         for (const line of open) {
@@ -135,7 +160,7 @@ export async function takePayment(db: Kysely<Database>, request: PaymentRequest)
         }
       }
     } else if (request.allocations && request.allocations.length > 0) {
-      throw invalid('body.allocations', 'a deposit is not allocated to bills')
+      throw invalid('body.allocations', 'a deposit is not allocated to bills', 'payment.depositNotAllocated')
     }
 
     const seq = counter.last + 1

@@ -1,4 +1,4 @@
-import { ApiError, type ErrorDetail } from '../kernel/api-error.ts'
+import { ApiError, type ErrorDetail, ruleRef } from '../kernel/api-error.ts'
 import { meterKinds } from '../metering/meter-resource.ts'
 import { customerKinds } from '../property/customer-resource.ts'
 import { occupancyRoles } from '../property/occupancy-resource.ts'
@@ -164,6 +164,7 @@ export function mapColumns(kind: ImportKind, headers: readonly string[]): Mapped
     if (!column) {
       unknown.push({
         field: `header: ${header}`,
+        ...ruleRef('import.unknownColumn', { known }),
         message: `unknown column; ${kind} columns are ${known}`,
         column: header,
       })
@@ -173,6 +174,7 @@ export function mapColumns(kind: ImportKind, headers: readonly string[]): Mapped
     if (earlier !== undefined) {
       unknown.push({
         field: `header: ${header}`,
+        ...ruleRef('import.repeatedColumn', { earlier, key: column.key }),
         message: `repeats column "${earlier}" (both are ${column.key})`,
         column: header,
       })
@@ -185,6 +187,7 @@ export function mapColumns(kind: ImportKind, headers: readonly string[]): Mapped
     .filter((c) => c.required && !seen.has(c))
     .map((c) => ({
       field: `header: ${c.key}`,
+      ...ruleRef('import.missingColumn', { names: describeColumn(c) }),
       message: `required column is missing (write one of ${describeColumn(c)})`,
     }))
   const problems = [...unknown, ...missing]

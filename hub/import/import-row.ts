@@ -1,10 +1,12 @@
 import type { TSchema } from 'typebox'
 import { Value } from 'typebox/value'
+import { type RuleRef, ruleRef } from '../kernel/api-error.ts'
+import { ruleOfIssue } from '../kernel/validation-rules.ts'
 import type { ImportColumn, MappedColumn } from './import-columns.ts'
 import type { SheetRow } from './read-sheet.ts'
 
 /** One complaint about one row, keyed by column key (or body field when no column fills it). */
-export interface RowIssue {
+export interface RowIssue extends RuleRef {
   readonly key: string
   readonly message: string
 }
@@ -21,7 +23,7 @@ export interface ParsedRow {
   readonly hasOccupancy: boolean
 }
 
-type Converted = { value: unknown } | { error: string }
+type Converted = { value: unknown } | { error: string; rule: RuleRef }
 
 const DATE = /^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$/
 
@@ -35,17 +37,27 @@ function toDate(text: string): Converted {
       return { value: date.toISOString().slice(0, 10) }
     }
   }
-  return { error: `must be a date like 2024-03-01, got "${text}"` }
+  return {
+    error: `must be a date like 2024-03-01, got "${text}"`,
+    rule: ruleRef('date.format', { got: text }),
+  }
 }
 
 function toDecimal(column: ImportColumn, text: string): Converted {
-  if (!/^[+-]?\d+(\.\d+)?$/.test(text)) return { error: `must be a number, got "${text}"` }
+  if (!/^[+-]?\d+(\.\d+)?$/.test(text))
+    return { error: `must be a number, got "${text}"`, rule: ruleRef('number.format', { got: text }) }
   const value = text.replace(/^\+/, '')
   if (column.above !== undefined && !(Number(value) > column.above)) {
-    return { error: `must be greater than ${column.above}, got ${value}` }
+    return {
+      error: `must be greater than ${column.above}, got ${value}`,
+      rule: ruleRef('number.exclusiveMinimum', { limit: column.above, got: value }),
+    }
   }
   if (column.atLeast !== undefined && !(Number(value) >= column.atLeast)) {
-    return { error: `must be at least ${column.atLeast}, got ${value}` }
+    return {
+      error: `must be at least ${column.atLeast}, got ${value}`,
+      rule: ruleRef('number.minimum', { limit: column.atLeast, got: value }),
+    }
   }
   // Kept as text: the schema and normaliseDecimals check the decimal places exactly.
   return { value }
@@ -59,15 +71,23 @@ function toEnum(column: ImportColumn, text: string): Converted {
   const words = Object.keys(column.words ?? {})
   return {
     error: `must be one of ${column.values?.join(', ')}${words.length > 0 ? ` (or ${words.join(', ')})` : ''}, got "${text}"`,
+    rule: ruleRef('value.oneOf', { values: [...(column.values ?? []), ...words].join(', '), got: text }),
   }
 }
 
-export function convertCell(column: ImportColumn, text: string): Converted {
+/** A cell's value, or the English complaint about it (what the import's tests read). */
+export function convertCell(column: ImportColumn, text: string): { value: unknown } | { error: string } {
+  const converted = convertWithRule(column, text)
+  return 'error' in converted ? { error: converted.error } : converted
+}
+
+/** A cell's value, or the complaint with its rule (what the import's answer carries). */
+function convertWithRule(column: ImportColumn, text: string): Converted {
   switch (column.type) {
     case 'integer':
       return /^[+-]?\d+$/.test(text)
         ? { value: Number(text) }
-        : { error: `must be a whole number, got "${text}"` }
+        : { error: `must be a whole number, got "${text}"`, rule: ruleRef('integer.format', { got: text }) }
     case 'decimal':
       return toDecimal(column, text)
     case 'boolean': {
@@ -75,6 +95,10 @@ export function convertCell(column: ImportColumn, text: string): Converted {
       if (value === 'true' || value === 'false') return { value: value === 'true' }
       return {
         error: `must be ${[...Object.keys(column.words ?? {}), 'true', 'false'].join('/')}, got "${text}"`,
+        rule: ruleRef('boolean.format', {
+          values: [...Object.keys(column.words ?? {}), 'true', 'false'].join('/'),
+          got: text,
+        }),
       }
     }
     case 'date':
@@ -101,9 +125,9 @@ export function parseRow(row: SheetRow, columns: readonly MappedColumn[]): Parse
       codes.push({ column, code: text })
       continue
     }
-    const converted = convertCell(column, text)
+    const converted = convertWithRule(column, text)
     if ('error' in converted) {
-      issues.push({ key: column.key, message: converted.error })
+      issues.push({ key: column.key, ...converted.rule, message: converted.error })
       continue
     }
     const target = column.record === 'occupancy' ? occupancy : main
@@ -112,7 +136,7 @@ export function parseRow(row: SheetRow, columns: readonly MappedColumn[]): Parse
   return { rowNumber: row.rowNumber, main, occupancy, codes, issues, hasOccupancy }
 }
 
-interface SchemaIssue {
+interface SchemaIssue extends RuleRef {
   readonly field: string
   readonly message: string
 }
@@ -154,7 +178,9 @@ export function schemaIssues(
       if (seen.has(field)) continue
       seen.add(field)
       const scale = error.keyword === 'required' ? undefined : decimals[field]
-      issues.push({ field, message: messageOf(error.keyword, params, error.message, scale) })
+      const rule =
+        scale !== undefined ? ruleRef('decimal.places', { max: scale }) : ruleOfIssue(error.keyword, params)
+      issues.push({ field, ...rule, message: messageOf(error.keyword, params, error.message, scale) })
     }
   }
   return issues

@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync'
 import ExcelJS, { type CellValue } from 'exceljs'
-import { ApiError } from '../kernel/api-error.ts'
+import { ApiError, type RuleRef, ruleRef } from '../kernel/api-error.ts'
 
 export type SheetFormat = 'csv' | 'xlsx'
 
@@ -18,8 +18,8 @@ export interface Sheet {
 
 export const MAX_IMPORT_ROWS = 20_000
 
-const rejected = (message: string, field = 'file') =>
-  new ApiError('EH_ERR_IMPORT_REJECTED', message, [{ field, message }])
+const rejected = (message: string, rule: RuleRef, field = 'file') =>
+  new ApiError('EH_ERR_IMPORT_REJECTED', message, [{ field, ...rule, message }])
 
 /** Excel's column letters (A, B, …, AA): clerks open CSV files in Excel too. */
 export function columnLetter(index: number): string {
@@ -52,6 +52,7 @@ function readCsv(data: Buffer): GridRow[] {
   } catch {
     throw rejected(
       'the CSV file is not UTF-8 text (GBK/ANSI encodings are not supported): save it as "CSV UTF-8" or upload the .xlsx',
+      ruleRef('import.notUtf8'),
     )
   }
   // Excel in some locales saves CSV with semicolons; a header line without commas tells.
@@ -66,7 +67,10 @@ function readCsv(data: Buffer): GridRow[] {
       skip_empty_lines: false,
     }) as string[][]
   } catch (error) {
-    throw rejected(`the CSV file cannot be read: ${(error as Error).message}`)
+    throw rejected(
+      `the CSV file cannot be read: ${(error as Error).message}`,
+      ruleRef('import.csvUnreadable', { reason: (error as Error).message }),
+    )
   }
   // One record is one spreadsheet row, even when a quoted cell spans several lines.
   return records.map((cells, index) => ({ rowNumber: index + 1, cells }))
@@ -77,10 +81,13 @@ async function readXlsx(data: Buffer): Promise<GridRow[]> {
   try {
     await workbook.xlsx.load(data as unknown as Parameters<typeof workbook.xlsx.load>[0])
   } catch (error) {
-    throw rejected(`the file is not a readable .xlsx workbook: ${(error as Error).message}`)
+    throw rejected(
+      `the file is not a readable .xlsx workbook: ${(error as Error).message}`,
+      ruleRef('import.xlsxUnreadable', { reason: (error as Error).message }),
+    )
   }
   const sheet = workbook.worksheets[0]
-  if (!sheet) throw rejected('the workbook has no worksheet')
+  if (!sheet) throw rejected('the workbook has no worksheet', ruleRef('import.noWorksheet'))
   const grid: GridRow[] = []
   sheet.eachRow({ includeEmpty: false }, (row, rowNumber) => {
     const cells: string[] = []
@@ -113,14 +120,20 @@ function numberText(value: number): string {
 
 function tabulate(grid: readonly GridRow[]): Sheet {
   const first = grid.find((row) => row.cells.some((cell) => cell.trim() !== ''))
-  if (!first) throw rejected('the file is empty')
-  if (first.rowNumber !== 1) throw rejected('row 1 must hold the column headers')
+  if (!first) throw rejected('the file is empty', ruleRef('import.empty'))
+  if (first.rowNumber !== 1)
+    throw rejected('row 1 must hold the column headers', ruleRef('import.headersNotFirst'))
   const headers = first.cells.map((cell) => cell.trim())
   const used: number[] = []
   const seen = new Set<string>()
   headers.forEach((header, index) => {
     if (header === '') return
-    if (seen.has(header)) throw rejected(`the header "${header}" appears twice`, `header: ${header}`)
+    if (seen.has(header))
+      throw rejected(
+        `the header "${header}" appears twice`,
+        ruleRef('import.headerTwice', { header }),
+        `header: ${header}`,
+      )
     seen.add(header)
     used.push(index)
   })
@@ -131,6 +144,7 @@ function tabulate(grid: readonly GridRow[]): Sheet {
       if (cell.trim() !== '' && !headers[index]) {
         throw rejected(
           `row ${row.rowNumber}, column ${columnLetter(index)}: a value under a column without a header`,
+          ruleRef('import.valueWithoutHeader', { row: row.rowNumber, column: columnLetter(index) }),
         )
       }
     })
@@ -139,7 +153,10 @@ function tabulate(grid: readonly GridRow[]): Sheet {
       values: Object.fromEntries(used.map((index) => [headers[index]!, (row.cells[index] ?? '').trim()])),
     })
     if (rows.length > MAX_IMPORT_ROWS) {
-      throw rejected(`the file has more than ${MAX_IMPORT_ROWS} data rows; split it into several files`)
+      throw rejected(
+        `the file has more than ${MAX_IMPORT_ROWS} data rows; split it into several files`,
+        ruleRef('import.tooManyRows', { max: MAX_IMPORT_ROWS }),
+      )
     }
   }
   return { headers: used.map((index) => headers[index]!), rows }

@@ -1,6 +1,6 @@
 import { sql, type Transaction } from 'kysely'
 import type { AccessScope } from '../kernel/access-scope.ts'
-import { ApiError } from '../kernel/api-error.ts'
+import { ApiError, type RuleRef, ruleRef } from '../kernel/api-error.ts'
 import { fromDatabaseError } from '../kernel/database-error.ts'
 import { type EstateResource, loose, normaliseDecimals } from '../kernel/estate-resource.ts'
 import { occupancyResource } from '../property/occupancy-resource.ts'
@@ -8,7 +8,7 @@ import type { Database } from '../store/database-schema.ts'
 import type { ImportColumn } from './import-columns.ts'
 import { type ParsedRow, type RowIssue, schemaIssues } from './import-row.ts'
 
-export interface RowFailure {
+export interface RowFailure extends RuleRef {
   readonly row: number
   /** Column key, or the body field when no column fills it. */
   readonly key: string
@@ -134,23 +134,39 @@ export class RowImporter {
     const seen = new Set<string>()
     for (const issue of issues) {
       const key = `${issue.key}|${issue.message}`
-      if (!seen.has(key)) this.#failures.push({ row: row.rowNumber, key: issue.key, message: issue.message })
+      if (!seen.has(key)) this.#failures.push({ ...issue, row: row.rowNumber })
       seen.add(key)
     }
   }
 
   #resolve(row: ParsedRow, column: ImportColumn, code: string): string | RowIssue {
     const table = column.codeOf!
-    const issue = (message: string): RowIssue => ({ key: column.key, message })
+    const issue = (message: string, rule: RuleRef): RowIssue => ({ key: column.key, ...rule, message })
     const existing = this.#ids.get(table)?.get(code)
     if (existing) return existing
-    if (table !== 'meters') return issue(`no ${labels[table]} with code "${code}" in this estate`)
+    if (table !== 'meters')
+      return issue(
+        `no ${labels[table]} with code "${code}" in this estate`,
+        ruleRef('import.unknownCode', { what: labels[table] ?? table, code }),
+      )
     const loop = this.#loops.get(row)
-    if (loop) return issue(`the parent chain loops back to this meter (rows ${loop.join(', ')})`)
+    if (loop)
+      return issue(
+        `the parent chain loops back to this meter (rows ${loop.join(', ')})`,
+        ruleRef('import.parentLoop', { rows: loop.join(', ') }),
+      )
     const parent = this.#firstRowOfCode.get(code)
-    if (!parent) return issue(`no meter with code "${code}" in this estate or this file`)
+    if (!parent)
+      return issue(
+        `no meter with code "${code}" in this estate or this file`,
+        ruleRef('import.unknownCode', { what: 'meter', code }),
+      )
     return (
-      this.#created.get(parent) ?? issue(`the parent meter "${code}" (row ${parent.rowNumber}) has errors`)
+      this.#created.get(parent) ??
+      issue(
+        `the parent meter "${code}" (row ${parent.rowNumber}) has errors`,
+        ruleRef('import.parentHasErrors', { code, row: parent.rowNumber }),
+      )
     )
   }
 
@@ -161,12 +177,14 @@ export class RowImporter {
     const failed = new Set(issues.map((i) => i.key))
     for (const issue of schemaIssues(schema, body, decimals)) {
       const key = this.#keyOf(record, issue.field)
-      if (!failed.has(key)) issues.push({ key, message: issue.message })
+      if (!failed.has(key))
+        issues.push({ key, rule: issue.rule, params: issue.params, message: issue.message })
     }
   }
 
   #issuesOf(error: ApiError, record: Target): RowIssue[] {
-    const details = error.details.length > 0 ? error.details : [{ field: 'record', message: error.message }]
+    const whole = { field: 'record', ...(error.rule ?? ruleRef('request.invalid')), message: error.message }
+    const details = error.details.length > 0 ? error.details : [whole]
     return details.map((d) => {
       // A check constraint the service did not foresee: units_area_m2_check → areaM2.
       const constraint = /^constraint\.[a-z]+_(.+)_check$/.exec(d.field)
@@ -176,7 +194,7 @@ export class RowImporter {
         : d.field === 'body'
           ? 'record'
           : d.field.replace(/^body\./, '')
-      return { key: this.#keyOf(record, field), message: d.message }
+      return { key: this.#keyOf(record, field), rule: d.rule, params: d.params, message: d.message }
     })
   }
 
@@ -194,10 +212,15 @@ export class RowImporter {
       if (this.#ids.get(resource.table)?.has(code)) {
         issues.push({
           key: 'code',
+          ...ruleRef('import.codeExists', { what: resource.label, code }),
           message: `a ${resource.label} with code "${code}" already exists in this estate`,
         })
       } else if (first && first !== row) {
-        issues.push({ key: 'code', message: `code "${code}" is already used in row ${first.rowNumber}` })
+        issues.push({
+          key: 'code',
+          ...ruleRef('import.codeInRow', { code, row: first.rowNumber }),
+          message: `code "${code}" is already used in row ${first.rowNumber}`,
+        })
       }
     }
     for (const { column, code: ref } of row.codes) {
@@ -207,7 +230,11 @@ export class RowImporter {
     }
     if (row.hasOccupancy) {
       if (!row.codes.some((c) => c.column.record === 'occupancy')) {
-        issues.push({ key: 'unit', message: 'is required when role, startDate or endDate is given' })
+        issues.push({
+          key: 'unit',
+          ...ruleRef('import.unitRequired'),
+          message: 'is required when role, startDate or endDate is given',
+        })
       }
       occupancy.startDate ??= this.#c.today
       occupancy.customerId = PLACEHOLDER_ID

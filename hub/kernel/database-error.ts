@@ -1,4 +1,4 @@
-import { ApiError } from './api-error.ts'
+import { ApiError, detail } from './api-error.ts'
 
 interface PgErrorLike {
   code?: string
@@ -27,11 +27,11 @@ export function fromDatabaseError(error: unknown): ApiError | undefined {
   switch (e.code) {
     case '23505':
       return new ApiError('EH_ERR_CONFLICT', `${field}: a record with this value already exists`, [
-        { field, message: 'already exists' },
+        detail(field, 'already exists', 'db.unique'),
       ])
     case '23503':
       return new ApiError('EH_ERR_VALIDATION', `${field}: refers to a record that does not exist here`, [
-        { field, message: 'refers to a record that does not exist in this estate' },
+        detail(field, 'refers to a record that does not exist in this estate', 'db.reference'),
       ])
     case '23514':
     case '23502':
@@ -39,10 +39,12 @@ export function fromDatabaseError(error: unknown): ApiError | undefined {
         'EH_ERR_VALIDATION',
         `value violates rule ${e.constraint ?? e.column ?? ''}`.trim(),
         [
-          {
-            field: e.column ? `body.${camel(e.column)}` : `constraint.${e.constraint ?? 'unknown'}`,
-            message: 'not allowed',
-          },
+          detail(
+            e.column ? `body.${camel(e.column)}` : `constraint.${e.constraint ?? 'unknown'}`,
+            'not allowed',
+            'db.check',
+            { constraint: e.constraint ?? e.column ?? '' },
+          ),
         ],
       )
     case '22P02':
@@ -50,7 +52,7 @@ export function fromDatabaseError(error: unknown): ApiError | undefined {
     case '22007':
     case '22008':
       return new ApiError('EH_ERR_VALIDATION', 'a value has the wrong format or is out of range', [
-        { field: 'body', message: e.detail ?? 'invalid value' },
+        detail('body', e.detail ?? 'invalid value', 'db.format'),
       ])
     default:
       return undefined

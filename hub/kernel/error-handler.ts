@@ -1,47 +1,52 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { ApiError, type ErrorDetail } from './api-error.ts'
+import { ApiError, detail, ruleRef } from './api-error.ts'
 import { fromDatabaseError } from './database-error.ts'
+import { type ValidationIssue, validationDetails } from './validation-rules.ts'
 
-interface ValidationIssue {
-  instancePath: string
-  keyword: string
-  params: Record<string, unknown>
-  message?: string
-}
+export { validationDetails } from './validation-rules.ts'
 
-/** `/area_m2/0` → `body.area_m2.0`; required and unknown keys name the key itself. */
-function fieldOf(context: string, issue: ValidationIssue): string {
-  const path = issue.instancePath.split('/').filter(Boolean)
-  if (issue.keyword === 'required' && typeof issue.params.missingProperty === 'string') {
-    path.push(issue.params.missingProperty)
+/**
+ * Fastify's own refusals (before a route runs), in our shape: each code a rule, each detail
+ * naming the part of the request. Fastify's codes: fastify/lib/errors.js.
+ */
+function fromFastifyError(error: FastifyError): ApiError | undefined {
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError('EH_ERR_UNSUPPORTED_MEDIA', error.message, [
+        detail('headers.content-type', 'unsupported', 'request.mediaType'),
+      ])
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError('EH_ERR_PAYLOAD_TOO_LARGE', error.message, [
+        detail('body', 'too large', 'request.bodyTooLarge'),
+      ])
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError('EH_ERR_VALIDATION', error.message, [
+        detail('request', error.message, 'request.emptyJson'),
+      ])
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new ApiError('EH_ERR_VALIDATION', error.message, [
+        detail('request', error.message, 'request.badJson'),
+      ])
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      // A path segment over Fastify's maxParamLength (100): no id is that long.
+      return new ApiError('EH_ERR_URI_TOO_LONG', error.message, [
+        detail('request', error.message, 'request.uriTooLong'),
+      ])
+    case 'FST_ERR_BAD_URL':
+      return new ApiError('EH_ERR_VALIDATION', error.message, [
+        detail('request', error.message, 'request.badUrl'),
+      ])
+    default:
+      if (!error.statusCode || error.statusCode >= 500) return undefined
+      // A body that is not JSON arrives as a SyntaxError with status 400 (no FST code).
+      return new ApiError('EH_ERR_VALIDATION', error.message, [
+        detail(
+          'request',
+          error.message,
+          error instanceof SyntaxError ? 'request.badJson' : 'request.invalid',
+        ),
+      ])
   }
-  if (issue.keyword === 'additionalProperties' && typeof issue.params.additionalProperty === 'string') {
-    path.push(issue.params.additionalProperty)
-  }
-  return [context, ...path].join('.')
-}
-
-function messageOf(issue: ValidationIssue): string {
-  if (issue.keyword === 'additionalProperties') return 'unknown field'
-  if (issue.keyword === 'required') return 'is required'
-  if (issue.keyword === 'enum' && Array.isArray(issue.params.allowedValues)) {
-    return `must be one of ${issue.params.allowedValues.join(', ')}`
-  }
-  return issue.message ?? issue.keyword
-}
-
-export function validationDetails(context: string, issues: readonly ValidationIssue[]): ErrorDetail[] {
-  const seen = new Set<string>()
-  const details: ErrorDetail[] = []
-  for (const issue of issues) {
-    // anyOf branches repeat each other's complaints; one line per field is enough.
-    if (issue.keyword === 'anyOf') continue
-    const detail = { field: fieldOf(context, issue), message: messageOf(issue) }
-    const key = `${detail.field}|${detail.message}`
-    if (!seen.has(key)) details.push(detail)
-    seen.add(key)
-  }
-  return details
 }
 
 export function handleError(
@@ -49,7 +54,10 @@ export function handleError(
   request: FastifyRequest,
   reply: FastifyReply,
 ) {
-  const fastifyError = error as FastifyError & { validationContext?: string }
+  const fastifyError = error as FastifyError & {
+    validationContext?: string
+    validation?: ValidationIssue[]
+  }
   let apiError: ApiError
   if (error instanceof ApiError) {
     apiError = error
@@ -64,28 +72,33 @@ export function handleError(
       first ? `${first.field}: ${first.message}` : error.message,
       details,
     )
-  } else if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-    apiError = new ApiError('EH_ERR_UNSUPPORTED_MEDIA', error.message, [
-      { field: 'headers.content-type', message: 'unsupported' },
-    ])
-  } else if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    apiError = new ApiError('EH_ERR_PAYLOAD_TOO_LARGE', error.message, [
-      { field: 'body', message: 'too large' },
-    ])
-  } else if (fastifyError.statusCode && fastifyError.statusCode < 500) {
-    apiError = new ApiError('EH_ERR_VALIDATION', error.message, [
-      { field: 'request', message: error.message },
-    ])
   } else {
-    const mapped = fromDatabaseError(error)
+    const mapped = fromFastifyError(fastifyError) ?? fromDatabaseError(error)
     if (mapped) {
       apiError = mapped
     } else {
       request.log.error({ err: error }, 'unhandled error')
-      apiError = new ApiError('EH_ERR_INTERNAL', 'internal error; the hub log has the details')
+      apiError = new ApiError(
+        'EH_ERR_INTERNAL',
+        'internal error; the hub log has the details',
+        [],
+        ruleRef('server.internal'),
+      )
     }
   }
+  const rule = apiError.rule ? { rule: apiError.rule.rule, params: apiError.rule.params } : {}
   return reply
     .status(apiError.statusCode)
-    .send({ error: apiError.code, message: apiError.message, details: apiError.details })
+    .send({ error: apiError.code, message: apiError.message, ...rule, details: apiError.details })
+}
+
+/** No route for this method and path: the same shape, with the rule on the error itself. */
+export function handleNotFound(request: FastifyRequest, reply: FastifyReply) {
+  const path = request.url.split('?')[0] ?? request.url
+  const rule = ruleRef('route.unknown', { method: request.method, path })
+  return handleError(
+    new ApiError('EH_ERR_NOT_FOUND', `no route ${request.method} ${path}`, [], rule),
+    request,
+    reply,
+  )
 }

@@ -41,12 +41,24 @@ export const Page = <T extends TSchema>(item: T) =>
     offset: Type.Integer(),
   })
 
+const RuleParams = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]))
+
 export const ErrorResponse = Type.Object(
   {
     error: Type.String({ description: 'Stable error code, e.g. EH_ERR_VALIDATION' }),
     message: Type.String(),
+    rule: Type.Optional(Type.String({ description: "The message's rule key (docs/errors.md)" })),
+    params: Type.Optional(RuleParams),
     details: Type.Array(
-      Type.Object({ field: Type.String(), message: Type.String() }, { additionalProperties: true }),
+      Type.Object(
+        {
+          field: Type.String(),
+          rule: Type.String({ description: 'Stable rule key, e.g. decimal.places (docs/errors.md)' }),
+          params: RuleParams,
+          message: Type.String(),
+        },
+        { additionalProperties: true },
+      ),
     ),
   },
   { $id: 'ErrorResponse' },

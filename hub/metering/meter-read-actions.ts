@@ -42,6 +42,8 @@ async function mutate(
       throw conflict(
         'body.version',
         `the record changed meanwhile (version ${read.version}, you sent ${expectedVersion}); reload it`,
+        'record.stale',
+        { version: read.version, sent: expectedVersion },
       )
     const change = await decide(read, trx)
     const now = new Date()
@@ -100,6 +102,8 @@ async function consumptionFor(
     throw invalid(
       'body.currentReading',
       `${current} is below the previous reading ${previous} without rollover or replacement`,
+      'reading.belowPrevious',
+      { current: String(current), previous: String(previous) },
     )
   return { consumption: result.consumption, rollover: result.rollover }
 }
@@ -112,13 +116,20 @@ export async function approveRead(
 ): Promise<StoredRead> {
   const reason = body.reason?.trim() || null
   return mutate(db, id, 'approved', actor, reason, body.version, async (read) => {
-    if (read.status === 'approved') throw conflict('params.id', 'is already approved')
+    if (read.status === 'approved')
+      throw conflict('params.id', 'is already approved', 'meterRead.alreadyApproved')
     if (read.consumption === null)
-      throw conflict('params.id', 'has no consumption to approve: override or estimate the reading first')
+      throw conflict(
+        'params.id',
+        'has no consumption to approve: override or estimate the reading first',
+        'meterRead.noConsumption',
+      )
     if (read.status === 'flagged' && reason === null)
       throw invalid(
         'body.reason',
         `is required to approve a flagged read (${read.flags.map((f) => f.code).join(', ')})`,
+        'meterRead.flaggedNeedsReason',
+        { flags: read.flags.map((f) => f.code).join(', ') },
       )
     return { status: 'approved', approvedBy: actor.userId, approvedAt: new Date() }
   })
@@ -131,7 +142,8 @@ export async function overrideRead(
   body: { currentReading: string; previousReading?: string; reason: string; version?: number },
 ): Promise<StoredRead> {
   const reason = body.reason.trim()
-  if (reason === '') throw invalid('body.reason', 'is required: say why the reading is overridden')
+  if (reason === '')
+    throw invalid('body.reason', 'is required: say why the reading is overridden', 'meterRead.reasonRequired')
   return mutate(db, id, 'overridden', actor, reason, body.version, async (read, trx) => {
     const previous = body.previousReading ?? read.previousReading
     const { consumption, rollover } = await consumptionFor(trx, read, previous, body.currentReading)
@@ -164,11 +176,13 @@ export async function estimateRead(
 ): Promise<StoredRead> {
   const reason = body.reason?.trim() || 'estimated from the trailing daily average'
   return mutate(db, id, 'estimated', actor, reason, body.version, async (read, trx) => {
-    if (read.status === 'approved') throw conflict('params.id', 'is approved; override it instead')
+    if (read.status === 'approved')
+      throw conflict('params.id', 'is approved; override it instead', 'meterRead.approvedOverride')
     if (read.previousReading === null)
       throw conflict(
         'params.id',
         'has no previous reading to estimate from: override it with a reading instead',
+        'meterRead.noPrevious',
       )
     const meter = await trx
       .selectFrom('meters')
@@ -187,6 +201,7 @@ export async function estimateRead(
       throw conflict(
         'params.id',
         'the meter has too few readings in the last 60 days to estimate from; override it instead',
+        'meterRead.tooFewSamples',
       )
     const last = samples[samples.length - 1]!
     const days = Decimal.of(cutoff - last.at)

@@ -145,7 +145,8 @@ export function shownUrl(url: string): string {
 export function checkChannel(next: Record<string, unknown>): void {
   const kind = next.kind as (typeof channelKinds)[number]
   if (kind === 'webhook') {
-    if (!given(next.url)) throw invalid('body.url', 'is required for a webhook channel')
+    if (!given(next.url))
+      throw invalid('body.url', 'is required for a webhook channel', 'channel.urlRequired')
     let url: URL | undefined
     try {
       url = new URL(String(next.url))
@@ -153,18 +154,34 @@ export function checkChannel(next: Record<string, unknown>): void {
       url = undefined
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
-      throw invalid('body.url', `must be an http:// or https:// address, got ${JSON.stringify(next.url)}`)
-    if (given(next.recipients)) throw invalid('body.recipients', 'is only for email channels')
+      throw invalid(
+        'body.url',
+        `must be an http:// or https:// address, got ${JSON.stringify(next.url)}`,
+        'channel.urlScheme',
+        { got: JSON.stringify(next.url) },
+      )
+    if (given(next.recipients))
+      throw invalid('body.recipients', 'is only for email channels', 'channel.onlyEmail')
   } else {
-    if (!given(next.recipients)) throw invalid('body.recipients', 'is required for an email channel')
+    if (!given(next.recipients))
+      throw invalid('body.recipients', 'is required for an email channel', 'channel.recipientsRequired')
     const recipients = next.recipients as string[]
     recipients.forEach((address, i) => {
       if (!EMAIL.test(address.trim()))
-        throw invalid(`body.recipients.${i}`, `is not an e-mail address: ${JSON.stringify(address)}`)
+        throw invalid(
+          `body.recipients.${i}`,
+          `is not an e-mail address: ${JSON.stringify(address)}`,
+          'channel.emailInvalid',
+          { got: JSON.stringify(address) },
+        )
     })
-    if (given(next.url)) throw invalid('body.url', 'is only for webhook channels')
+    if (given(next.url)) throw invalid('body.url', 'is only for webhook channels', 'channel.onlyWebhook')
     if (given(next.secret))
-      throw invalid('body.secret', 'is only for webhook channels (it signs their bodies)')
+      throw invalid(
+        'body.secret',
+        'is only for webhook channels (it signs their bodies)',
+        'channel.onlyWebhook',
+      )
   }
 }
 

@@ -13,10 +13,16 @@ export const MAX_REPORT_DAYS = 366
  * at most MAX_REPORT_DAYS apart. The alarm and work-order reports share this check.
  */
 export function checkRange(from: string, to: string): void {
-  if (from > to) throw invalid('query.from', `must not be after query.to (${to})`)
+  if (from > to)
+    throw invalid('query.from', `must not be after query.to (${to})`, 'range.fromAfterTo', { to })
   const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000 + 1
   if (days > MAX_REPORT_DAYS)
-    throw invalid('query.to', `the range is ${days} days; one report covers at most ${MAX_REPORT_DAYS}`)
+    throw invalid(
+      'query.to',
+      `the range is ${days} days; one report covers at most ${MAX_REPORT_DAYS}`,
+      'range.tooLong',
+      { days, max: MAX_REPORT_DAYS },
+    )
 }
 
 /**

@@ -99,10 +99,16 @@ export async function collections(
   from: string,
   to: string,
 ): Promise<Collections> {
-  if (from > to) throw invalid('query.from', `must not be after query.to (${to})`)
+  if (from > to)
+    throw invalid('query.from', `must not be after query.to (${to})`, 'range.fromAfterTo', { to })
   const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000 + 1
   if (days > MAX_COLLECTION_DAYS)
-    throw invalid('query.to', `the range is ${days} days; one report covers at most ${MAX_COLLECTION_DAYS}`)
+    throw invalid(
+      'query.to',
+      `the range is ${days} days; one report covers at most ${MAX_COLLECTION_DAYS}`,
+      'range.tooLong',
+      { days, max: MAX_COLLECTION_DAYS },
+    )
   const asOf = asOfParam(scope)
   const ctes = sql`
     with ${estatesCte(scope)},

@@ -1,12 +1,15 @@
 import { ElMessage } from 'element-plus'
 import { i18n } from '../i18n/index.ts'
 import { session } from '../session/session.ts'
-import { hubMessage } from './hub-messages.ts'
+import { ruleMessage } from './hub-messages.ts'
 
 /** One offending place, as the hub names it: `body.x`, `query.x`, `row 7: areaM2`. */
 export interface ErrorDetail {
   readonly field: string
-  /** In the user's language where the hub's sentence is a known shape (api/hub-messages.ts). */
+  /** The hub's rule key (docs/errors.md) and its parameters. */
+  readonly rule?: string
+  readonly params?: Readonly<Record<string, unknown>>
+  /** In the user's language where the console knows the rule (api/hub-messages.ts). */
   readonly message: string
   /** The hub's own words. */
   readonly hubWords: string
@@ -20,6 +23,9 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details: readonly ErrorDetail[] = [],
+    /** The rule of `message` and its parameters, when the hub names one. */
+    readonly rule?: string,
+    readonly params?: Readonly<Record<string, unknown>>,
   ) {
     super(message)
     this.name = 'ApiError'
@@ -70,7 +76,9 @@ export function authHeaders(): Record<string, string> {
 }
 
 async function errorFrom(response: Response): Promise<ApiError> {
-  let body: { error?: unknown; message?: unknown; details?: unknown } | undefined
+  let body:
+    | { error?: unknown; message?: unknown; rule?: unknown; params?: unknown; details?: unknown }
+    | undefined
   try {
     body = await response.json()
   } catch {
@@ -82,15 +90,23 @@ async function errorFrom(response: Response): Promise<ApiError> {
       ? body.message
       : i18n.global.t('errors.http', { status: response.status })
   const details = Array.isArray(body?.details)
-    ? (body.details as { field?: unknown; message?: unknown }[])
+    ? (body.details as { field?: unknown; rule?: unknown; params?: unknown; message?: unknown }[])
         .filter((d) => typeof d?.field === 'string')
         .map((d) => {
           // Other keys (an import problem's row and column) are kept as the hub sent them.
           const words = typeof d.message === 'string' ? d.message : ''
-          return { ...d, field: d.field as string, message: hubMessage(words), hubWords: words }
+          return {
+            ...d,
+            field: d.field as string,
+            rule: typeof d.rule === 'string' ? d.rule : undefined,
+            params: d.params as Record<string, unknown> | undefined,
+            message: ruleMessage(d.rule, d.params, words),
+            hubWords: words,
+          }
         })
     : []
-  return new ApiError(response.status, code, message, details)
+  const rule = typeof body?.rule === 'string' ? body.rule : undefined
+  return new ApiError(response.status, code, message, details, rule, body?.params as Record<string, unknown>)
 }
 
 /** A readable line for an error: the code's name in the user's language, then the hub's words. */
@@ -102,7 +118,7 @@ export function errorText(error: unknown): string {
     // The details in the user's language when there are any; the hub's summary repeats them in English.
     const message = error.details.length
       ? error.details.map((d) => `${d.field}: ${d.message}`).join('; ')
-      : hubMessage(error.message)
+      : ruleMessage(error.rule, error.params, error.message)
     return title ? i18n.global.t('errors.withCode', { title, message }) : message
   }
   return error instanceof Error ? error.message : String(error)

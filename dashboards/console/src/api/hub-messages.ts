@@ -1,21 +1,27 @@
 import { i18n } from '../i18n/index.ts'
-import { recogniseHubMessage } from './hub-message-patterns.ts'
 
 /**
- * One of the hub's field messages in the user's language (hub-message-patterns.ts says which
- * shapes are known); an unknown one as the hub wrote it.
+ * The hub names every problem by a rule key with parameters (hub/kernel/error-rules.ts,
+ * docs/errors.md) beside its English words. Here the key picks the catalogue text
+ * (`errors.rules`) and the parameters fill it; a key this console does not know (a newer hub)
+ * shows the hub's words, which are still exact, only English.
  */
-export function hubMessage(message: string): string {
-  const known = recogniseHubMessage(message)
-  if (!known) return message
+export function ruleMessage(rule: unknown, params: unknown, hubWords: string): string {
+  if (typeof rule !== 'string') return hubWords
   const { t, te } = i18n.global
-  if (known.key === 'type') {
-    // `must be string,null` → 须为文本或空值
-    const names = (known.params.type ?? '').split(',').map((type) => {
-      const key = `errors.types.${type}`
-      return te(key) ? t(key) : type
-    })
-    return t('errors.messages.type', { type: names.join(t('errors.typesOr')) })
+  // Rule keys hold dots, so the key is quoted: errors.rules['decimal.places'].
+  const key = `errors.rules['${rule}']`
+  if (!te(key)) return hubWords
+  const values: Record<string, unknown> = { ...(isRecord(params) ? params : {}) }
+  if (rule === 'value.type' && typeof values.type === 'string') {
+    // `string,null` → 文本或空值
+    values.type = values.type
+      .split(',')
+      .map((type) => (te(`errors.types.${type}`) ? t(`errors.types.${type}`) : type))
+      .join(t('errors.typesOr'))
   }
-  return t(`errors.messages.${known.key}`, { ...known.params })
+  return t(key, values)
 }
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
