@@ -222,23 +222,36 @@ export const alarmRuleResource: EstateResource = {
   async check({ next }) {
     const kind = next.kind as RuleKind
     for (const field of requiredByKind[kind])
-      if (!given(next[field])) throw invalid(`body.${field}`, `is required for a rule of kind ${kind}`)
+      if (!given(next[field]))
+        throw invalid(`body.${field}`, `is required for a rule of kind ${kind}`, 'alarmRule.fieldRequired', {
+          kind,
+        })
     for (const [field, { kinds, neutral }] of Object.entries(kindsOfField)) {
       const value = next[field]
       if (kinds.includes(kind) || !given(value) || (neutral !== undefined && Number(value) === neutral))
         continue
-      throw invalid(`body.${field}`, `is only for rules of kind ${kinds.join(' or ')}, this rule is ${kind}`)
+      throw invalid(
+        `body.${field}`,
+        `is only for rules of kind ${kinds.join(' or ')}, this rule is ${kind}`,
+        'alarmRule.fieldNotForKind',
+        { kinds: kinds.join(', '), kind },
+      )
     }
     for (const field of ['ratePerMinute', 'minFlow'])
       if (given(next[field]) && !(Number(next[field]) > 0))
-        throw invalid(`body.${field}`, 'must be more than 0')
+        throw invalid(`body.${field}`, 'must be more than 0', 'number.exclusiveMinimum', { limit: 0 })
     if (kind === 'event' && Number(next.eventCount ?? 1) > 1 && !given(next.windowSeconds))
       throw invalid(
         'body.windowSeconds',
         'is required when eventCount is more than 1 (N events within M seconds)',
+        'alarmRule.windowRequired',
       )
     if (kind === 'night_flow' && next.nightStart === next.nightEnd)
-      throw invalid('body.nightEnd', 'must differ from nightStart (a night of 24 hours is not a night)')
+      throw invalid(
+        'body.nightEnd',
+        'must differ from nightStart (a night of 24 hours is not a night)',
+        'alarmRule.nightEmpty',
+      )
     if (
       kind === 'offline' &&
       next.offlineTarget === 'gateway' &&
@@ -247,22 +260,34 @@ export const alarmRuleResource: EstateResource = {
       throw invalid(
         'body.offlineTarget',
         'gateway offline rules watch every gateway of the estate: give no deviceClass, deviceId or pointId',
+        'alarmRule.gatewayOfflineScope',
       )
     if (kind === 'offline' && given(next.pointId))
-      throw invalid('body.pointId', 'offline rules watch devices: use deviceId or deviceClass')
+      throw invalid(
+        'body.pointId',
+        'offline rules watch devices: use deviceId or deviceClass',
+        'alarmRule.offlineNoPoint',
+      )
     const scopes = (['deviceClass', 'deviceId', 'pointId'] as const).filter((f) => given(next[f]))
     if (scopes.length > 1)
       throw invalid(
         `body.${scopes[1]}`,
         `a rule watches one scope: give at most one of deviceClass, deviceId, pointId (got ${scopes.join(', ')})`,
+        'alarmRule.oneScope',
+        { got: scopes.join(', ') },
       )
     if (kind === 'event' && given(next.pointId))
-      throw invalid('body.pointId', 'event rules watch devices (events have no point): use deviceId')
+      throw invalid(
+        'body.pointId',
+        'event rules watch devices (events have no point): use deviceId',
+        'alarmRule.eventNoPoint',
+      )
     if (given(next.workOrderCategory) !== given(next.workOrderPriority)) {
       const missing = given(next.workOrderCategory) ? 'workOrderPriority' : 'workOrderCategory'
       throw invalid(
         `body.${missing}`,
         'workOrderCategory and workOrderPriority go together (both or neither)',
+        'alarmRule.workOrderPair',
       )
     }
   },

@@ -89,17 +89,26 @@ export const feeAssignmentResource: EstateResource = {
     const wanted = targetFields[target]
     for (const field of allTargetFields) {
       const given = next[field] !== undefined && next[field] !== null
-      if (field === wanted && !given) throw invalid(`body.${field}`, `is required for target ${target}`)
+      if (field === wanted && !given)
+        throw invalid(`body.${field}`, `is required for target ${target}`, 'feeAssignment.fieldRequired', {
+          target,
+        })
       if (field !== wanted && given)
         throw invalid(
           `body.${field}`,
           `is not used by target ${target}${wanted ? ` (it takes ${wanted})` : ' (the whole estate)'}`,
+          'feeAssignment.fieldNotUsed',
+          { target, ...(wanted ? { wanted } : {}) },
         )
     }
     const validFrom = next.validFrom as string
     const validTo = (next.validTo as string | null | undefined) ?? null
     if (validTo !== null && validTo <= validFrom)
-      throw invalid('body.validTo', 'must be after validFrom (validTo is the first day no longer covered)')
+      throw invalid(
+        'body.validTo',
+        'must be after validFrom (validTo is the first day no longer covered)',
+        'range.validToAfterFrom',
+      )
 
     const standard = await db
       .selectFrom('feeStandards')
@@ -113,6 +122,12 @@ export const feeAssignmentResource: EstateResource = {
       throw invalid(
         'body.validFrom',
         `the assignment never applies: standard ${standard.name} is valid from ${standard.validFrom}${standard.validTo ? ` until ${standard.validTo}` : ''}`,
+        'feeAssignment.neverApplies',
+        {
+          standard: standard.name,
+          from: String(standard.validFrom),
+          ...(standard.validTo ? { to: String(standard.validTo) } : {}),
+        },
       )
 
     // Two standards of one item for the same target on the same day would charge that day
@@ -142,6 +157,12 @@ export const feeAssignmentResource: EstateResource = {
         throw conflict(
           'body.validFrom',
           `overlaps the assignment of standard ${other.name} to the same target (${otherFrom} to ${otherTo === END ? 'open' : otherTo}); end one before the other starts`,
+          'feeAssignment.overlaps',
+          {
+            standard: other.name,
+            from: String(otherFrom),
+            to: otherTo === END ? 'open' : String(otherTo),
+          },
         )
     }
   },

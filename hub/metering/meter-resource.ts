@@ -113,10 +113,10 @@ export const meterResource: EstateResource = {
         .where('id', '=', next.unitId as string)
         .executeTakeFirstOrThrow()
       if (unit.buildingId !== next.buildingId)
-        throw invalid('body.buildingId', "must be the unit's own building")
+        throw invalid('body.buildingId', "must be the unit's own building", 'meter.buildingOfUnit')
     }
     if (next.registerCapacity != null && Number(next.installReading ?? 0) >= Number(next.registerCapacity)) {
-      throw invalid('body.installReading', 'must be below registerCapacity')
+      throw invalid('body.installReading', 'must be below registerCapacity', 'reading.atCapacity')
     }
     if (next.pointId) {
       const point = await db
@@ -125,13 +125,18 @@ export const meterResource: EstateResource = {
         .where('id', '=', next.pointId as string)
         .executeTakeFirstOrThrow()
       if (point.kind !== 'counter')
-        throw invalid('body.pointId', `a meter reads a counter point, this one is a ${point.kind}`)
+        throw invalid(
+          'body.pointId',
+          `a meter reads a counter point, this one is a ${point.kind}`,
+          'meter.pointNotCounter',
+          { kind: point.kind },
+        )
     }
     // Walk up from the new parent: meeting this meter again would make a loop.
     let parentId = (next.parentMeterId as string | null | undefined) ?? null
     for (let depth = 0; parentId; depth++) {
       if (existing && parentId === existing.id)
-        throw invalid('body.parentMeterId', 'would make the meter its own ancestor')
+        throw invalid('body.parentMeterId', 'would make the meter its own ancestor', 'meter.ancestorLoop')
       const parent = await db
         .selectFrom('meters')
         .select(['kind', 'parentMeterId'])
@@ -141,8 +146,13 @@ export const meterResource: EstateResource = {
         throw invalid(
           'body.parentMeterId',
           `a ${next.kind} meter needs a ${next.kind} parent, not ${parent.kind}`,
+          'meter.parentKind',
+          { kind: String(next.kind), parentKind: parent.kind },
         )
-      if (depth > 32) throw invalid('body.parentMeterId', 'the meter tree is deeper than 32 levels')
+      if (depth > 32)
+        throw invalid('body.parentMeterId', 'the meter tree is deeper than 32 levels', 'meter.treeTooDeep', {
+          max: 32,
+        })
       parentId = parent.parentMeterId
     }
   },

@@ -67,6 +67,8 @@ export const customerCredentialResource: EstateResource = {
       throw conflict(
         existing ? 'body.active' : 'body.ref',
         `this ${next.kind} is already registered in this estate`,
+        'credential.registered',
+        { kind: String(next.kind) },
       )
   },
 }

@@ -52,7 +52,8 @@ export const occupancyResource: EstateResource = {
   async check({ db, existing, next }) {
     const start = next.startDate as string
     const end = (next.endDate as string | null | undefined) ?? null
-    if (end !== null && end < start) throw invalid('body.endDate', 'must not be before startDate')
+    if (end !== null && end < start)
+      throw invalid('body.endDate', 'must not be before startDate', 'range.endBeforeStart')
     // The same customer cannot hold the same role on the same unit twice at once. Locking the
     // unit row makes two concurrent writers for one unit take turns, so the check holds.
     await db
@@ -73,6 +74,10 @@ export const occupancyResource: EstateResource = {
       )
       .executeTakeFirst()
     if (overlapping)
-      throw conflict('body.startDate', 'overlaps another range of this customer in this role on this unit')
+      throw conflict(
+        'body.startDate',
+        'overlaps another range of this customer in this role on this unit',
+        'occupancy.overlaps',
+      )
   },
 }

@@ -43,6 +43,6 @@ export const unitResource: EstateResource = {
   // The database refuses an area of 0 too (a check constraint), but without naming the field.
   async check({ next }) {
     if (next.areaM2 !== undefined && Number(next.areaM2) <= 0)
-      throw invalid('body.areaM2', 'must be greater than 0')
+      throw invalid('body.areaM2', 'must be greater than 0', 'number.exclusiveMinimum', { limit: 0 })
   },
 }
