@@ -4,12 +4,50 @@
  * key sets all derive from these arrays. This file imports nothing, so the console can import it
  * at build time.
  *
- * `feeKinds` are the built-in fee kinds; each has its definition in fee-kinds/ and its line in
- * fee-kinds/fee-kind-registry.ts (the compiler holds the two to each other).
+ * `feeKindTraits` are the built-in fee kinds; each has its definition in fee-kinds/ and its line
+ * in fee-kinds/fee-kind-registry.ts (the compiler holds the three to each other).
  */
 
-export const feeKinds = ['area', 'consumption', 'tiered', 'fixed', 'shared', 'one_off'] as const
-export type FeeKind = (typeof feeKinds)[number]
+/** The fields that say what a standard charges; which of them a standard has follows its item's kind. */
+export const ruleFields = [
+  'price',
+  'amount',
+  'bands',
+  'tierBasis',
+  'shareBasis',
+  'shareSource',
+  'shareMeterId',
+] as const
+export type RuleField = (typeof ruleFields)[number]
+
+/** What a fee kind declares besides its engine part (fee-kinds/fee-kind.ts). */
+export interface FeeKindTraits {
+  /** The standard fields its standards take; every other rule field must be absent. */
+  readonly fields: readonly RuleField[]
+  /** Whether its items name the meter kind they bill: required, allowed, or not allowed. */
+  readonly meter: 'required' | 'optional' | 'none'
+  /** A one-off fee is charged at the desk, never by bill runs, and its items' cycle is one_off. */
+  readonly oneOff: boolean
+}
+
+/**
+ * The built-in fee kinds with their traits, in the order the API and the console list them.
+ * Each has its definition in fee-kinds/ (which spreads these traits) and its registry line.
+ */
+export const feeKindTraits = {
+  area: { fields: ['price'], meter: 'none', oneOff: false },
+  consumption: { fields: ['price'], meter: 'required', oneOff: false },
+  tiered: { fields: ['bands', 'tierBasis'], meter: 'required', oneOff: false },
+  fixed: { fields: ['amount'], meter: 'none', oneOff: false },
+  shared: {
+    fields: ['price', 'shareBasis', 'shareSource', 'shareMeterId'],
+    meter: 'optional',
+    oneOff: false,
+  },
+  one_off: { fields: ['amount'], meter: 'none', oneOff: true },
+} as const satisfies Record<string, FeeKindTraits>
+export type FeeKind = keyof typeof feeKindTraits
+export const feeKinds = Object.keys(feeKindTraits) as readonly FeeKind[]
 
 export const feeCycles = ['monthly', 'quarterly', 'yearly', 'one_off'] as const
 export type FeeCycle = (typeof feeCycles)[number]

@@ -1,12 +1,11 @@
+import { feeKindTraits } from '../billing-vocabulary.ts'
 import { areaCharge } from '../fee-calc.ts'
 import { charged, type FeeKindDefinition } from './fee-kind.ts'
 
 /** 物业费 by area: price per m² per month of the unit's area, prorated by days. */
 export const areaKind: FeeKindDefinition = {
   name: 'area',
-  fields: ['price'],
-  meter: 'none',
-  oneOff: false,
+  ...feeKindTraits.area,
   billItem:
     ({ period, rounding }) =>
     ({ unit, spans }) => {

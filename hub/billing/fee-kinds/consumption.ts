@@ -1,3 +1,4 @@
+import { feeKindTraits } from '../billing-vocabulary.ts'
 import { consumptionCharge } from '../fee-calc.ts'
 import { charged, type FeeKindDefinition } from './fee-kind.ts'
 import { meteredUse } from './metered-use.ts'
@@ -5,9 +6,7 @@ import { meteredUse } from './metered-use.ts'
 /** 水费, 电费 …: the unit's metered consumption × price, split across standards by days. */
 export const consumptionKind: FeeKindDefinition = {
   name: 'consumption',
-  fields: ['price'],
-  meter: 'required',
-  oneOff: false,
+  ...feeKindTraits.consumption,
   billItem:
     (run) =>
     ({ unit, spans }) => {

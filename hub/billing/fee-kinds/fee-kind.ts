@@ -1,25 +1,17 @@
 /**
- * What a fee kind (收费方式) contributes, so that a new kind is one file here plus one line in
- * the registry: the standard fields it takes, whether its items bill a meter, whether it is a
- * one-off charged at the desk rather than by bill runs, and its part of the bill run's engine.
+ * What a fee kind (收费方式) contributes, so that a new kind is one file here, one line in the
+ * registry and its traits in billing-vocabulary.ts (the standard fields it takes, whether its
+ * items bill a meter, whether it is a one-off charged at the desk rather than by bill runs,
+ * which the console reads too): its part of the bill run's engine.
  * Its catalogue keys are its name under `pages.feeItems.kinds` in the console's catalogues
  * (a test fails when one is missing).
  */
 import type { BillInputs } from '../bill-compute.ts'
 import type { BillUnit, FeeItemRow, StandardRow } from '../bill-inputs.ts'
+import type { FeeKindTraits } from '../billing-vocabulary.ts'
 import type { BillPeriod, MoneyRounding } from '../fee-types.ts'
 
-/** The fields that say what a standard charges; which of them a standard has follows its item's kind. */
-export const ruleFields = [
-  'price',
-  'amount',
-  'bands',
-  'tierBasis',
-  'shareBasis',
-  'shareSource',
-  'shareMeterId',
-] as const
-export type RuleField = (typeof ruleFields)[number]
+export { type RuleField, ruleFields } from '../billing-vocabulary.ts'
 
 /** A standard in force over [from, to) inside the period, for one unit. */
 export interface StandardSpan {
@@ -52,15 +44,9 @@ export type UnitCharge =
   | { readonly amount: null; readonly explanation: Record<string, unknown>; readonly heldReason: string }
   | undefined
 
-export interface FeeKindDefinition {
+export interface FeeKindDefinition extends FeeKindTraits {
   /** The value of `fee_items.kind`: lower case, words joined by '_'. */
   readonly name: string
-  /** The standard fields this kind's standards take; every other rule field must be absent. */
-  readonly fields: readonly RuleField[]
-  /** Whether its items name the meter kind they bill: required, allowed, or not allowed. */
-  readonly meter: 'required' | 'optional' | 'none'
-  /** A one-off fee is charged at the desk, never by bill runs, and its items' cycle is one_off. */
-  readonly oneOff: boolean
   /**
    * The engine's part for this kind: prepares the item's run (a shared item splits its quantity
    * over every unit here) and returns each unit's charge. A thrown error holds the unit's line

@@ -1,12 +1,11 @@
+import { feeKindTraits } from '../billing-vocabulary.ts'
 import { fixedCharge } from '../fee-calc.ts'
 import { charged, type FeeKindDefinition } from './fee-kind.ts'
 
 /** A fixed amount per billing period (停车费, 垃圾费), prorated by the days its standards cover. */
 export const fixedKind: FeeKindDefinition = {
   name: 'fixed',
-  fields: ['amount'],
-  meter: 'none',
-  oneOff: false,
+  ...feeKindTraits.fixed,
   billItem:
     ({ period, rounding }) =>
     ({ spans }) => {

@@ -1,3 +1,4 @@
+import { feeKindTraits } from '../billing-vocabulary.ts'
 import type { FeeKindDefinition } from './fee-kind.ts'
 
 /**
@@ -6,8 +7,6 @@ import type { FeeKindDefinition } from './fee-kind.ts'
  */
 export const oneOffKind: FeeKindDefinition = {
   name: 'one_off',
-  fields: ['amount'],
-  meter: 'none',
-  oneOff: true,
+  ...feeKindTraits.one_off,
   billItem: () => () => undefined,
 }

@@ -2,6 +2,7 @@ import { Decimal } from '../../kernel/decimal.ts'
 import type { BillUnit, StandardRow } from '../bill-inputs.ts'
 import { sum, unbillable, unitReads } from '../bill-reads.ts'
 import { spansFor } from '../bill-spans.ts'
+import { feeKindTraits } from '../billing-vocabulary.ts'
 import { sharedCharge } from '../fee-calc.ts'
 import type { FeeKindDefinition, ItemRun, UnitCharge } from './fee-kind.ts'
 
@@ -12,9 +13,7 @@ import type { FeeKindDefinition, ItemRun, UnitCharge } from './fee-kind.ts'
  */
 export const sharedKind: FeeKindDefinition = {
   name: 'shared',
-  fields: ['price', 'shareBasis', 'shareSource', 'shareMeterId'],
-  meter: 'optional',
-  oneOff: false,
+  ...feeKindTraits.shared,
   billItem(run) {
     const shares = sharedLines(run)
     return ({ unit }) => shares.get(unit.id)

@@ -1,3 +1,4 @@
+import { feeKindTraits } from '../billing-vocabulary.ts'
 import { tieredCharge } from '../fee-calc.ts'
 import { charged, type FeeKindDefinition } from './fee-kind.ts'
 import { meteredUse } from './metered-use.ts'
@@ -8,9 +9,7 @@ import { meteredUse } from './metered-use.ts'
  */
 export const tieredKind: FeeKindDefinition = {
   name: 'tiered',
-  fields: ['bands', 'tierBasis'],
-  meter: 'required',
-  oneOff: false,
+  ...feeKindTraits.tiered,
   billItem:
     (run) =>
     ({ unit, spans }) => {

@@ -9,6 +9,8 @@ import {
   type FeeCycle,
   type FeeKind,
   feeCycles,
+  feeKinds,
+  feeKindTraits,
 } from '../../../../../hub/billing/billing-vocabulary.ts'
 import type { HubItem } from '../../api/hub.ts'
 
@@ -37,33 +39,26 @@ export type FeeAssignment = HubItem<'/api/v1/fee-assignments'>
 
 export type Building = HubItem<'/api/v1/buildings'>
 
-/** Kinds billed from a meter's consumption: they need a meter kind; a shared item may name one. */
-export const meteredKinds: readonly FeeKind[] = ['consumption', 'tiered']
+/** Kinds billed from a meter's consumption: they need a meter kind (the hub's traits of each kind). */
+export const meteredKinds: readonly FeeKind[] = feeKinds.filter((k) => feeKindTraits[k].meter === 'required')
 
+/** Kinds whose items name a meter kind: the metered ones must, a shared one may. */
 export function takesMeterKind(kind: FeeKind): boolean {
-  return meteredKinds.includes(kind) || kind === 'shared'
+  return feeKindTraits[kind].meter !== 'none'
 }
 
-/** The cycles an item of `kind` may have: one_off is the cycle of one_off items and only theirs. */
+/** The cycles an item of `kind` may have: one_off is the cycle of one-off kinds and only theirs. */
 export function cyclesFor(kind: FeeKind): readonly FeeCycle[] {
-  return kind === 'one_off' ? ['one_off'] : feeCycles.filter((c) => c !== 'one_off')
+  return feeKindTraits[kind].oneOff ? ['one_off'] : feeCycles.filter((c) => c !== 'one_off')
 }
 
 /** What a standard of each kind is priced by (the hub refuses any other field). */
 export type StandardRule = 'price' | 'amount' | 'bands' | 'shared'
 export function ruleOf(kind: FeeKind): StandardRule {
-  switch (kind) {
-    case 'area':
-    case 'consumption':
-      return 'price'
-    case 'fixed':
-    case 'one_off':
-      return 'amount'
-    case 'tiered':
-      return 'bands'
-    case 'shared':
-      return 'shared'
-  }
+  const fields: readonly string[] = feeKindTraits[kind].fields
+  if (fields.includes('bands')) return 'bands'
+  if (fields.includes('shareSource')) return 'shared'
+  return fields.includes('price') ? 'price' : 'amount'
 }
 
 /** The field naming what an assignment's target is; the whole estate needs none. */
