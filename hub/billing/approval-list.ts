@@ -1,8 +1,9 @@
 import { type Kysely, sql } from 'kysely'
 import { Decimal } from '../kernel/decimal.ts'
 import type { ApprovalKind, Database } from '../store/database-schema.ts'
+import type { ApprovalStatus } from './billing-vocabulary.ts'
 
-export type ApprovalStatus = 'requested' | 'approved' | 'rejected'
+export type { ApprovalStatus }
 
 export interface ApprovalFilter {
   readonly estateId: string

@@ -25,7 +25,14 @@ import {
   DeskCustomer,
   PaymentResult,
 } from './billing-schemas.ts'
-import { approvalStatuses, billRunScopes, billRunStatuses, paymentPurposes } from './billing-vocabulary.ts'
+import {
+  type ApprovalStatus,
+  approvalStatuses,
+  type BillRunStatus,
+  billRunScopes,
+  billRunStatuses,
+  paymentPurposes,
+} from './billing-vocabulary.ts'
 import { customerPayments } from './customer-payments.ts'
 import { accrueLateFees } from './late-fees.ts'
 import { customerBalances, openReceivables } from './ledger.ts'
@@ -144,7 +151,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
     async (request) => {
       const q = request.query as {
         estateId: string
-        status?: 'preview' | 'approved' | 'superseded'
+        status?: BillRunStatus
         period?: string
         limit?: number
         offset?: number
@@ -568,7 +575,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
     async (request) => {
       const q = request.query as {
         estateId: string
-        status?: 'requested' | 'approved' | 'rejected'
+        status?: ApprovalStatus
         customerId?: string
         limit?: number
         offset?: number

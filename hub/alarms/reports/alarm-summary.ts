@@ -2,10 +2,11 @@ import { type Kysely, sql } from 'kysely'
 import { Decimal } from '../../kernel/decimal.ts'
 import { compactInstant, fileStem, type ReportTable } from '../../reports/report-export.ts'
 import { asOfParam, estatesCte, type ReportScope } from '../../reports/report-scope.ts'
-import type { AlarmRuleKind, AlarmSeverity, Database } from '../../store/database-schema.ts'
+import type { AlarmRuleKind, Database } from '../../store/database-schema.ts'
+import { alarmSeverities as severities } from '../alarms-vocabulary.ts'
 import { checkRange, compareRows } from './repair-handling.ts'
 
-export const severities = ['critical', 'major', 'minor', 'info'] as const satisfies readonly AlarmSeverity[]
+export { severities }
 
 export const severityLabels: Record<string, string> = {
   critical: '紧急',

@@ -2,8 +2,10 @@ import type { HubAnswer, HubItem } from '../../api/hub.ts'
 /** A meter-read record (抄表记录) as `GET /api/v1/meter-reads` answers (docs/metering.md). */
 export type MeterRead = HubItem<'/api/v1/meter-reads'>
 
-export type MeterReadStatus = 'auto' | 'flagged' | 'estimated' | 'overridden' | 'approved'
-export const statuses: readonly MeterReadStatus[] = ['auto', 'flagged', 'estimated', 'overridden', 'approved']
+export {
+  type MeterReadStatus,
+  meterReadStatuses as statuses,
+} from '../../../../../hub/metering/metering-vocabulary.ts'
 
 /** One row of the record's history (`meter_read_changes`). */
 export type MeterReadChange = MeterReadDetail['changes'][number]
