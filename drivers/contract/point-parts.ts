@@ -4,10 +4,11 @@
  * writes only its address keys.
  */
 import { Type } from 'typebox'
+import { pointKinds } from '../driver-types.ts'
 
 export const strict = { additionalProperties: false } as const
 export const PointCode = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' })
-export const PointKindSchema = Type.Enum(['counter', 'gauge', 'state', 'event'])
+export const PointKindSchema = Type.Enum(pointKinds)
 export const Decimalish = Type.Union([Type.Number(), Type.String({ pattern: '^-?\\d+(\\.\\d+)?$' })])
 export const Unit = Type.String({ maxLength: 32 })
 

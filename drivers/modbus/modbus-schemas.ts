@@ -11,7 +11,7 @@ import {
   strict,
   Unit,
 } from '../contract/point-parts.ts'
-import { dataTypes } from '../driver-types.ts'
+import { byteOrders, dataTypes } from '../driver-types.ts'
 
 const Host = Type.String({ minLength: 1, maxLength: 253 })
 const Port = Type.Integer({ minimum: 1, maximum: 65535 })
@@ -49,7 +49,7 @@ export const modbusRtuOverTcpConnection = Type.Object(
 )
 
 export const ModbusTableSchema = Type.Enum(['coil', 'discrete-input', 'input-register', 'holding-register'])
-export const ByteOrderSchema = Type.Enum(['ABCD', 'CDAB', 'BADC', 'DCBA'])
+export const ByteOrderSchema = Type.Enum(byteOrders)
 
 /** A point's address as the hub stores it (the typed columns hold dataType and byteOrder). */
 export const modbusAddress = Type.Object(

@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { pointKinds } from '../../gateway/contract/index.ts'
+import { byteOrders, pointKinds } from '../../gateway/contract/index.ts'
 import type { EstateResource } from '../kernel/estate-resource.ts'
 import { Code, Decimal, DecimalOut, Id, Name, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 import {
@@ -10,8 +10,7 @@ import {
   protocolProblem,
 } from './protocol-schemas.ts'
 
-export { pointKinds }
-export const byteOrders = ['ABCD', 'CDAB', 'BADC', 'DCBA'] as const
+export { byteOrders, pointKinds }
 
 const fields = {
   deviceId: Id,
