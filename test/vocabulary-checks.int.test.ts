@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { migrateHub } from '../hub/app/hub-migrations.ts'
 import { feeItemMeterCheck, vocabularyChecks } from '../hub/app/vocabulary-checks.ts'
 import type { Store } from '../hub/store/open-store.ts'
 import { liveVocabularyChecks } from '../hub/store/vocabulary-checks.ts'
@@ -39,5 +40,24 @@ describe.each(storeBackends())('vocabulary CHECKs on $name', (backend) => {
     const kinds = (text: string) => [...text.matchAll(/'(\w+)'/g)].map((m) => m[1])
     expect(kinds(rows[0]!.definition)).toEqual(kinds(expression()))
     expect(kinds(expression())).toEqual(['consumption', 'tiered', 'shared'])
+  })
+
+  it('are widened at the next start when a list grew, and never narrowed', async () => {
+    const db = store.db as Kysely<unknown>
+    const kinds = async () => (await liveVocabularyChecks(db)).get('fee_items.kind')
+    const rewrite = (values: string) =>
+      sql
+        .raw(`alter table fee_items drop constraint fee_items_kind_check,
+        add constraint fee_items_kind_check check (kind in (${values}))`)
+        .execute(db)
+    const all = vocabularyChecks.find((c) => c.table === 'fee_items' && c.column === 'kind')!.values()
+    // A database written before 'shared' and 'one_off' were kinds:
+    await rewrite(`'area', 'consumption', 'tiered', 'fixed'`)
+    await migrateHub(store.db)
+    expect(await kinds()).toEqual([...all])
+    // One a newer hub wrote, with a kind this code does not know, keeps it:
+    await rewrite(`${all.map((k) => `'${k}'`).join(', ')}, 'newer_kind'`)
+    await migrateHub(store.db)
+    expect(await kinds()).toEqual([...all, 'newer_kind'])
   })
 })

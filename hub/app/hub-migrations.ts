@@ -4,7 +4,7 @@ import type { Database } from '../store/database-schema.ts'
 import { type MigrationReport, migrateToLatest } from '../store/migrate.ts'
 import { migrations as sharedHistory } from '../store/migrations/index.ts'
 import { hubModules } from './hub-modules.ts'
-import { vocabularyChecksMigration } from './vocabulary-checks.ts'
+import { vocabularyChecksMigration, widenVocabularyChecks } from './vocabulary-checks.ts'
 
 /**
  * Every migration of the hub in one name order: the shared history written before domains
@@ -26,7 +26,12 @@ export function hubMigrations(modules: readonly HubModule[] = hubModules()): Rec
   return Object.fromEntries(Object.entries(all).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 }
 
-/** Brings the database to the latest schema of every hub module. */
-export function migrateHub(db: Kysely<Database>): Promise<MigrationReport> {
-  return migrateToLatest(db, hubMigrations())
+/**
+ * Brings the database to the latest schema of every hub module, then its vocabulary CHECKs up
+ * to the lists (a value added to a list, e.g. a fee kind, needs no migration of its own).
+ */
+export async function migrateHub(db: Kysely<Database>): Promise<MigrationReport> {
+  const report = await migrateToLatest(db, hubMigrations())
+  await widenVocabularyChecks(db as Kysely<unknown>)
+  return report
 }

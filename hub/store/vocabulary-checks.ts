@@ -20,6 +20,16 @@ export interface WholeCheck {
   readonly name: string
   /** The expression inside `check (…)`, read when the CHECK is written. */
   expression(): string
+  /** Every value the expression may name (its list): a live CHECK naming another is newer code's. */
+  values(): readonly string[]
+}
+
+export interface SyncOptions {
+  /**
+   * Only ever add values, as the hub does at every start: a CHECK naming a value its list lacks
+   * was written by newer code (a newer hub beside this one, or rolled back), so it stays.
+   */
+  readonly widenOnly?: boolean
 }
 
 const quoted = (value: string) => `'${value.replaceAll("'", "''")}'`
@@ -41,20 +51,30 @@ export async function liveVocabularyChecks(db: Kysely<unknown>): Promise<Map<str
   return live
 }
 
+/** The quoted names in a CHECK's definition, in order: `'area'::text` → area. */
+const namesIn = (definition: string) => [...definition.matchAll(/'(\w+)'/g)].map((m) => m[1]!)
+
 /**
- * Rewrites every vocabulary CHECK whose live values differ from its list, and the whole checks, A migration calls this after a list has grown; CHECKs that
- * already match are left alone, so no table is scanned for nothing.
+ * Rewrites every vocabulary CHECK whose live values differ from its list, and every whole check
+ * whose names differ from its expression's. Migrations call it, and the hub at every start with
+ * `widenOnly`, so a list that grew (a fee kind added or registered) needs no migration of its
+ * own. CHECKs that already match are left alone: no table is scanned for nothing.
  */
 export async function syncVocabularyChecks(
   db: Kysely<unknown>,
   checks: readonly VocabularyCheck[],
   wholeChecks: readonly WholeCheck[] = [],
+  options: SyncOptions = {},
 ): Promise<void> {
   const live = await liveVocabularyChecks(db)
   for (const { table, column, values } of checks) {
     const wanted = values()
     const now = live.get(`${table}.${column}`)
     if (now !== undefined && now.length === wanted.length && now.every((v, i) => v === wanted[i])) continue
+    if (options.widenOnly && now !== undefined) {
+      const lacking = now.some((v) => !wanted.includes(v))
+      if (lacking || wanted.every((v) => now.includes(v))) continue
+    }
     const name = `${table}_${column}_check`
     await sql
       .raw(
@@ -62,10 +82,16 @@ export async function syncVocabularyChecks(
       )
       .execute(db)
   }
-  for (const { table, name, expression } of wholeChecks)
+  for (const { table, name, expression, values } of wholeChecks) {
+    const wanted = expression()
+    const { rows } = await sql<{ definition: string }>`
+      select pg_get_constraintdef(oid) as definition from pg_constraint
+      where conname = ${name} and conrelid = ${table}::regclass`.execute(db)
+    const now = rows[0] === undefined ? undefined : namesIn(rows[0].definition)
+    if (now !== undefined && now.join() === namesIn(wanted).join()) continue
+    if (options.widenOnly && now?.some((v) => !values().includes(v))) continue
     await sql
-      .raw(
-        `alter table ${table} drop constraint if exists ${name}, add constraint ${name} check (${expression()})`,
-      )
+      .raw(`alter table ${table} drop constraint if exists ${name}, add constraint ${name} check (${wanted})`)
       .execute(db)
+  }
 }
