@@ -771,7 +771,12 @@ for (const backend of storeBackends()) {
           const other = await get(viewerA, path, { nodeId, ...OCT })
           expect(other.status, `${path} ${nodeId}`).toBe(404)
           expect(other.body.details).toEqual([
-            { field: 'query.nodeId', message: 'no such record you may see' },
+            {
+              field: 'query.nodeId',
+              rule: 'record.notFound',
+              params: { what: 'organisation node' },
+              message: 'no such record you may see',
+            },
           ])
         }
       const backwards = await get(viewerA, 'alarm-summary', {

@@ -239,7 +239,14 @@ for (const backend of storeBackends()) {
     it('rejects only with a note, which the list then shows with who decided', async () => {
       const bare = await post(finance, `/api/v1/approvals/${ids.refund}/reject`)
       expect(bare.status).toBe(400)
-      expect(bare.body.details).toEqual([{ field: 'body.note', message: 'is required to reject a request' }])
+      expect(bare.body.details).toEqual([
+        {
+          field: 'body.note',
+          rule: 'approval.noteRequired',
+          params: {},
+          message: 'is required to reject a request',
+        },
+      ])
       const blank = await post(finance, `/api/v1/approvals/${ids.refund}/reject`, { note: '   ' })
       expect(blank.status).toBe(400)
       expect((await post(cashier, `/api/v1/approvals/${ids.refund}/reject`, { note: '不批' })).status).toBe(

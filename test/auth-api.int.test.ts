@@ -350,7 +350,14 @@ describe.each(storeBackends())('auth API on $name', (backend) => {
       expect(locked.status).toBe(429)
       expect(locked.body.error).toBe('EH_ERR_LOCKED')
       expect(locked.body.message).toContain('1 min')
-      expect(locked.body.details).toEqual([{ field: 'body.username', message: 'temporarily locked' }])
+      expect(locked.body.details).toEqual([
+        {
+          field: 'body.username',
+          rule: 'auth.locked',
+          params: { minutes: expect.any(Number) },
+          message: 'temporarily locked',
+        },
+      ])
       expect(locked.body).not.toHaveProperty('token')
       // The lock holds whatever the case of the username.
       expect((await login('LOCKY', PASSWORD)).status).toBe(429)

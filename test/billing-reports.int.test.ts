@@ -813,7 +813,14 @@ for (const backend of storeBackends()) {
       for (const nodeId of [org.b.estateId, org.companyId, org.groupId, randomUUID()]) {
         const other = await get(viewerA, 'collection-rate', { nodeId, period: '2026-09' })
         expect(other.status, nodeId).toBe(404)
-        expect(other.body.details).toEqual([{ field: 'query.nodeId', message: 'no such record you may see' }])
+        expect(other.body.details).toEqual([
+          {
+            field: 'query.nodeId',
+            rule: 'record.notFound',
+            params: { what: 'organisation node' },
+            message: 'no such record you may see',
+          },
+        ])
       }
       const company = await get(companyViewer, 'collection-rate', {
         nodeId: org.companyId,

@@ -67,12 +67,26 @@ describe.each(storeBackends())('core model API on $name', (backend) => {
     it('refuses an area of 0 naming the field, on create and on change', async () => {
       const zero = await post('/api/v1/units', unit({ code: 'A-ZERO', areaM2: '0' }))
       expect(zero.status).toBe(400)
-      expect(zero.body.details).toEqual([{ field: 'body.areaM2', message: 'must be greater than 0' }])
+      expect(zero.body.details).toEqual([
+        {
+          field: 'body.areaM2',
+          rule: 'number.exclusiveMinimum',
+          params: { limit: 0 },
+          message: 'must be greater than 0',
+        },
+      ])
       const made = await post('/api/v1/units', unit({ code: 'A-ZERO', areaM2: '0.01' }))
       expect(made.status).toBe(201)
       const changed = await patch(`/api/v1/units/${made.body.id}`, { areaM2: 0 })
       expect(changed.status).toBe(400)
-      expect(changed.body.details).toEqual([{ field: 'body.areaM2', message: 'must be greater than 0' }])
+      expect(changed.body.details).toEqual([
+        {
+          field: 'body.areaM2',
+          rule: 'number.exclusiveMinimum',
+          params: { limit: 0 },
+          message: 'must be greater than 0',
+        },
+      ])
     })
 
     it('refuses a duplicate code in the same estate with 409 naming the field, but allows it in another', async () => {

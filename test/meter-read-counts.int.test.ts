@@ -173,7 +173,14 @@ for (const backend of storeBackends()) {
       for (const url of [`/api/v1/meter-reads/counts?${query}`, `/api/v1/meter-reads?${query}`]) {
         const hidden = await get(outsider, url)
         expect(hidden.status, url).toBe(404)
-        expect(hidden.body.details).toEqual([{ field: 'query.estateId', message: expect.any(String) }])
+        expect(hidden.body.details).toEqual([
+          {
+            field: 'query.estateId',
+            rule: 'record.notFound',
+            params: expect.any(Object),
+            message: expect.any(String),
+          },
+        ])
       }
     })
 

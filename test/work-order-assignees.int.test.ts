@@ -139,7 +139,14 @@ for (const backend of storeBackends()) {
       }
       const hidden = await assignees('svc-b', `estateId=${estateA}`)
       expect(hidden.status).toBe(404)
-      expect(hidden.body.details).toEqual([{ field: 'query.estateId', message: expect.any(String) }])
+      expect(hidden.body.details).toEqual([
+        {
+          field: 'query.estateId',
+          rule: 'record.notFound',
+          params: expect.any(Object),
+          message: expect.any(String),
+        },
+      ])
       const unknown = await assignees('root', 'estateId=00000000-0000-4000-8000-000000000000')
       expect(unknown.status).toBe(404)
     })
