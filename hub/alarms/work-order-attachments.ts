@@ -136,16 +136,27 @@ export function registerWorkOrderAttachmentRoutes(app: FastifyInstance, db: Kyse
         // A name for a download, not a path: no directories, no control characters.
         const control = [...fileName].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)
         if (fileName === '' || control || /[/\\]/.test(fileName))
-          throw invalid('query.name', 'must be a file name without slashes or control characters', 'attachment.fileName')
+          throw invalid(
+            'query.name',
+            'must be a file name without slashes or control characters',
+            'attachment.fileName',
+          )
         const declared = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
         const body = request.body
         // JSON and text bodies reach here parsed by the app's own parsers: not a file.
         if (!Buffer.isBuffer(body) || !Object.hasOwn(attachmentTypes, declared))
-          throw unsupported(`must be one of ${typeList}, with the file as the raw body`, ruleRef('attachment.mediaType', { allowed: typeList }))
-        if (body.length === 0) throw invalid('body', 'is empty: send the file as the body', 'attachment.empty')
+          throw unsupported(
+            `must be one of ${typeList}, with the file as the raw body`,
+            ruleRef('attachment.mediaType', { allowed: typeList }),
+          )
+        if (body.length === 0)
+          throw invalid('body', 'is empty: send the file as the body', 'attachment.empty')
         const type = attachmentTypes[declared]!
         if (!type.matches(body))
-          throw unsupported(`the body is not a ${type.label} file (its first bytes do not match ${declared})`, ruleRef('attachment.contentMismatch', { type: type.label }))
+          throw unsupported(
+            `the body is not a ${type.label} file (its first bytes do not match ${declared})`,
+            ruleRef('attachment.contentMismatch', { type: type.label }),
+          )
         const sha256 = createHash('sha256').update(body).digest('hex')
         const row = await db.transaction().execute(async (trx) => {
           // Locked so a close or cancel cannot slip in between the check and the insert.
@@ -156,7 +167,12 @@ export function registerWorkOrderAttachmentRoutes(app: FastifyInstance, db: Kyse
             .forUpdate()
             .executeTakeFirstOrThrow()
           if (order.status === 'closed' || order.status === 'cancelled')
-            throw conflict('params.id', `the work order is ${order.status}: nothing more can be attached`, 'workOrder.closedForAttachments', { status: order.status })
+            throw conflict(
+              'params.id',
+              `the work order is ${order.status}: nothing more can be attached`,
+              'workOrder.closedForAttachments',
+              { status: order.status },
+            )
           const inserted = await trx
             .insertInto('workOrderAttachments')
             .values({

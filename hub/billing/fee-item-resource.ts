@@ -96,11 +96,18 @@ export const feeItemResource: EstateResource = {
     const { meter, oneOff } = feeKindOf(kind)
     const meterKind = (next.meterKind as string | null | undefined) ?? null
     if (meter === 'required' && meterKind === null)
-      throw invalid('body.meterKind', `is required for ${kindItem(kind)} (which meters it bills)`, 'feeItem.meterKindRequired', { kind: String(kind) })
+      throw invalid(
+        'body.meterKind',
+        `is required for ${kindItem(kind)} (which meters it bills)`,
+        'feeItem.meterKindRequired',
+        { kind: String(kind) },
+      )
     if (meter === 'none' && meterKind !== null)
       throw invalid(
         'body.meterKind',
-        `must be null for ${kindItem(kind)} (only ${feeKindsWhere((k) => k.meter !== 'none').join(', ')})`, 'feeItem.meterKindNotUsed', { kind: String(kind) },
+        `must be null for ${kindItem(kind)} (only ${feeKindsWhere((k) => k.meter !== 'none').join(', ')})`,
+        'feeItem.meterKindNotUsed',
+        { kind: String(kind) },
       )
     // bill-compute takes the months of a period from the cycle: a recurring kind billed 'one_off'
     // would be billed monthly, and a one_off item never recurs.
@@ -110,10 +117,14 @@ export const feeItemResource: EstateResource = {
         'body.cycle',
         oneOff
           ? `${kindItem(kind)} has cycle one_off`
-          : `one_off is the cycle of one_off items only, not of ${kindItem(kind)}`, oneOff ? 'feeItem.oneOffCycle' : 'feeItem.cycleOnlyOneOff', { kind: String(kind) },
+          : `one_off is the cycle of one_off items only, not of ${kindItem(kind)}`,
+        oneOff ? 'feeItem.oneOffCycle' : 'feeItem.cycleOnlyOneOff',
+        { kind: String(kind) },
       )
     if (next.lateFeeDailyRate != null && Exact.of(next.lateFeeDailyRate as string).gt('0.01'))
-      throw invalid('body.lateFeeDailyRate', 'must be at most 0.01 (1% a day)', 'number.maximum', { limit: '0.01' })
+      throw invalid('body.lateFeeDailyRate', 'must be at most 0.01 (1% a day)', 'number.maximum', {
+        limit: '0.01',
+      })
     if (next.lateFeeCapRatio != null && Exact.of(next.lateFeeCapRatio as string).gte('100'))
       throw invalid('body.lateFeeCapRatio', 'must be below 100', 'number.exclusiveMaximum', { limit: 100 })
     // A standard's fields follow its item's kind (price, amount or bands) and its meters the
@@ -128,7 +139,9 @@ export const feeItemResource: EstateResource = {
         const field = existing.kind !== kind ? 'kind' : 'meterKind'
         throw invalid(
           `body.${field}`,
-          `cannot change: the item has standards (its ${field} is ${String(existing[field])})`, 'feeItem.lockedByStandards', { field, value: String(existing[field]) },
+          `cannot change: the item has standards (its ${field} is ${String(existing[field])})`,
+          'feeItem.lockedByStandards',
+          { field, value: String(existing[field]) },
         )
       }
     }

@@ -75,7 +75,8 @@ function normaliseBands(value: unknown): FeeBand[] {
   try {
     checkBands(bands)
   } catch (error) {
-    if (error instanceof RangeError) throw invalid('body.bands', error.message, 'feeStandard.bands', { reason: error.message })
+    if (error instanceof RangeError)
+      throw invalid('body.bands', error.message, 'feeStandard.bands', { reason: error.message })
     throw error
   }
   return bands
@@ -139,15 +140,26 @@ export const feeStandardResource: EstateResource = {
     for (const field of ruleFields) {
       const given = next[field] !== undefined && next[field] !== null
       if (wanted.includes(field) && !given)
-        throw invalid(`body.${field}`, `is required for a standard of ${withArticle(item.kind)} item`, 'feeStandard.fieldRequired', { kind: item.kind })
+        throw invalid(
+          `body.${field}`,
+          `is required for a standard of ${withArticle(item.kind)} item`,
+          'feeStandard.fieldRequired',
+          { kind: item.kind },
+        )
       if (!wanted.includes(field) && given)
         throw invalid(
           `body.${field}`,
-          `is not used by ${withArticle(item.kind)} item (its standards take ${wanted.join(', ')})`, 'feeStandard.fieldNotUsed', { kind: item.kind, wanted: wanted.join(', ') },
+          `is not used by ${withArticle(item.kind)} item (its standards take ${wanted.join(', ')})`,
+          'feeStandard.fieldNotUsed',
+          { kind: item.kind, wanted: wanted.join(', ') },
         )
     }
     if (next.validTo != null && (next.validTo as string) <= (next.validFrom as string))
-      throw invalid('body.validTo', 'must be after validFrom (validTo is the first day no longer covered)', 'range.validToAfterFrom')
+      throw invalid(
+        'body.validTo',
+        'must be after validFrom (validTo is the first day no longer covered)',
+        'range.validToAfterFrom',
+      )
     if (next.bands != null) {
       // node-postgres would send a JS array as a PostgreSQL array, which jsonb refuses. `next`
       // is the very object the create route inserts, so the checked bands go in as jsonb.
@@ -162,7 +174,9 @@ export const feeStandardResource: EstateResource = {
       if (item.meterKind !== null && meter.kind !== item.meterKind)
         throw invalid(
           'body.shareMeterId',
-          `the item shares ${item.meterKind}, meter ${meter.code} is ${withArticle(meter.kind)} meter`, 'feeStandard.shareMeterKind', {
+          `the item shares ${item.meterKind}, meter ${meter.code} is ${withArticle(meter.kind)} meter`,
+          'feeStandard.shareMeterKind',
+          {
             meterKind: String(item.meterKind),
             code: meter.code,
             kind: meter.kind,
@@ -177,7 +191,9 @@ export const feeStandardResource: EstateResource = {
         if (!sub)
           throw invalid(
             'body.shareMeterId',
-            `a loss is measured on a master meter; meter ${meter.code} has no sub-meters`, 'feeStandard.lossNeedsMaster', { code: meter.code },
+            `a loss is measured on a master meter; meter ${meter.code} has no sub-meters`,
+            'feeStandard.lossNeedsMaster',
+            { code: meter.code },
           )
       }
     }

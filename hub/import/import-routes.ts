@@ -15,7 +15,11 @@ const unsupported = (got: string | undefined) =>
   new ApiError(
     'EH_ERR_UNSUPPORTED_MEDIA',
     `send the spreadsheet itself as the body with Content-Type ${CSV} or ${XLSX}${got ? `, not ${got}` : ''}`,
-    [detail('headers.content-type', `must be ${CSV} or ${XLSX}`, 'import.mediaType', { allowed: `${CSV}, ${XLSX}` })],
+    [
+      detail('headers.content-type', `must be ${CSV} or ${XLSX}`, 'import.mediaType', {
+        allowed: `${CSV}, ${XLSX}`,
+      }),
+    ],
   )
 
 const ImportParams = Type.Object(

@@ -61,16 +61,25 @@ export function registerMeterReplacementRoutes(app: FastifyInstance, db: Kysely<
         if (last && last.replacedAt >= replacedAt) {
           throw invalid(
             'body.replacedAt',
-            `must be after the previous replacement (${last.replacedAt.toISOString()})`, 'replacement.beforePrevious', { previous: last.replacedAt.toISOString() },
+            `must be after the previous replacement (${last.replacedAt.toISOString()})`,
+            'replacement.beforePrevious',
+            { previous: last.replacedAt.toISOString() },
           )
         }
         if (meter.installedOn && body.replacedAt.slice(0, 10) < meter.installedOn) {
-          throw invalid('body.replacedAt', `is before the meter was installed (${meter.installedOn})`, 'replacement.beforeInstall', { installedOn: String(meter.installedOn) })
+          throw invalid(
+            'body.replacedAt',
+            `is before the meter was installed (${meter.installedOn})`,
+            'replacement.beforeInstall',
+            { installedOn: String(meter.installedOn) },
+          )
         }
         if (meter.registerCapacity !== null && Number(oldFinalReading) >= Number(meter.registerCapacity)) {
           throw invalid(
             'body.oldFinalReading',
-            `must be below the register capacity ${meter.registerCapacity}`, 'reading.atCapacity', { capacity: String(meter.registerCapacity) },
+            `must be below the register capacity ${meter.registerCapacity}`,
+            'reading.atCapacity',
+            { capacity: String(meter.registerCapacity) },
           )
         }
         const newMultiplier =
@@ -86,7 +95,9 @@ export function registerMeterReplacementRoutes(app: FastifyInstance, db: Kysely<
         if (newCapacity !== null && Number(newStartReading) >= Number(newCapacity)) {
           throw invalid(
             'body.newStartReading',
-            `must be below the new meter's register capacity ${newCapacity}`, 'reading.atCapacity', { capacity: String(newCapacity) },
+            `must be below the new meter's register capacity ${newCapacity}`,
+            'reading.atCapacity',
+            { capacity: String(newCapacity) },
           )
         }
         const inserted = await trx

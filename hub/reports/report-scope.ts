@@ -53,9 +53,14 @@ export async function reportScope(
     .executeTakeFirst()
   if (!node) throw notFound('organisation node', 'query.nodeId')
   const at = asOf === undefined ? now : new Date(asOf)
-  if (Number.isNaN(at.getTime())) throw invalid('query.asOf', 'must be an ISO date-time with a time zone', 'date.dateTime')
+  if (Number.isNaN(at.getTime()))
+    throw invalid('query.asOf', 'must be an ISO date-time with a time zone', 'date.dateTime')
   if (at.getTime() > now.getTime())
-    throw invalid('query.asOf', 'must not be in the future: a report of the future could not be reproduced', 'report.asOfFuture')
+    throw invalid(
+      'query.asOf',
+      'must not be in the future: a report of the future could not be reproduced',
+      'report.asOfFuture',
+    )
   // group → company → estate: an estate is the node, its child or its grandchild.
   const rows = await sql<ReportEstate>`
     select e.id, e.code, e.name, coalesce(e.timezone, ${DEFAULT_TIME_ZONE}) as timezone

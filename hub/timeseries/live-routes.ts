@@ -116,7 +116,11 @@ export function registerLiveRoutes(
           throw new ApiError(
             'EH_ERR_LOCKED',
             `at most ${maxStreams} live streams per user may be open; close one (a browser tab) first`,
-            [detail('query.estateId', 'too many open live streams', 'live.tooManyStreams', { max: maxStreams })],
+            [
+              detail('query.estateId', 'too many open live streams', 'live.tooManyStreams', {
+                max: maxStreams,
+              }),
+            ],
           )
         streamsByUser.set(userId, streams + 1)
         counted = true
