@@ -3,16 +3,10 @@ import { alarmSeverities as severities } from '../alarms/alarms-vocabulary.ts'
 import { invalid } from '../kernel/api-error.ts'
 import type { EstateResource, Row } from '../kernel/estate-resource.ts'
 import { Id, Name, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
-import type { NotificationTopic } from '../store/database-schema.ts'
 import { jsonb } from '../store/jsonb.ts'
-import { notificationChannelKinds as channelKinds } from './notify-vocabulary.ts'
+import { notificationChannelKinds as channelKinds, notificationTopics } from './notify-vocabulary.ts'
 
-export { channelKinds }
-export const notificationTopics = [
-  'alarm.raised',
-  'alarm.cleared',
-  'work_order.escalated',
-] as const satisfies readonly NotificationTopic[]
+export { channelKinds, notificationTopics }
 
 const Url = Type.String({
   minLength: 1,

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
-import type { AlarmSeverity, Database, NotificationTopic } from '../store/database-schema.ts'
+import type { AlarmSeverity, Database } from '../store/database-schema.ts'
 import { jsonb } from '../store/jsonb.ts'
+import type { NotificationTopic } from './notify-vocabulary.ts'
 
 const rank: Record<AlarmSeverity, number> = { info: 0, minor: 1, major: 2, critical: 3 }
 

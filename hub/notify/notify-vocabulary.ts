@@ -7,3 +7,7 @@ export type NotificationChannelKind = (typeof notificationChannelKinds)[number]
 
 export const notificationDeliveryStatuses = ['pending', 'sent', 'failed'] as const
 export type NotificationDeliveryStatus = (typeof notificationDeliveryStatuses)[number]
+
+/** What a channel may subscribe to; a delivery carries one. */
+export const notificationTopics = ['alarm.raised', 'alarm.cleared', 'work_order.escalated'] as const
+export type NotificationTopic = (typeof notificationTopics)[number]

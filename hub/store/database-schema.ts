@@ -5,24 +5,20 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
  * in SQL. Decimals (areas, readings, multipliers) travel as strings so no value is ever
  * rounded through a binary float; dates travel as 'YYYY-MM-DD' strings.
  */
-type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
-type CreatedAt = ColumnType<Date, never, never>
-type Decimal = ColumnType<string, string | number, string | number>
+export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
+export type CreatedAt = ColumnType<Date, never, never>
+export type Decimal = ColumnType<string, string | number, string | number>
 /** A decimal with a database default: may be left out on insert. */
-type DefaultDecimal = ColumnType<string, string | number | undefined, string | number>
-type Json<T> = ColumnType<T, T, T>
+export type DefaultDecimal = ColumnType<string, string | number | undefined, string | number>
+export type Json<T> = ColumnType<T, T, T>
 
 export type OrgNodeKind = import('../org/org-vocabulary.ts').OrgNodeKind
 export type UnitUse = import('../property/property-vocabulary.ts').UnitUse
 export type UnitStatus = import('../property/property-vocabulary.ts').UnitStatus
 export type CustomerKind = import('../property/property-vocabulary.ts').CustomerKind
 export type OccupancyRole = import('../property/property-vocabulary.ts').OccupancyRole
-export type DeviceProtocol =
-  | 'modbus-tcp'
-  | 'modbus-rtu'
-  | 'modbus-rtu-over-tcp'
-  | 'bacnet-ip'
-  | 'access-webhook'
+/** A protocol registered with the drivers' registry (the API checks the name against it). */
+export type DeviceProtocol = import('../../gateway/contract/index.ts').DeviceProtocol
 export type PointKind = import('../../gateway/contract/index.ts').PointKind
 export type MeterKind = import('../metering/metering-vocabulary.ts').MeterKind
 export type Role = import('../kernel/roles.ts').Role
@@ -678,39 +674,6 @@ export interface CustomerCredentialTable {
 }
 
 export type AlarmSeverity = import('../alarms/alarms-vocabulary.ts').AlarmSeverity
-export type NotificationTopic = 'alarm.raised' | 'alarm.cleared' | 'work_order.escalated'
-
-export interface NotificationChannelTable {
-  id: Generated<string>
-  estateId: string
-  name: string
-  kind: 'webhook' | 'email'
-  url: string | null
-  /** Signs webhook bodies (HMAC-SHA256); never returned by the API nor logged. */
-  secret: string | null
-  recipients: Json<string[] | null>
-  minSeverity: ColumnType<AlarmSeverity, AlarmSeverity | undefined, AlarmSeverity>
-  topics: ColumnType<NotificationTopic[], string | undefined, string>
-  /** Only alarms and orders of this department (the on-duty team); null = all. */
-  department: string | null
-  enabled: ColumnType<boolean, boolean | undefined, boolean>
-  createdAt: CreatedAt
-  updatedAt: Timestamp
-}
-
-export interface NotificationDeliveryTable {
-  id: Generated<number>
-  channelId: string
-  topic: NotificationTopic
-  payload: Json<Record<string, unknown>>
-  status: ColumnType<'pending' | 'sent' | 'failed', 'pending' | 'sent' | 'failed' | undefined>
-  attempts: ColumnType<number, number | undefined, number>
-  nextAttemptAt: ColumnType<Date, Date | string | undefined, Date | string>
-  lastError: ColumnType<string | null, string | null | undefined, string | null>
-  createdAt: CreatedAt
-  sentAt: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
-}
-
 export interface WorkOrderEventTable {
   id: Generated<number>
   workOrderId: string
@@ -723,6 +686,11 @@ export interface WorkOrderEventTable {
   data: Json<Record<string, unknown>>
 }
 
+/**
+ * Every table the hub's code may query. Tables of the wave-1 schema are listed here; a domain
+ * module adds its own from its `<domain>-tables.ts` by augmenting this interface (as
+ * hub/notify/notify-tables.ts does), so a new domain edits no shared schema file.
+ */
 export interface Database {
   orgNodes: OrgNodeTable
   buildings: BuildingTable
@@ -765,8 +733,6 @@ export interface Database {
   workOrderAttachments: WorkOrderAttachmentTable
   slaPolicies: SlaPolicyTable
   customerCredentials: CustomerCredentialTable
-  notificationChannels: NotificationChannelTable
-  notificationDeliveries: NotificationDeliveryTable
 }
 
 export type OrgNode = Selectable<OrgNodeTable>
