@@ -4,6 +4,7 @@ import { Decimal } from '../../kernel/decimal.ts'
 import { compactInstant, fileStem, type ReportTable } from '../../reports/report-export.ts'
 import { asOfParam, estatesCte, type ReportScope } from '../../reports/report-scope.ts'
 import type { Database, WorkOrderStatus } from '../../store/database-schema.ts'
+import { workOrderStatuses } from '../alarms-vocabulary.ts'
 
 /** The longest range one report covers (as the collections report). */
 export const MAX_REPORT_DAYS = 366
@@ -54,16 +55,8 @@ export function ratio(part: number, whole: number): string | null {
   return whole === 0 ? null : Decimal.of(part).div(whole, 4, 'half-up').toFixed(4)
 }
 
-export const workOrderStates = [
-  'registered',
-  'dispatched',
-  'assigned',
-  'in_progress',
-  'done',
-  'return_visit',
-  'closed',
-  'cancelled',
-] as const satisfies readonly WorkOrderStatus[]
+/** The report's state columns: every work-order state in flow order. */
+export const workOrderStates = workOrderStatuses
 
 export const workOrderStateLabels: Record<WorkOrderStatus, string> = {
   registered: '已登记',

@@ -1,3 +1,4 @@
+import { workOrderStatuses } from '../../../../../hub/alarms/alarms-vocabulary.ts'
 import type { PathOf } from '../../api/hub.ts'
 
 /**
@@ -67,16 +68,7 @@ const at = (path: string) => (report: Row) =>
   path.split('.').reduce<unknown>((v, k) => (v as Row | undefined)?.[k], report)
 const rowsOf = (report: Row) => (report.rows as Row[] | undefined) ?? []
 
-const workOrderStates = [
-  'registered',
-  'dispatched',
-  'assigned',
-  'in_progress',
-  'done',
-  'return_visit',
-  'closed',
-  'cancelled',
-] as const
+const workOrderStates = workOrderStatuses
 const accessTypes = ['granted', 'denied', 'forced', 'heldOpen', 'tamper', 'alarmInput'] as const
 
 export const reports: readonly ReportDef[] = [

@@ -1,4 +1,12 @@
 import { onBeforeUnmount, onMounted, type Ref, ref } from 'vue'
+import {
+  type AlarmStatus,
+  type WorkOrderPriority as Priority,
+  type AlarmSeverity as Severity,
+  type WorkOrderStatus,
+  workOrderPriorities,
+  workOrderStatuses,
+} from '../../../../../hub/alarms/alarms-vocabulary.ts'
 import type { HubAnswer, HubItem } from '../../api/hub.ts'
 
 /** A work order as `GET /api/v1/work-orders` answers (timestamps ISO strings). */
@@ -16,31 +24,16 @@ export type Alarm = HubItem<'/api/v1/alarms'>
 
 export type UserRow = HubItem<'/api/v1/users'>
 
-export type WorkOrderStatus =
-  | 'registered'
-  | 'dispatched'
-  | 'assigned'
-  | 'in_progress'
-  | 'done'
-  | 'return_visit'
-  | 'closed'
-  | 'cancelled'
-export type Priority = 'urgent' | 'high' | 'normal' | 'low'
-export type AlarmStatus = 'active' | 'acknowledged' | 'cleared' | 'closed'
-export type Severity = 'critical' | 'major' | 'minor' | 'info'
+export type {
+  AlarmSeverity as Severity,
+  AlarmStatus,
+  WorkOrderPriority as Priority,
+  WorkOrderStatus,
+} from '../../../../../hub/alarms/alarms-vocabulary.ts'
 
 /** The states in flow order (the board's columns). */
-export const statuses: readonly WorkOrderStatus[] = [
-  'registered',
-  'dispatched',
-  'assigned',
-  'in_progress',
-  'done',
-  'return_visit',
-  'closed',
-  'cancelled',
-]
-export const priorities: readonly Priority[] = ['urgent', 'high', 'normal', 'low']
+export const statuses: readonly WorkOrderStatus[] = workOrderStatuses
+export const priorities: readonly Priority[] = workOrderPriorities
 export const sources = ['desk', 'resident', 'inspection'] as const
 /** Categories the demo's rules and desks use; others are shown as the hub sends them. */
 export const categories = [
