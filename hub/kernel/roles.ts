@@ -37,22 +37,8 @@ export const permissions = [
 export type Permission = (typeof permissions)[number]
 
 const rolePermissions: Record<Role, readonly Permission[]> = {
-  admin: [
-    'read',
-    'org.write',
-    'users.manage',
-    'property.write',
-    'customers.write',
-    'devices.write',
-    'meters.write',
-    'meterReads.review',
-    'meterReads.approve',
-    'billing.configure',
-    'billing.run',
-    'payments.take',
-    'payments.approve',
-    'workOrders.manage',
-  ],
+  // The administrator holds every permission there is, including any added later.
+  admin: permissions,
   finance: [
     'read',
     'customers.write',
