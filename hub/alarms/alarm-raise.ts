@@ -1,7 +1,8 @@
 import type { Kysely, Selectable } from 'kysely'
 import { enqueueNotice } from '../notify/notification-outbox.ts'
-import type { AlarmRuleTable, Database } from '../store/database-schema.ts'
+import type { Database } from '../store/database-schema.ts'
 import { jsonb } from '../store/jsonb.ts'
+import type { AlarmRuleTable } from './alarms-tables.ts'
 import { slaDue } from './sla-policy.ts'
 
 export type AlarmRule = Selectable<AlarmRuleTable>

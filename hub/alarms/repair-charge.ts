@@ -5,7 +5,8 @@ import { issueReceivable } from '../billing/receivable-issue.ts'
 import { conflict, invalid, notFound } from '../kernel/api-error.ts'
 import { Decimal } from '../kernel/decimal.ts'
 import { localDate } from '../metering/cutoff.ts'
-import type { Database, WorkOrderTable } from '../store/database-schema.ts'
+import type { Database } from '../store/database-schema.ts'
+import type { WorkOrderTable } from './alarms-tables.ts'
 
 /** The code of the estate's fee item (kind one_off) a paid repair is charged to by default. */
 export const REPAIR_FEE_CODE = 'REPAIR'

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import type { Insertable, Kysely } from 'kysely'
+import type { AlarmRuleTable } from '../alarms/alarms-tables.ts'
 import { hashPassword } from '../auth/password.ts'
 import { createUser, grantRole } from '../auth/user-accounts.ts'
 import { createOrgChain } from '../org/org-chain.ts'
-import type { AlarmRuleTable, Database, UnitStatus } from '../store/database-schema.ts'
+import type { Database, UnitStatus } from '../store/database-schema.ts'
 
 export const DEMO_USERNAME = 'demo-admin'
 export const DEMO_ESTATE_CODE = 'DEMO-HJ'

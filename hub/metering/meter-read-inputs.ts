@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely'
 import { type Kysely, sql } from 'kysely'
-import type { Database, MeterKind, MeterReadTable } from '../store/database-schema.ts'
+import type { Database, MeterKind } from '../store/database-schema.ts'
+import type { MeterReadTable } from './metering-tables.ts'
 import type { Replacement } from './period-consumption.ts'
 import type { CounterSample } from './read-at-cutoff.ts'
 

@@ -1,0 +1,147 @@
+import type { ColumnType, Generated } from 'kysely'
+import type {
+  AlarmRuleKind,
+  AlarmStatus,
+  CreatedAt,
+  DefaultDecimal,
+  DeviceEventTypeName,
+  Json,
+  Timestamp,
+  WorkOrderPriority,
+  WorkOrderStatus,
+} from '../store/database-schema.ts'
+
+// The alarms domain's tables (docs/architecture.md, "How to add a domain"): their Kysely types,
+// added to the hub's Database from here. Created by the wave-1 migrations in hub/store/migrations.
+
+export interface AlarmRuleTable {
+  id: Generated<string>
+  estateId: string
+  name: string
+  kind: AlarmRuleKind
+  deviceClass: string | null
+  deviceId: string | null
+  pointId: string | null
+  eventType: DeviceEventTypeName | null
+  matchValue: string | null
+  above: string | null
+  hysteresis: DefaultDecimal
+  holdSeconds: ColumnType<number, number | undefined, number>
+  severity: ColumnType<
+    'critical' | 'major' | 'minor' | 'info',
+    'critical' | 'major' | 'minor' | 'info' | undefined
+  >
+  workOrderCategory: string | null
+  workOrderPriority: WorkOrderPriority | null
+  department: string | null
+  enabled: ColumnType<boolean, boolean | undefined, boolean>
+  /** Event rules: fire on the event_count-th event at one source within window_seconds. */
+  eventCount: ColumnType<number, number | undefined, number>
+  windowSeconds: ColumnType<number | null, number | null | undefined, number | null>
+  ratePerMinute: ColumnType<string | null, string | null | undefined, string | null>
+  offlineMinutes: ColumnType<number | null, number | null | undefined, number | null>
+  offlineTarget: ColumnType<'device' | 'gateway' | null, 'device' | 'gateway' | null | undefined>
+  nightStart: ColumnType<number | null, number | null | undefined, number | null>
+  nightEnd: ColumnType<number | null, number | null | undefined, number | null>
+  minFlow: ColumnType<string | null, string | null | undefined, string | null>
+  createdAt: CreatedAt
+  updatedAt: Timestamp
+}
+export interface AlarmTable {
+  id: Generated<string>
+  estateId: string
+  ruleId: string
+  source: string
+  deviceId: string | null
+  pointId: string | null
+  status: AlarmStatus
+  severity: string
+  raisedAt: Timestamp
+  lastSeenAt: Timestamp
+  occurrences: ColumnType<number, number | undefined, number>
+  acknowledgedBy: string | null
+  acknowledgedAt: Timestamp | null
+  clearedAt: Timestamp | null
+  closedAt: Timestamp | null
+  details: Json<Record<string, unknown>>
+}
+export interface WorkOrderTable {
+  id: Generated<string>
+  estateId: string
+  source: 'alarm' | 'resident' | 'desk' | 'inspection'
+  alarmId: string | null
+  category: string
+  priority: WorkOrderPriority
+  department: string | null
+  title: string
+  description: string | null
+  buildingId: string | null
+  unitId: string | null
+  deviceId: string | null
+  status: ColumnType<WorkOrderStatus, WorkOrderStatus | undefined, WorkOrderStatus>
+  assigneeId: string | null
+  respondBy: Timestamp
+  completeBy: Timestamp
+  respondedAt: Timestamp | null
+  completedAt: Timestamp | null
+  closedAt: Timestamp | null
+  completionNote: ColumnType<string | null, string | null | undefined, string | null>
+  satisfaction: ColumnType<number | null, number | null | undefined, number | null>
+  visitComment: ColumnType<string | null, string | null | undefined, string | null>
+  cancelReason: ColumnType<string | null, string | null | undefined, string | null>
+  escalatedAt: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  createdBy: string | null
+  createdAt: CreatedAt
+  updatedAt: Timestamp
+  /** The alarm's source (controller/door, device/point) or a place named by the desk. */
+  location: ColumnType<string | null, string | null | undefined, string | null>
+  parts: ColumnType<{ name: string; quantity: number }[], string | undefined, string>
+  labourMinutes: ColumnType<number | null, number | null | undefined, number | null>
+  /** A paid repair: what the customer is charged, issued as a receivable on completion. */
+  chargeAmount: ColumnType<string | null, string | null | undefined, string | null>
+  receivableId: ColumnType<string | null, string | null | undefined, string | null>
+}
+export interface WorkOrderEventTable {
+  id: Generated<number>
+  workOrderId: string
+  at: ColumnType<Date, Date | string | undefined, never>
+  by: string | null
+  action: string
+  fromStatus: string | null
+  toStatus: string | null
+  note: string | null
+  data: Json<Record<string, unknown>>
+}
+export interface WorkOrderAttachmentTable {
+  id: Generated<string>
+  workOrderId: string
+  fileName: string
+  contentType: string
+  sizeBytes: number
+  sha256: string
+  content: Buffer
+  uploadedBy: string | null
+  uploadedAt: CreatedAt
+}
+export interface SlaPolicyTable {
+  id: Generated<string>
+  estateId: string
+  /** Null: every category of this priority without a policy of its own. */
+  category: string | null
+  priority: WorkOrderPriority
+  respondMinutes: number
+  completeMinutes: number
+  createdAt: CreatedAt
+  updatedAt: Timestamp
+}
+
+declare module '../store/database-schema.ts' {
+  interface Database {
+    alarmRules: AlarmRuleTable
+    alarms: AlarmTable
+    workOrders: WorkOrderTable
+    workOrderEvents: WorkOrderEventTable
+    workOrderAttachments: WorkOrderAttachmentTable
+    slaPolicies: SlaPolicyTable
+  }
+}
