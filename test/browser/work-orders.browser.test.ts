@@ -291,7 +291,8 @@ describeBrowser('work orders and alarms pages', (suite) => {
     await otherRow.getByTestId('alarm-ack').click()
     const message = other.locator('.el-message--error')
     await message.waitFor()
-    expect(await shownText(message)).toMatch(/操作冲突.*not active/)
+    // The hub's refusal, said in Chinese from its rule key (it stayed English before issue 12).
+    expect(await shownText(message)).toMatch(/操作冲突.*不是活动告警/)
     await expect.poll(() => shownText(otherRow.getByTestId('alarm-status'))).toBe('已确认')
 
     // The order the alarm raised shows the alarm's state.

@@ -20,7 +20,12 @@ export function ruleMessage(rule: unknown, params: unknown, hubWords: string): s
       .map((type) => (te(`errors.types.${type}`) ? t(`errors.types.${type}`) : type))
       .join(t('errors.typesOr'))
   }
-  return t(key, values)
+  const text = t(key, values)
+  // Where a rule names the value as written only sometimes (an optional `got`), the text does
+  // not place it; it follows, as the hub's own sentence had it.
+  if (typeof values.got === 'string' && !text.includes(values.got))
+    return text + t('errors.gotSuffix', { got: values.got })
+  return text
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>

@@ -85,6 +85,8 @@ const en: MessageSchema = {
       null: 'empty',
     },
     typesOr: ' or ',
+    /** After a rule's text that does not itself say the value the hub was given. */
+    gotSuffix: ' (got {got})',
   },
   placeholder: {
     body: 'This page is being built.',

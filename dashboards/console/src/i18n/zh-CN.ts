@@ -92,6 +92,7 @@ const zhCN = {
       null: '空值',
     },
     typesOr: '或',
+    gotSuffix: '（填写的是 {got}）',
   },
   placeholder: {
     body: '此页面正在建设中。',
