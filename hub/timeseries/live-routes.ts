@@ -163,12 +163,12 @@ export function registerLiveRoutes(
         out.once('close', cleanup)
         out.once('error', cleanup)
       }
+      // A stream holds its connection until it ends; then the socket goes too, so a closing
+      // server does not wait out the keep-alive of a connection that was busy a moment ago.
       return reply
         .header('content-type', 'text/event-stream; charset=utf-8')
         .header('cache-control', 'no-cache, no-transform')
         .header('x-accel-buffering', 'no')
-        // A stream holds its connection until it ends; then the socket goes too, so a closing
-        // server does not wait out the keep-alive of a connection that was busy a moment ago.
         .header('connection', 'close')
         .send(out)
     },
