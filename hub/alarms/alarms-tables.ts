@@ -10,6 +10,7 @@ import type {
   WorkOrderPriority,
   WorkOrderStatus,
 } from '../store/database-schema.ts'
+import type { AlarmSeverity, OfflineTarget, WorkOrderSource } from './alarms-vocabulary.ts'
 
 // The alarms domain's tables (docs/architecture.md, "How to add a domain"): their Kysely types,
 // added to the hub's Database from here. Created by the wave-1 migrations in hub/store/migrations.
@@ -27,10 +28,7 @@ export interface AlarmRuleTable {
   above: string | null
   hysteresis: DefaultDecimal
   holdSeconds: ColumnType<number, number | undefined, number>
-  severity: ColumnType<
-    'critical' | 'major' | 'minor' | 'info',
-    'critical' | 'major' | 'minor' | 'info' | undefined
-  >
+  severity: ColumnType<AlarmSeverity, AlarmSeverity | undefined>
   workOrderCategory: string | null
   workOrderPriority: WorkOrderPriority | null
   department: string | null
@@ -40,7 +38,7 @@ export interface AlarmRuleTable {
   windowSeconds: ColumnType<number | null, number | null | undefined, number | null>
   ratePerMinute: ColumnType<string | null, string | null | undefined, string | null>
   offlineMinutes: ColumnType<number | null, number | null | undefined, number | null>
-  offlineTarget: ColumnType<'device' | 'gateway' | null, 'device' | 'gateway' | null | undefined>
+  offlineTarget: ColumnType<OfflineTarget | null, OfflineTarget | null | undefined>
   nightStart: ColumnType<number | null, number | null | undefined, number | null>
   nightEnd: ColumnType<number | null, number | null | undefined, number | null>
   minFlow: ColumnType<string | null, string | null | undefined, string | null>
@@ -68,7 +66,7 @@ export interface AlarmTable {
 export interface WorkOrderTable {
   id: Generated<string>
   estateId: string
-  source: 'alarm' | 'resident' | 'desk' | 'inspection'
+  source: WorkOrderSource
   alarmId: string | null
   category: string
   priority: WorkOrderPriority

@@ -15,6 +15,19 @@ import type {
   Timestamp,
   UnitUse,
 } from '../store/database-schema.ts'
+import type {
+  AllocationSource,
+  ApprovalStatus,
+  AssignmentTarget,
+  BillRunScope,
+  BillRunStatus,
+  PaymentPurpose,
+  RoundingMode,
+  RoundingUnit,
+  ShareBasis,
+  ShareSource,
+  TierBasis,
+} from './billing-vocabulary.ts'
 
 // The billing domain's tables (docs/architecture.md, "How to add a domain"): their Kysely types,
 // added to the hub's Database from here. Created by the wave-1 migrations in hub/store/migrations.
@@ -26,8 +39,8 @@ export interface FeeItemTable {
   name: string
   kind: FeeKind
   meterKind: MeterKind | null
-  roundingUnit: ColumnType<'fen' | 'jiao', 'fen' | 'jiao' | undefined, 'fen' | 'jiao'>
-  roundingMode: ColumnType<'half-up' | 'down', 'half-up' | 'down' | undefined, 'half-up' | 'down'>
+  roundingUnit: ColumnType<RoundingUnit, RoundingUnit | undefined, RoundingUnit>
+  roundingMode: ColumnType<RoundingMode, RoundingMode | undefined, RoundingMode>
   cycle: ColumnType<FeeCycle, FeeCycle | undefined, FeeCycle>
   dueDays: ColumnType<number, number | undefined, number>
   lateFeeDailyRate: DefaultDecimal
@@ -45,9 +58,9 @@ export interface FeeStandardTable {
   price: string | null
   amount: string | null
   bands: Json<FeeBand[]> | null
-  tierBasis: 'period' | 'annual' | null
-  shareBasis: 'area' | 'consumption' | null
-  shareSource: 'meter' | 'loss' | null
+  tierBasis: TierBasis | null
+  shareBasis: ShareBasis | null
+  shareSource: ShareSource | null
   shareMeterId: string | null
   validFrom: string
   validTo: string | null
@@ -58,7 +71,7 @@ export interface FeeAssignmentTable {
   id: Generated<string>
   estateId: string
   feeStandardId: string
-  target: 'estate' | 'building' | 'use' | 'unit' | 'customer'
+  target: AssignmentTarget
   buildingId: string | null
   unitUse: UnitUse | null
   unitId: string | null
@@ -72,9 +85,9 @@ export interface BillRunTable {
   id: Generated<string>
   estateId: string
   period: string
-  scope: 'estate' | 'building' | 'unit' | 'customer'
+  scope: BillRunScope
   scopeId: string
-  status: 'preview' | 'approved' | 'superseded'
+  status: BillRunStatus
   lines: ColumnType<number, number | undefined, number>
   total: DefaultDecimal
   toIssue: DefaultDecimal
@@ -124,7 +137,7 @@ export interface PaymentTable {
   id: Generated<string>
   estateId: string
   customerId: string
-  purpose: 'bills' | 'deposit'
+  purpose: PaymentPurpose
   method: PaymentMethod
   reference: string | null
   amount: Decimal
@@ -141,7 +154,7 @@ export interface PaymentAllocationTable {
   estateId: string
   paymentId: string | null
   receivableId: string
-  source: 'payment' | 'prepayment' | 'reversal'
+  source: AllocationSource
   amount: Decimal
   createdAt: ColumnType<Date, Date | string | undefined, never>
 }
@@ -155,7 +168,7 @@ export interface ApprovalTable {
   feeItemId: string | null
   amount: Decimal
   reason: string
-  status: ColumnType<'requested' | 'approved' | 'rejected', 'requested' | undefined, 'approved' | 'rejected'>
+  status: ColumnType<ApprovalStatus, 'requested' | undefined, Exclude<ApprovalStatus, 'requested'>>
   requestedBy: string
   requestedAt: ColumnType<Date, Date | string | undefined, never>
   decidedBy: string | null

@@ -11,6 +11,7 @@ import type {
   MeterReadStatus,
   Timestamp,
 } from '../store/database-schema.ts'
+import type { MeterStatus, PreviousSource } from './metering-vocabulary.ts'
 
 // The metering domain's tables (docs/architecture.md, "How to add a domain"): their Kysely types,
 // added to the hub's Database from here. Created by the wave-1 migrations in hub/store/migrations.
@@ -31,7 +32,7 @@ export interface MeterTable {
   pointId: string | null
   parentMeterId: string | null
   billing: Generated<boolean>
-  status: Generated<'active' | 'retired'>
+  status: Generated<MeterStatus>
   createdAt: CreatedAt
   updatedAt: Timestamp
 }
@@ -73,7 +74,7 @@ export interface MeterReadTable {
   cutoffAt: Timestamp
   previousReading: string | null
   previousAt: Timestamp | null
-  previousSource: 'read' | 'install' | 'series' | null
+  previousSource: PreviousSource | null
   currentReading: string | null
   currentAt: Timestamp | null
   method: MeterReadMethod
