@@ -6,6 +6,7 @@ import { importModule } from '../import/import-module.ts'
 import { ingestModule } from '../ingest/ingest-module.ts'
 import type { HubModule } from '../kernel/hub-module.ts'
 import { meteringModule } from '../metering/metering-module.ts'
+import type { NotificationDispatcher } from '../notify/notification-dispatcher.ts'
 import { notifyModule } from '../notify/notify-module.ts'
 import { orgModule } from '../org/org-module.ts'
 import { overviewModule } from '../overview/overview-module.ts'
@@ -17,8 +18,8 @@ export interface ModuleOptions {
   readonly auth?: AuthModuleOptions
   /** Committed readings for the live stream; a silent feed when absent. */
   readonly live?: LiveFeed
-  /** Poked when a failed notification is put back in the queue. */
-  readonly notifications?: { poke(): void }
+  /** Poked when a failed notification is put back in the queue; the hub's dispatcher runs as notify's job. */
+  readonly notifications?: { poke(): void } | NotificationDispatcher
 }
 
 /**

@@ -111,8 +111,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       .catch((error: unknown) =>
         app.log.warn({ err: (error as Error).message }, 'timeseries: retention failed'),
       )
-  notifications.start(app.log)
-  // Each domain's background jobs (meter-read scheduler, SLA escalation, alarm watch…).
+  // Each domain's background jobs (meter-read scheduler, SLA escalation, alarm watch, the
+  // notification dispatcher…), stopped in the same order.
   const jobs = modules.flatMap((m) => m.jobs?.({ db: store.db, log: app.log, notifications }) ?? [])
   for (const job of jobs) job.start()
   const retentionTimer = setInterval(dropOld, HOUR_MS)
@@ -120,7 +120,6 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   dropOld()
   app.addHook('onClose', async () => {
     clearInterval(retentionTimer)
-    await notifications.stop()
     for (const job of jobs) await job.stop()
     await ingest.close()
     await alarms.idle()
