@@ -91,6 +91,14 @@ export function registerLiveRoutes(
       const userId = request.scope.userId
       let counted = false
       let done = false
+      // Set when the server starts closing while the snapshot is still being read: the client
+      // gets the snapshot it asked for, then the stream ends (as with once=true).
+      let endAfterSnapshot = false
+      let snapshotSent = false
+      const endForClose = () => {
+        if (snapshotSent) cleanup()
+        else endAfterSnapshot = true
+      }
       let timer: NodeJS.Timeout | undefined
       let unsubscribe = () => {}
       const out = new PassThrough()
@@ -100,7 +108,7 @@ export function registerLiveRoutes(
         done = true
         if (timer) clearInterval(timer)
         unsubscribe()
-        open.delete(cleanup)
+        open.delete(endForClose)
         if (counted) {
           const left = (streamsByUser.get(userId) ?? 1) - 1
           if (left > 0) streamsByUser.set(userId, left)
@@ -124,7 +132,7 @@ export function registerLiveRoutes(
           )
         streamsByUser.set(userId, streams + 1)
         counted = true
-        open.add(cleanup)
+        open.add(endForClose)
         // The client may leave while the snapshot is read.
         reply.raw.once('close', cleanup)
       }
@@ -156,7 +164,9 @@ export function registerLiveRoutes(
       writer.event('snapshot', { estateId, deviceId: q.deviceId ?? null, items })
       for (const r of early) writer.event('reading', r)
       early = undefined
+      snapshotSent = true
       if (once) writer.end()
+      else if (endAfterSnapshot) cleanup()
       else {
         timer = setInterval(() => writer.comment('heartbeat'), heartbeatMs)
         timer.unref()
