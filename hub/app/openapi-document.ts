@@ -16,7 +16,9 @@ export async function buildAppWithoutStore(): Promise<FastifyInstance> {
       createQueryCompiler: () => new PostgresQueryCompiler(),
     },
   })
-  return buildApp({ store: { db, backend: 'postgres', close: () => db.destroy() } })
+  return buildApp({
+    store: { db, backend: 'postgres', onConnectionLost: () => {}, close: () => db.destroy() },
+  })
 }
 
 /** What @fastify/swagger answers (its JSON form). */

@@ -60,6 +60,12 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       : {}),
   })
   // Loaded only when configured: a hub without InfluxDB never loads its client.
+  store.onConnectionLost((error) =>
+    app.log.warn(
+      { code: (error as { code?: string }).code, err: error.message },
+      'store: the database ended a connection; the pool opens a new one on the next query',
+    ),
+  )
   const influx = config.influx
     ? new (await import('../timeseries/influx-writer.ts')).InfluxWriter(config.influx, {
         registry: metrics.registry,

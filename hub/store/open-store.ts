@@ -17,6 +17,12 @@ export interface StoreOptions {
 export interface Store {
   readonly db: Kysely<Database>
   readonly backend: 'pglite' | 'postgres'
+  /**
+   * Tells `listener` when the server ended one of the pool's connections (a restart, failover,
+   * idle timeout, `pg_terminate_backend`). The pool drops that connection and opens another on
+   * the next query; a query that was running on it fails by itself. PGlite never calls it.
+   */
+  onConnectionLost(listener: (error: Error) => void): void
   close(): Promise<void>
 }
 
@@ -39,11 +45,25 @@ export async function openStore(options: StoreOptions): Promise<Store> {
         }) as typeof pg.types.getTypeParser,
       },
     })
+    // pg emits 'error' on an idle pooled client (through the pool) and on a checked-out one
+    // that is between queries (on the client) when the server ends the connection; with no
+    // listener Node exits. Both are heard here: the store is unavailable for a moment, not dead.
+    const listeners = new Set<(error: Error) => void>()
+    const lost = (error: Error) => {
+      for (const listener of listeners) listener(error)
+    }
+    pool.on('error', lost)
+    pool.on('connect', (client) => client.on('error', lost))
     // Fail now with the server's reason rather than on the first request.
     const client = await pool.connect()
     client.release()
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins })
-    return { db, backend: 'postgres', close: () => db.destroy() }
+    return {
+      db,
+      backend: 'postgres',
+      onConnectionLost: (listener) => listeners.add(listener),
+      close: () => db.destroy(),
+    }
   }
   const dataDir = options.dataDir ?? './data/hub'
   let unlock = () => {}
@@ -64,6 +84,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   return {
     db,
     backend: 'pglite',
+    onConnectionLost: () => {},
     close: async () => {
       await db.destroy()
       await pglite.close()
