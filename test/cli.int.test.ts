@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { migrateHub } from '../hub/app/hub-migrations.ts'
 import { takePayment } from '../hub/billing/payment-desk.ts'
@@ -201,6 +202,44 @@ describe('estatehub CLI', { timeout: 120_000 }, () => {
     expect(login.status).toBe(200)
     hub.child.kill('SIGTERM')
   })
+
+  // Issue 13: pg-pool's 'error' on a connection the server ended made the hub exit with code 1.
+  it.runIf(process.env.ESTATEHUB_TEST_PG_URL)(
+    'keeps running on PostgreSQL when the server ends its connections, and answers again',
+    async () => {
+      const adminUrl = process.env.ESTATEHUB_TEST_PG_URL!
+      const name = `eh_cli_${randomUUID().replaceAll('-', '').slice(0, 12)}`
+      const admin = new pg.Client({ connectionString: adminUrl })
+      await admin.connect()
+      await admin.query(`create database ${name}`)
+      try {
+        const dbUrl = new URL(adminUrl)
+        dbUrl.pathname = `/${name}`
+        const file = configFile(
+          'hub-pg.yaml',
+          `http:\n  port: 0\nmqtt:\n  port: 0\ndatabase:\n  url: ${dbUrl}\nlog:\n  level: warn\n`,
+        )
+        const hub = await start(['hub', '--config', file], /hub on (http:\/\/\S+)/)
+        const url = hub.stdout().match(/hub on (http:\/\/\S+)/)![1]
+        expect((await fetch(`${url}/healthz`)).status).toBe(200)
+        const ended = await admin.query(
+          'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1',
+          [name],
+        )
+        expect(ended.rowCount).toBeGreaterThan(0)
+        await new Promise((r) => setTimeout(r, 1_000))
+        expect(hub.child.exitCode).toBeNull()
+        const health = await fetch(`${url}/healthz`)
+        expect(health.status).toBe(200)
+        expect(await health.json()).toEqual({ status: 'ok', store: 'postgres' })
+        hub.child.kill('SIGTERM')
+        await new Promise((r) => hub.child.once('exit', r))
+      } finally {
+        await admin.query(`drop database if exists ${name} with (force)`)
+        await admin.end()
+      }
+    },
+  )
 
   it('runs the demo: API and OpenAPI on the printed URL, the printed login works, live readings arrive', async () => {
     const file = configFile(
