@@ -49,11 +49,15 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     // that is between queries (on the client) when the server ends the connection; with no
     // listener Node exits. Both are heard here: the store is unavailable for a moment, not dead.
     const listeners = new Set<(error: Error) => void>()
-    const lost = (error: Error) => {
+    // An idle client's error reaches both listeners (the pool passes it on): told once.
+    const reported = new WeakSet<object>()
+    const lost = (error: Error, client: object) => {
+      if (reported.has(client)) return
+      reported.add(client)
       for (const listener of listeners) listener(error)
     }
-    pool.on('error', lost)
-    pool.on('connect', (client) => client.on('error', lost))
+    pool.on('error', (error, client) => lost(error, client))
+    pool.on('connect', (client) => client.on('error', (error) => lost(error, client)))
     // Fail now with the server's reason rather than on the first request.
     const client = await pool.connect()
     client.release()
