@@ -14,6 +14,29 @@ import { storeBackends } from './support/store-backends.ts'
 import { TEST_PASSWORD } from './support/test-hub.ts'
 import { connectWireGateway, type WireGateway } from './support/wire-gateway.ts'
 
+/**
+ * The whole body of a live stream read with node:http (undici keeps a spare connection open
+ * after an aborted fetch, which would hold any server's close up).
+ */
+function streamBody(port: number, estateId: string, token: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    http
+      .get(
+        `http://127.0.0.1:${port}/api/v1/live?estateId=${estateId}`,
+        { headers: { authorization: `Bearer ${token}` } },
+        (res) => {
+          let body = ''
+          res.setEncoding('utf8')
+          res.on('data', (chunk) => {
+            body += chunk
+          })
+          res.on('end', () => resolve(body))
+        },
+      )
+      .on('error', reject)
+  })
+}
+
 interface SseFrame {
   event: string
   data: any
@@ -313,22 +336,7 @@ for (const backend of storeBackends()) {
       const own = await buildApp({ store, live })
       await own.listen({ host: '127.0.0.1', port: 0 })
       const port = (own.server.address() as { port: number }).port
-      const ended = new Promise<string>((resolve, reject) => {
-        http
-          .get(
-            `http://127.0.0.1:${port}/api/v1/live?estateId=${a.estateId}`,
-            { headers: { authorization: `Bearer ${adminA}` } },
-            (res) => {
-              let body = ''
-              res.setEncoding('utf8')
-              res.on('data', (chunk) => {
-                body += chunk
-              })
-              res.on('end', () => resolve(body))
-            },
-          )
-          .on('error', reject)
-      })
+      const ended = streamBody(port, a.estateId, adminA)
       await waitFor(() => live.size === 1)
       const started = Date.now()
       await Promise.race([
@@ -366,22 +374,7 @@ for (const backend of storeBackends()) {
           await held
         })
         await isLocked
-        const ended = new Promise<string>((resolve, reject) => {
-          http
-            .get(
-              `http://127.0.0.1:${port}/api/v1/live?estateId=${a.estateId}`,
-              { headers: { authorization: `Bearer ${adminA}` } },
-              (res) => {
-                let body = ''
-                res.setEncoding('utf8')
-                res.on('data', (chunk) => {
-                  body += chunk
-                })
-                res.on('end', () => resolve(body))
-              },
-            )
-            .on('error', reject)
-        })
+        const ended = streamBody(port, a.estateId, adminA)
         await waitFor(() => live.size === 1)
         const started = Date.now()
         const closing = own.close()

@@ -1,3 +1,4 @@
+import { ruleFields } from '../../../../../hub/billing/billing-vocabulary.ts'
 import type { HubBody, HubDraft } from '../../api/hub.ts'
 import {
   type AssignmentTarget,
@@ -169,18 +170,8 @@ export interface StandardForm {
   validTo: string
 }
 
-export const standardFields = [
-  'name',
-  'price',
-  'amount',
-  'bands',
-  'tierBasis',
-  'shareBasis',
-  'shareSource',
-  'shareMeterId',
-  'validFrom',
-  'validTo',
-] as const
+/** The standard form's fields in order: its name, what it charges (the hub's rule fields), when. */
+export const standardFields = ['name', ...ruleFields, 'validFrom', 'validTo'] as const
 
 export function newStandardForm(item: FeeItem): StandardForm {
   return {
