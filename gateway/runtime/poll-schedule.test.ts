@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { nextAlignedTick, PollSchedule } from './poll-schedule.ts'
+import { nextAlignedTick, PollSchedule, type ScheduleTimer } from './poll-schedule.ts'
 
 describe('poll schedule', () => {
   it('aligns ticks to the wall clock', () => {
@@ -40,5 +40,98 @@ describe('poll schedule', () => {
     expect(ticks.slice(1).every((t) => t % 50 === 0)).toBe(true)
     expect(schedule.stats.get('failing')!.failures).toBeGreaterThanOrEqual(4)
     expect(errors.length).toBe(schedule.stats.get('failing')!.failures)
+  })
+
+  /** A timer the test fires by hand, against a clock the test sets. */
+  function manualTimer() {
+    const pending = new Map<number, () => void>()
+    let next = 0
+    const timer: ScheduleTimer = {
+      set(fire) {
+        pending.set(++next, fire)
+        return next
+      },
+      clear: (handle) => void pending.delete(handle as number),
+    }
+    return {
+      timer,
+      armed: () => pending.size,
+      /** Fires every armed timer (whatever its delay), then lets the runs settle. */
+      async fire() {
+        const due = [...pending.values()]
+        pending.clear()
+        for (const fire of due) fire()
+        await new Promise((resolve) => setImmediate(resolve))
+      },
+    }
+  }
+
+  it('runs no tick twice when the timer fires early or late, or the clock jumps either way', async () => {
+    let clock = 10_500
+    const manual = manualTimer()
+    const schedule = new PollSchedule({
+      onError: () => {},
+      now: () => clock,
+      timer: manual.timer,
+      maxSleepMs: 5_000,
+    })
+    const runs: { tick: number; at: number }[] = []
+    schedule.add({
+      key: 'm1:counter',
+      intervalMs: 1000,
+      run: async (tick) => void runs.push({ tick, at: clock }),
+    })
+    schedule.start() // the start-up run, at 10 500; next tick 11 000
+    await manual.fire()
+
+    clock = 10_999 // a timer 1 ms early by Date.now(): waits out the millisecond, runs nothing
+    await manual.fire()
+    clock = 11_000
+    await manual.fire()
+    clock = 11_000 // fired again at once (the old bug re-armed to the tick just run)
+    await manual.fire()
+    clock = 12_003 // late
+    await manual.fire()
+    clock = 12_999
+    await manual.fire()
+    clock = 13_000
+    await manual.fire()
+    // The clock is set back an hour's worth of ticks: nothing runs until it passes 13 000 again.
+    for (clock = 9_000; clock < 14_000; clock += 700) await manual.fire()
+    clock = 14_000
+    await manual.fire()
+    // Set forward: the latest tick passed runs once; the ones jumped over count as skipped.
+    clock = 20_500
+    await manual.fire()
+    clock = 20_999
+    await manual.fire()
+
+    expect(runs.map((r) => r.tick)).toEqual([10_500, 11_000, 12_000, 13_000, 14_000, 20_000])
+    // Every aligned run happened at or after its tick by the wall clock.
+    expect(runs.slice(1).every((r) => r.at >= r.tick)).toBe(true)
+    const stats = schedule.stats.get('m1:counter')!
+    expect(stats).toMatchObject({ runs: 6, lastTick: 20_000, skipped: 5 })
+    expect(manual.armed()).toBe(1)
+    schedule.stop()
+    expect(manual.armed()).toBe(0)
+  })
+
+  it('runs distinct aligned ticks on a real timer that fires 2 ms early', async () => {
+    const ticks: number[] = []
+    const early: ScheduleTimer = {
+      set: (fire, ms) => setTimeout(fire, Math.max(0, ms - 2)),
+      clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+    }
+    const schedule = new PollSchedule({ onError: () => {}, timer: early })
+    schedule.add({ key: 'fast', intervalMs: 20, run: async (tick) => void ticks.push(tick) })
+    schedule.start()
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    schedule.stop()
+    await schedule.idle()
+    const aligned = ticks.slice(1)
+    expect(aligned.length).toBeGreaterThan(2)
+    expect(aligned.every((t) => t % 20 === 0)).toBe(true)
+    expect(new Set(aligned).size).toBe(aligned.length)
+    expect(aligned).toEqual([...aligned].sort((a, b) => a - b))
   })
 })
