@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { sql } from 'kysely'
 import { Type } from 'typebox'
 import { registerAuthentication } from '../auth/authenticate.ts'
+import { STORE_RETRY_AFTER_SECONDS, storeUnavailable } from '../kernel/database-error.ts'
 import { handleError, handleNotFound } from '../kernel/error-handler.ts'
 import { registerEstateResource } from '../kernel/estate-resource-routes.ts'
 import { createMetrics, type HubMetrics, registerMetrics } from '../kernel/http-metrics.ts'
@@ -100,20 +101,39 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       schema: {
         tags: ['operations'],
         summary: 'Liveness and store reachability',
+        description:
+          '200 while the store answers `select 1`; 503 `degraded` (in the error shape, with Retry-After) while it does not. The hub keeps running and answers 200 again by itself when the store is back.',
         response: {
           200: Type.Object({ status: Type.String(), store: Type.String() }),
-          503: Type.Ref('ErrorResponse'),
+          // The error shape, plus what a load balancer or a person reads at a glance.
+          503: Type.Object({
+            status: Type.Literal('degraded'),
+            store: Type.Literal('unreachable'),
+            error: Type.String(),
+            message: Type.String(),
+            rule: Type.String(),
+            params: Type.Object({}),
+            details: Type.Array(Type.Object({})),
+          }),
         },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
       try {
         await sql`select 1`.execute(db)
         return { status: 'ok', store: options.store.backend }
-      } catch {
-        return reply
-          .status(503)
-          .send({ error: 'EH_ERR_STORE_DOWN', message: 'the store does not answer', details: [] })
+      } catch (error) {
+        request.log.warn({ err: error }, 'healthz: the store does not answer')
+        const down = storeUnavailable()
+        return reply.status(503).header('retry-after', STORE_RETRY_AFTER_SECONDS).send({
+          status: 'degraded',
+          store: 'unreachable',
+          error: down.code,
+          message: down.message,
+          rule: 'store.unavailable',
+          params: {},
+          details: [],
+        })
       }
     },
   )

@@ -8,6 +8,7 @@ import {
   parseTopic,
   type UplinkBatch,
 } from '../../gateway/contract/index.ts'
+import { isStoreUnreachable } from '../kernel/database-error.ts'
 import type { Database } from '../store/database-schema.ts'
 import {
   type CommitLimits,
@@ -60,6 +61,8 @@ export class IngestService {
   readonly #queues = new Map<string, Promise<void>>()
   readonly #online = new Set<string>()
   #pending = 0
+  /** The store stopped answering and no commit has succeeded since: said once per outage. */
+  #storeAway = false
   #idleWaiters: (() => void)[] = []
   #closed = false
 
@@ -98,6 +101,7 @@ export class IngestService {
           : this.#handleStatus(parsed.gatewayId, message),
       )
       .catch((error: unknown) => {
+        if (this.#heardStoreAway(error)) return
         this.#o.log.error({ gateway: key, err: errorText(error) }, 'ingest: message not handled')
       })
       .finally(() => {
@@ -147,10 +151,16 @@ export class IngestService {
         ...(this.#o.limits ? { limits: this.#o.limits } : {}),
       })
     } catch (error) {
-      // Not acked: the gateway keeps the batch and sends it again.
+      // Not acked: the gateway keeps the batch and sends it again (after its ack timeout).
+      // Later batches of this gateway are handled as they come; the mark waits for this seq.
       metrics.batches.inc({ result: 'failed' })
-      log.error({ gateway: gatewayCode, seq: batch.seq, err: errorText(error) }, 'ingest: commit failed')
+      if (!this.#heardStoreAway(error))
+        log.error({ gateway: gatewayCode, seq: batch.seq, err: errorText(error) }, 'ingest: commit failed')
       return
+    }
+    if (this.#storeAway) {
+      this.#storeAway = false
+      log.info({ gateway: gatewayCode }, 'ingest: the store answers again; batches are acked again')
     }
     metrics.commitSeconds.observe((performance.now() - started) / 1000)
     if (result.duplicate) {
@@ -180,6 +190,21 @@ export class IngestService {
           log.warn({ gateway: gatewayCode, err: errorText(error) }, 'ingest: ack not published')
         })
     }
+  }
+
+  /**
+   * A failure because the store cannot be reached (an outage, not a bad batch): logged once
+   * until a commit succeeds again, instead of once per batch of every gateway.
+   */
+  #heardStoreAway(error: unknown): boolean {
+    if (!isStoreUnreachable(error)) return false
+    if (!this.#storeAway)
+      this.#o.log.warn(
+        { err: errorText(error) },
+        'ingest: the store does not answer; batches are not acked until it does (gateways keep them)',
+      )
+    this.#storeAway = true
+    return true
   }
 
   /**

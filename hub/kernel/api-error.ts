@@ -47,6 +47,7 @@ export const errorCodes = {
   EH_ERR_IMPORT_REJECTED: 422,
   EH_ERR_LOCKED: 429,
   EH_ERR_INTERNAL: 500,
+  EH_ERR_STORE_UNAVAILABLE: 503,
 } as const
 
 export type ErrorCode = keyof typeof errorCodes

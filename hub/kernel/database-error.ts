@@ -1,4 +1,4 @@
-import { ApiError, detail } from './api-error.ts'
+import { ApiError, detail, ruleRef } from './api-error.ts'
 
 interface PgErrorLike {
   code?: string
@@ -58,3 +58,62 @@ export function fromDatabaseError(error: unknown): ApiError | undefined {
       return undefined
   }
 }
+
+// SQLSTATEs of a server that is going away or not yet there: admin_shutdown, crash_shutdown,
+// cannot_connect_now. Class 08 (connection exception) is matched by its prefix.
+const SERVER_GONE = new Set(['57P01', '57P02', '57P03'])
+// Socket errors of a connect or of a connection the peer dropped; ENOENT is a unix socket
+// whose server is gone (only with syscall 'connect').
+const SOCKET_GONE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+])
+// node-postgres and pg-pool say these without a code.
+const GONE_MESSAGES = [
+  'Connection terminated',
+  'timeout exceeded when trying to connect',
+  'Client has encountered a connection error and is not queryable',
+]
+
+/**
+ * Whether `error` means the store cannot be reached (PostgreSQL stopped, restarting, ended the
+ * connection, or no connection within the pool's connect timeout) rather than that the query
+ * was wrong. Follows `cause` (pg-pool wraps its timeout) and AggregateError's `errors` (Node's
+ * connect to every address of a host). PGlite runs in the process: it has no connection to
+ * lose, so none of its errors match.
+ */
+export function isStoreUnreachable(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 4) return false
+  const e = error as {
+    code?: unknown
+    syscall?: unknown
+    message?: unknown
+    cause?: unknown
+    errors?: unknown
+  }
+  if (typeof e.code === 'string') {
+    if (/^08[0-9A-Z]{3}$/.test(e.code) || SERVER_GONE.has(e.code) || SOCKET_GONE.has(e.code)) return true
+    if (e.code === 'ENOENT' && e.syscall === 'connect') return true
+  }
+  if (typeof e.message === 'string' && GONE_MESSAGES.some((m) => (e.message as string).startsWith(m)))
+    return true
+  if (Array.isArray(e.errors) && e.errors.some((inner) => isStoreUnreachable(inner, depth + 1))) return true
+  return isStoreUnreachable(e.cause, depth + 1)
+}
+
+/** Seconds a client is told to wait (Retry-After) before sending again while the store is away. */
+export const STORE_RETRY_AFTER_SECONDS = 5
+
+/** The 503 a request gets while the store cannot be reached. */
+export const storeUnavailable = () =>
+  new ApiError(
+    'EH_ERR_STORE_UNAVAILABLE',
+    'the store (database) does not answer; try again shortly',
+    [],
+    ruleRef('store.unavailable'),
+  )

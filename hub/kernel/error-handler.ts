@@ -1,6 +1,11 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ApiError, detail, ruleRef } from './api-error.ts'
-import { fromDatabaseError } from './database-error.ts'
+import {
+  fromDatabaseError,
+  isStoreUnreachable,
+  STORE_RETRY_AFTER_SECONDS,
+  storeUnavailable,
+} from './database-error.ts'
 import { type ValidationIssue, validationDetails } from './validation-rules.ts'
 
 export { validationDetails } from './validation-rules.ts'
@@ -76,6 +81,10 @@ export function handleError(
     const mapped = fromFastifyError(fastifyError) ?? fromDatabaseError(error)
     if (mapped) {
       apiError = mapped
+    } else if (isStoreUnreachable(error)) {
+      // Not the request's fault nor a bug: the database is away (restart, failover, outage).
+      request.log.warn({ err: error }, 'store unavailable')
+      apiError = storeUnavailable()
     } else {
       request.log.error({ err: error }, 'unhandled error')
       apiError = new ApiError(
@@ -87,6 +96,7 @@ export function handleError(
     }
   }
   const rule = apiError.rule ? { rule: apiError.rule.rule, params: apiError.rule.params } : {}
+  if (apiError.code === 'EH_ERR_STORE_UNAVAILABLE') reply.header('retry-after', STORE_RETRY_AFTER_SECONDS)
   return reply
     .status(apiError.statusCode)
     .send({ error: apiError.code, message: apiError.message, ...rule, details: apiError.details })

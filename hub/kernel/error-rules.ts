@@ -23,6 +23,8 @@ export const errorRules = {
   'request.uriTooLong': rule(),
   'request.badUrl': rule(),
   'server.internal': rule(),
+  // The store (PostgreSQL) does not answer: a connection refused, ended or timed out.
+  'store.unavailable': rule(),
   // Schema validation (Ajv keywords) and the checks that say the same thing by hand.
   'field.required': rule(),
   'field.unknown': rule(),

@@ -12,7 +12,15 @@ export interface StoreOptions {
   /** PGlite data directory, or 'memory://' for a throw-away store. */
   readonly dataDir?: string
   readonly poolMax?: number
+  /** How long a query waits for a connection before it fails as "store unavailable" (ms). */
+  readonly connectTimeoutMs?: number
 }
+
+/**
+ * Without a limit a request during an outage waits for a connection for as long as the
+ * operating system tries to connect (a dropped network: minutes); with it, it answers 503.
+ */
+export const STORE_CONNECT_TIMEOUT_MS = 5_000
 
 export interface Store {
   readonly db: Kysely<Database>
@@ -37,6 +45,9 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     const pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolMax ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? STORE_CONNECT_TIMEOUT_MS,
+      // A server that vanished without closing the socket (a failover, a cut link) is noticed.
+      keepAlive: true,
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
           if (oid === OID.date || oid === OID.numeric) return identity

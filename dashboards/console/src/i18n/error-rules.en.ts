@@ -14,6 +14,7 @@ const errorRulesEn: Record<ErrorRule, string> = {
   'request.uriTooLong': 'the address is too long',
   'request.badUrl': 'the address is not valid',
   'server.internal': 'server error; the hub log has the details',
+  'store.unavailable': 'the hub cannot reach its database just now; try again in a moment',
   'field.required': 'is required',
   'field.unknown': 'unknown field',
   'value.type': 'must be {type}',

@@ -14,6 +14,7 @@ const errorRulesZhCN: Record<ErrorRule, string> = {
   'request.uriTooLong': '地址太长',
   'request.badUrl': '地址无效',
   'server.internal': '服务器出错，详情见中枢日志',
+  'store.unavailable': '中枢暂时连不上数据库，请稍后再试',
   'field.required': '必填',
   'field.unknown': '无法识别的字段',
   'value.type': '须为{type}',
