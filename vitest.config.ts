@@ -9,6 +9,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'main',
+          globalSetup: ['test/support/environment-notice.ts'],
           include: [
             'hub/**/*.test.ts',
             'gateway/**/*.test.ts',

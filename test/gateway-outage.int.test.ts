@@ -133,7 +133,7 @@ function startGatewayProcess(config: string): Promise<{ child: ChildProcess; hea
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let out = ''
-    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${out}`)), 30_000)
+    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${out}`)), 120_000)
     child.stdout!.on('data', (d) => {
       out += d
       const match = out.match(/health on [\d.]+:(\d+)/)
@@ -146,9 +146,37 @@ function startGatewayProcess(config: string): Promise<{ child: ChildProcess; hea
   })
 }
 
-async function outboxDepth(port: number): Promise<number> {
+async function health(port: number): Promise<{ outboxBatches: number; uplinkConnected: boolean }> {
   const response = await fetch(`http://127.0.0.1:${port}/healthz`)
-  return ((await response.json()) as { outboxBatches: number }).outboxBatches
+  return (await response.json()) as { outboxBatches: number; uplinkConnected: boolean }
+}
+
+/** Poll jobs the gateway reports it ran, by device, less the ones that failed outright. */
+async function pollsByDevice(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  const counted = (name: string) =>
+    new Map(
+      [...text.matchAll(new RegExp(`^${name}\\{device="([^"]+)"\\} (\\d+)$`, 'gm'))].map((m) => [
+        m[1]!,
+        Number(m[2]),
+      ]),
+    )
+  const errors = counted('estatehub_gateway_poll_errors_total')
+  return new Map([...counted('estatehub_gateway_polls_total')].map(([d, n]) => [d, n - (errors.get(d) ?? 0)]))
+}
+
+/** A meter the gateway has not polled yet is not in its metrics: it does not count as done. */
+function everyMeter(polls: Map<string, number>, done: (device: string, polls: number) => boolean) {
+  return polls.size === METERS && [...polls].every(([d, n]) => done(d, n))
+}
+
+/** Waits for a condition the system reports, not for a span of wall-clock time. */
+async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 60_000) {
+  const end = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
+    await sleep(100)
+  }
 }
 
 describe.each(brokers.map((make) => ({ make, name: make().name })))(
@@ -170,11 +198,13 @@ describe.each(brokers.map((make) => ({ make, name: make().name })))(
       sim = await startModbusTcpSim({ port: 0, meters: METERS })
       hub = new AckingHub(`mqtt://127.0.0.1:${broker.port}`)
       const dir = mkdtempSync(join(tmpdir(), 'estatehub-outage-'))
+      // A generous Modbus timeout: on a loaded machine the simulator answers late, which is a
+      // slow poll (a skipped tick), not a bad reading.
       const devices = Array.from(
         { length: METERS },
         (_, i) => `  - code: m${i + 1}
     protocol: modbus-tcp
-    connection: { host: 127.0.0.1, port: ${sim.port}, unitId: ${i + 1}, timeoutMs: 500 }
+    connection: { host: 127.0.0.1, port: ${sim.port}, unitId: ${i + 1}, timeoutMs: 3000 }
     points:
       - { code: energy, table: holding-register, register: 0, dataType: uint32, byteOrder: ABCD, scale: 0.01, unit: kWh, kind: counter }
       - { code: water, table: holding-register, register: 4, dataType: uint32, byteOrder: ABCD, scale: 0.001, unit: m3, kind: counter }
@@ -187,27 +217,68 @@ describe.each(brokers.map((make) => ({ make, name: make().name })))(
           `outbox:\n  dir: ${join(dir, 'outbox')}\nhttp:\n  port: 0\nschedule:\n  counterIntervalMs: 1000\n` +
           `log:\n  level: warn\ndevices:\n${devices}`,
       )
+      const points = METERS * 2
+      const perPoint = (since: number) => {
+        const counts = new Map<string, number>()
+        for (const r of hub.readings()) if (r.t >= since) counts.set(r.p, (counts.get(r.p) ?? 0) + 1)
+        return counts
+      }
+      /**
+       * Every poll the gateway counted (from `since`) reaches the hub with one reading per point:
+       * counted in cycles the gateway reports, so a busy machine that skips ticks is no failure.
+       */
+      const everyPollDelivered = async (port: number, since: number) => {
+        const polls = await pollsByDevice(port)
+        expect(polls.size, 'the gateway reports polls of every meter').toBe(METERS)
+        const short = () =>
+          [...perPoint(since)].filter(([p, n]) => n < polls.get(p.split('/')[0]!)!).length +
+          points -
+          perPoint(since).size
+        await until('every counted poll is delivered', () => short() === 0)
+        const delivered = perPoint(since)
+        const pollsAfter = await pollsByDevice(port) // a reading is delivered only after its poll started
+        for (const [p, n] of delivered)
+          expect(n, `${p}: no reading without a poll`).toBeLessThanOrEqual(pollsAfter.get(p.split('/')[0]!)!)
+      }
+
+      const firstStarted = Date.now()
       let gateway = await startGatewayProcess(config)
       children.push(gateway.child)
-      const points = METERS * 2
-      while (hub.readings().length < 3 * points) await sleep(100)
+      await until('three cycles reached the hub', () => hub.readings().length >= 3 * points)
+      await everyPollDelivered(gateway.healthPort, firstStarted)
 
-      // The broker goes away for several cycles; the gateway is killed in the middle of it.
+      // The broker goes away; the gateway keeps polling into its outbox and is killed in the
+      // middle of it; a second one polls offline and stops cleanly; a third sees the broker back.
       await broker.stop()
-      const outageStarted = Date.now()
-      await sleep(2_500)
-      const killedAt = Date.now()
+      await until(
+        'the gateway sees the link down',
+        async () => !(await health(gateway.healthPort)).uplinkConnected,
+      )
+      const linkDownAt = Date.now()
+      const pollsAtOutage = await pollsByDevice(gateway.healthPort)
+      await until('two more cycles polled offline', async () =>
+        everyMeter(await pollsByDevice(gateway.healthPort), (d, n) => n >= pollsAtOutage.get(d)! + 2),
+      )
       gateway.child.kill('SIGKILL')
       await new Promise((resolve) => gateway.child.once('exit', resolve))
       gateway = await startGatewayProcess(config)
       children.push(gateway.child)
-      await sleep(2_500)
+      await until('three cycles polled by the restarted gateway', async () =>
+        everyMeter(await pollsByDevice(gateway.healthPort), (_, n) => n >= 3),
+      )
+      // A clean stop seals what was polled (as historical: the link is down) into the outbox.
+      const offline = gateway.child
+      offline.kill('SIGTERM')
+      await new Promise((resolve) => offline.once('exit', resolve))
       const outageEnded = Date.now()
+      const lastStarted = Date.now()
+      gateway = await startGatewayProcess(config)
+      children.push(gateway.child)
       await broker.start()
 
       // Drained: the outbox is empty and the hub has everything it acknowledged.
-      const deadline = Date.now() + 30_000
-      while ((await outboxDepth(gateway.healthPort)) > 0 && Date.now() < deadline) await sleep(200)
+      await until('the outbox is drained', async () => (await health(gateway.healthPort)).outboxBatches === 0)
+      await everyPollDelivered(gateway.healthPort, lastStarted)
       gateway.child.kill('SIGTERM')
       await new Promise((resolve) => gateway.child.once('exit', resolve))
 
@@ -229,18 +300,14 @@ describe.each(brokers.map((make) => ({ make, name: make().name })))(
           list.every((r) => r.q === 'good'),
           `${point} all good`,
         ).toBe(true)
-        // Every counter every cycle: until the kill, each 1-second tick has its reading (a poll
-        // answers within its tick, or the next tick is skipped, which would show as a hole).
-        const ticks = [...new Set(times.filter((t) => t < killedAt - 1_500).map((t) => Math.floor(t / 1000)))]
-        expect(ticks.length, `${point} polled every cycle`).toBe(Math.max(...ticks) - Math.min(...ticks) + 1)
         // Polled during the outage, stored, and delivered afterwards, flagged as historical.
-        const duringOutage = list.filter((r) => r.t > outageStarted + 200 && r.t < outageEnded - 200)
+        const duringOutage = list.filter((r) => r.t > linkDownAt && r.t < outageEnded)
         expect(duringOutage.length, `${point} has readings from the outage`).toBeGreaterThanOrEqual(3)
         expect(
           duringOutage.every((r) => r.historical),
           `${point} outage readings are historical`,
         ).toBe(true)
       }
-    }, 120_000)
+    }, 360_000)
   },
 )

@@ -91,14 +91,10 @@ export function brokerBackends(): BrokerBackend[] {
   if (!mqttUrl) {
     if (inCi)
       throw new Error('CI=true but ESTATEHUB_TEST_MQTT_URL is not set: the Mosquitto suites would not run')
-    if (!warned)
-      console.warn('[estatehub tests] ESTATEHUB_TEST_MQTT_URL not set: broker suites run on aedes only')
-    warned = true
-    return [aedes]
+    return [aedes] // said once per run by test/support/environment-notice.ts
   }
   return [aedes, mosquitto(mqttUrl)]
 }
-let warned = false
 
 /** A topic prefix of its own, so suites sharing an external broker do not see each other's messages. */
 export function uniqueTopicPrefix(): string {

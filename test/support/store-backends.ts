@@ -69,11 +69,7 @@ export function storeBackends(): StoreBackend[] {
   if (!pgUrl) {
     if (inCi)
       throw new Error('CI=true but ESTATEHUB_TEST_PG_URL is not set: the PostgreSQL suites would not run')
-    if (!warned)
-      console.warn('[estatehub tests] ESTATEHUB_TEST_PG_URL not set: store suites run on PGlite only')
-    warned = true
-    return [pglite]
+    return [pglite] // said once per run by test/support/environment-notice.ts
   }
   return [pglite, postgres(pgUrl)]
 }
-let warned = false
