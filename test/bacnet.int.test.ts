@@ -137,7 +137,76 @@ describe('BACnet/IP driver against the simulator', () => {
     expect(r['supply-temp']?.reason).toBeUndefined()
     const after = ahu.counters()
     expect(after.readPropertyMultiple - before.readPropertyMultiple).toBe(1)
-    expect(after.readProperty - before.readProperty).toBe(0)
+    // The first read checks who answers first: one ReadProperty of Device 4194303's identifier.
+    expect(after.readProperty - before.readProperty).toBe(1)
+    // A device that proved its identity is trusted: the next read is the one RPM alone.
+    await driver.read(ahuRef, points)
+    expect(ahu.counters().readPropertyMultiple - after.readPropertyMultiple).toBe(1)
+    expect(ahu.counters().readProperty).toBe(after.readProperty)
+  })
+
+  it('reads every point of a device configured with the wrong instance bad, naming both and the address', async () => {
+    const wrong = { address: ahu.address, deviceInstance: 1009, code: 'ahu-9' }
+    const readings = await driver.read(wrong, points)
+    expect(readings).toHaveLength(points.length)
+    for (const r of readings) {
+      expect(r).toMatchObject({ value: null, quality: 'bad' })
+      expect(r.reason).toBe(
+        `EH_ERR_BACNET_IDENTITY: configured device instance 1009, but the device at ${ahu.address} is device 1001`,
+      )
+    }
+    // The same address with the right instance still reads good.
+    expect((await driver.read(ahuRef, points)).every((r) => r.quality === 'good')).toBe(true)
+    // Nor is the wrong device subscribed to.
+    await expect(driver.subscribeCov(wrong, points[0]!, () => {})).rejects.toThrow(
+      /EH_ERR_BACNET_IDENTITY: configured device instance 1009, but .* is device 1001/,
+    )
+  })
+
+  it('verifies a device older than the wildcard instance by its own Device object and Who-Is', async () => {
+    const old = await startBacnetSim({ port: 47945, deviceInstance: 1005, objects, answersWildcard: false })
+    try {
+      const right = await driver.read({ address: old.address, deviceInstance: 1005 }, points.slice(0, 2))
+      expect(right.every((r) => r.quality === 'good')).toBe(true)
+      const wrong = await driver.read({ address: old.address, deviceInstance: 1006 }, points.slice(0, 2))
+      expect(wrong.map((r) => [r.quality, r.reason])).toEqual([
+        [
+          'bad',
+          `EH_ERR_BACNET_IDENTITY: configured device instance 1006, but the device at ${old.address} is device 1005`,
+        ],
+        [
+          'bad',
+          `EH_ERR_BACNET_IDENTITY: configured device instance 1006, but the device at ${old.address} is device 1005`,
+        ],
+      ])
+    } finally {
+      await old.close()
+    }
+  })
+
+  it('verifies the device again after it went silent: a swapped controller reads bad, the right one good', async () => {
+    const ref = { address: `${HOST}:47946`, deviceInstance: 1007, code: 'ahu-7' }
+    let sim = await startBacnetSim({ port: 47946, deviceInstance: 1007, objects })
+    try {
+      expect((await driver.read(ref, points.slice(0, 2))).every((r) => r.quality === 'good')).toBe(true)
+      await sim.close()
+      const gone = await driver.read(ref, points.slice(0, 2))
+      expect(gone.every((r) => r.quality === 'bad' && r.reason?.startsWith('EH_ERR_BACNET_TIMEOUT'))).toBe(
+        true,
+      )
+      // Another controller now answers at the address.
+      sim = await startBacnetSim({ port: 47946, deviceInstance: 1008, objects })
+      const swapped = await driver.read(ref, points.slice(0, 2))
+      expect(swapped.map((r) => r.reason)).toEqual([
+        `EH_ERR_BACNET_IDENTITY: configured device instance 1007, but the device at ${ref.address} is device 1008`,
+        `EH_ERR_BACNET_IDENTITY: configured device instance 1007, but the device at ${ref.address} is device 1008`,
+      ])
+      await sim.close()
+      sim = await startBacnetSim({ port: 47946, deviceInstance: 1007, objects })
+      expect((await driver.read(ref, points.slice(0, 2))).every((r) => r.quality === 'good')).toBe(true)
+    } finally {
+      await sim.close()
+    }
   })
 
   it('falls back to ReadProperty when the device rejects RPM, and remembers it', async () => {

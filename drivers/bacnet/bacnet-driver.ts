@@ -11,6 +11,7 @@ import { type BacnetClient, closeBacnetClient, openBacnetClient } from './bacnet
 import { CovManager } from './bacnet-cov.ts'
 import { BacnetErrorCode } from './bacnet-errors.ts'
 import { eventNotificationToDeviceEvent } from './bacnet-events.ts'
+import { type IdentityCheck, verifyIdentity } from './bacnet-identity.ts'
 import { normalizeAddress, objectTypeId, segmentationName } from './bacnet-names.ts'
 import { type DeviceMemory, deviceCode, readPoints } from './bacnet-reader.ts'
 import { RequestGate } from './bacnet-request-gate.ts'
@@ -24,6 +25,7 @@ import type {
   DiscoveredDevice,
   DiscoverOptions,
 } from './bacnet-types.ts'
+import { badReading } from './bacnet-values.ts'
 
 const MAX_INSTANCE = 4194303
 
@@ -133,13 +135,14 @@ export class BacnetDriver {
     opts.signal?.throwIfAborted()
     const client = this.#requireClient()
     this.#remember(device, points)
-    const key = `${normalizeAddress(device.address)}|${device.deviceInstance}`
-    let memory = this.#memory.get(key)
-    if (!memory) {
-      memory = {}
-      this.#memory.set(key, memory)
+    const memory = this.#memoryOf(device)
+    const identity = await this.#identity(device, memory)
+    if (!identity.ok) {
+      // Nothing of another device (or of one that would not say who it is) reads as this one's.
+      const ts = Date.now()
+      return points.map((p) => badReading(`${deviceCode(device)}/${p.code}`, ts, identity.reason))
     }
-    return readPoints(
+    const readings = await readPoints(
       {
         client,
         gate: this.#gate,
@@ -152,6 +155,9 @@ export class BacnetDriver {
       device,
       points,
     )
+    // Silent in this read: whatever answers at the address next is checked again (a reconnect).
+    if (readings.some((r) => r.reason?.startsWith(BacnetErrorCode.timeout))) memory.identity = undefined
+    return readings
   }
 
   /** Subscribes to changes of a point's present-value; resolves once the device accepted. */
@@ -163,6 +169,8 @@ export class BacnetDriver {
   ): Promise<CancelSubscription> {
     this.#requireClient()
     this.#remember(device, [point])
+    const identity = await this.#identity(device, this.#memoryOf(device))
+    if (!identity.ok) throw new Error(identity.reason)
     return this.#cov!.subscribe(device, point, onReading, opts)
   }
 
@@ -181,6 +189,36 @@ export class BacnetDriver {
     this.#client = undefined
     this.#cov = undefined
     await closeBacnetClient(client)
+  }
+
+  #memoryOf(device: BacnetDeviceRef): DeviceMemory {
+    const key = `${normalizeAddress(device.address)}|${device.deviceInstance}`
+    let memory = this.#memory.get(key)
+    if (!memory) {
+      memory = {}
+      this.#memory.set(key, memory)
+    }
+    return memory
+  }
+
+  /**
+   * The device's identity check, shared by concurrent reads. Only a device that proved it is
+   * remembered: a wrong or silent one is asked again on the next read (it may have been swapped).
+   */
+  async #identity(device: BacnetDeviceRef, memory: DeviceMemory): Promise<IdentityCheck> {
+    memory.identity ??= verifyIdentity(
+      {
+        client: this.#requireClient(),
+        gate: this.#gate,
+        timeoutMs: this.#opts.timeoutMs,
+        isClosed: () => this.#closed,
+      },
+      device,
+    )
+    const pending = memory.identity
+    const check = await pending
+    if (!check.ok && memory.identity === pending) memory.identity = undefined
+    return check
   }
 
   #requireClient(): BacnetClient {

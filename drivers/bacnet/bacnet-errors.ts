@@ -19,6 +19,8 @@ export const BacnetErrorCode = {
   decode: 'EH_ERR_BACNET_DECODE',
   flagged: 'EH_ERR_BACNET_FLAGGED',
   cov: 'EH_ERR_BACNET_COV',
+  /** The device at the address is not the configured device instance (bacnet-identity.ts). */
+  identity: 'EH_ERR_BACNET_IDENTITY',
 } as const
 
 export type BacnetFailure =

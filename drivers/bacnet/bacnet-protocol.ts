@@ -30,6 +30,7 @@ export const bacnetProtocol: ProtocolDefinition = {
   point: BacnetPointSchema,
   address: bacnetAddress,
   pushed: (point) => point.cov === true,
+  identityKey: 'deviceInstance',
   settingsKey: 'bacnet',
   profile: {
     fields: { points: Type.Array(BacnetProfilePointSchema, { minItems: 1 }) },

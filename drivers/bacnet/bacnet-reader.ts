@@ -19,6 +19,7 @@ import {
   isTooBig,
   refusesService,
 } from './bacnet-errors.ts'
+import type { IdentityCheck } from './bacnet-identity.ts'
 import { normalizeAddress, objectTypeId, propertyId } from './bacnet-names.ts'
 import {
   apduNeeded,
@@ -42,6 +43,11 @@ export interface DeviceMemory {
   rpmRefusedAt?: number
   /** A smaller APDU budget learned from "too big" aborts. */
   apduBudget?: number
+  /**
+   * The identity check of the device at the address (bacnet-identity.ts), kept while it holds;
+   * dropped when the device goes silent, so whatever answers after is checked again.
+   */
+  identity?: Promise<IdentityCheck>
 }
 
 export interface ReaderContext {

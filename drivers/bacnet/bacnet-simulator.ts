@@ -50,6 +50,8 @@ export async function simulateBacnet(): Promise<ProtocolSimulator> {
     device: device('sim', port, 4101),
     missingPoint: { code: 'ghost', objectType: 'analog-input', instance: 99, kind: 'gauge' },
     deadDevice: device('dead', await freeUdpPort(), 4102),
+    // The live device's address, configured with another instance.
+    wrongIdentityDevice: device('impostor', port, 4109),
     delay: (ms) => sim.setBehaviour(ms === null ? { silent: true } : { silent: false, delayMs: ms }),
     close: () => sim.close(),
   }

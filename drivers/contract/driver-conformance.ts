@@ -1,8 +1,9 @@
 /**
  * One conformance suite for every registered protocol family with a simulator (as MQTT.js
  * runs one store suite over every store): over real sockets, a live device with values of
- * every type the family reads, a wrong address, a dead device, a slow one, and a close in
- * the middle of a read. read() must never throw and must give one reading per point.
+ * every type the family reads, a wrong address, a dead device, a slow one, a device that is
+ * not the one configured (families whose devices have an identity), and a close in the middle
+ * of a read. read() must never throw and must give one reading per point.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DeviceEvent, Reading } from '../driver-types.ts'
@@ -63,6 +64,23 @@ export function describeDriverConformance(family: ProtocolDefinition) {
         expect(r.reason).toBeTruthy()
       }
     })
+
+    // Families whose devices say who they are (a BACnet device instance) verify it.
+    const identity = family.identityKey
+    if (identity)
+      it(`reads nothing as good from a device whose ${identity} is not the configured one`, async () => {
+        const wrong = sim.wrongIdentityDevice
+        if (!wrong)
+          throw new Error(`${family.family} names identityKey but its simulator has no wrongIdentityDevice`)
+        const readings = await driver.read(wrong)
+        expect(codes(readings)).toEqual(pointsOf(wrong))
+        for (const r of readings) {
+          expect(r).toMatchObject({ quality: 'bad', value: null })
+          expect(r.reason).toBeTruthy()
+        }
+        // The right device at the same address still reads.
+        expect((await driver.read(sim.device)).every((r) => r.quality === 'good')).toBe(true)
+      })
 
     it('waits for a slow device within its timeout, and gives up on a silent one', async () => {
       try {

@@ -61,6 +61,12 @@ export interface ProtocolSimulator {
   readonly missingPoint: DriverPoint
   /** A device nothing answers for (a closed port, an absent instance). */
   readonly deadDevice: DriverDevice
+  /**
+   * For families whose devices say who they are (a BACnet device instance): the live device's
+   * address configured with an identity the device there does not have. Its driver verifies
+   * the identity before trusting a value, so every reading is bad with a reason naming both.
+   */
+  readonly wrongIdentityDevice?: DriverDevice
   /** The device answers after `ms` (null: not at all). */
   delay(ms: number | null): void
   close(): Promise<void>
@@ -93,6 +99,12 @@ export interface ProtocolDefinition {
   pushed?(point: DriverPoint): boolean
   /** The fewest protocol requests for a device's polled points (pure). */
   plan?(device: DriverDevice): readonly PlannedRequest[]
+  /**
+   * The connection key naming the device itself rather than where it is (BACnet's
+   * `deviceInstance`): the driver checks the device at the address has it before trusting a
+   * value, and the simulator gives a `wrongIdentityDevice` for the conformance suite.
+   */
+  readonly identityKey?: string
   /** The gateway config section the driver is opened with (`bacnet`, `access`). */
   readonly settingsKey?: string
   /** Open the driver whenever its settings section is present, devices or not (a receiver). */

@@ -53,6 +53,8 @@ export interface BacnetSimOptions {
   readonly silent?: boolean
   /** Reads are answered after this many ms (a slow router or an MS/TP segment behind it). */
   readonly delayMs?: number
+  /** Answers ReadProperty of Device 4194303 as its own Device (§12.11.1); false: a pre-revision-4 device. Default true. */
+  readonly answersWildcard?: boolean
 }
 
 export interface SimCounters {
@@ -101,6 +103,7 @@ export async function startBacnetSim(opts: BacnetSimOptions): Promise<BacnetSim>
       name: opts.name ?? `sim-${opts.deviceInstance}`,
       vendorId: opts.vendorId ?? 999,
       maxApdu: opts.maxApdu ?? 1476,
+      answersWildcard: opts.answersWildcard ?? true,
     },
     opts.objects,
   )

@@ -69,7 +69,14 @@ export interface SimDevice {
   readonly name: string
   readonly vendorId: number
   readonly maxApdu: number
+  /**
+   * Answers the Device instance 4194303 as its own (§12.11.1, Protocol_Revision 4 and later);
+   * false: an older device, answering it object/unknown-object. Default true.
+   */
+  readonly answersWildcard?: boolean
 }
+
+const WILDCARD_INSTANCE = 4194303
 
 export type PropertyRead =
   | { readonly ok: true; readonly values: BACNetAppData[] }
@@ -226,7 +233,8 @@ export class SimObjectTable {
   }
 
   #properties(type: number, instance: number): Map<number, BACNetAppData[]> | undefined {
-    if (type === ObjectType.DEVICE && instance === this.device.instance) {
+    const wildcard = instance === WILDCARD_INSTANCE && this.device.answersWildcard !== false
+    if (type === ObjectType.DEVICE && (instance === this.device.instance || wildcard)) {
       return deviceProperties(this.device, [...this.#objects.values()])
     }
     const o = this.get(type, instance)
