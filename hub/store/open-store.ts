@@ -46,8 +46,11 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       connectionString: options.url,
       max: options.poolMax ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? STORE_CONNECT_TIMEOUT_MS,
-      // A server that vanished without closing the socket (a failover, a cut link) is noticed.
+      // TCP keep-alive after 10 s idle: a firewall or NAT does not silently drop an idle pooled
+      // connection, and one whose server vanished without closing it (a cut link) is found by
+      // the kernel's probes rather than by the next query.
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
           if (oid === OID.date || oid === OID.numeric) return identity
