@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
 import { sql } from 'kysely'
 import { Type } from 'typebox'
 import { registerAuthentication } from '../auth/authenticate.ts'
@@ -9,8 +9,11 @@ import { handleError, handleNotFound } from '../kernel/error-handler.ts'
 import { registerEstateResource } from '../kernel/estate-resource-routes.ts'
 import { createMetrics, type HubMetrics, registerMetrics } from '../kernel/http-metrics.ts'
 import type { HubModule } from '../kernel/hub-module.ts'
+import { answerClientError, registerUrlLimit } from '../kernel/request-limits.ts'
+import { registerRequestLog } from '../kernel/request-log.ts'
 import { registerRouteAccess } from '../kernel/route-access.ts'
 import { ErrorResponse } from '../kernel/schema-parts.ts'
+import { registerStorableText } from '../kernel/storable-text.ts'
 import type { Store } from '../store/open-store.ts'
 import type { LiveFeed } from '../timeseries/live-feed.ts'
 import { registerConsole } from './console-static.ts'
@@ -20,6 +23,8 @@ export interface AppOptions {
   readonly store: Store
   readonly auth?: { tokenTtlMinutes?: number; loginMaxFailures?: number; loginLockMinutes?: number }
   readonly logger?: FastifyServerOptions['logger']
+  /** The level of the one line logged per request: 'debug' keeps them out of an info-level log. */
+  readonly requestLogLevel?: 'info' | 'debug'
   readonly version?: string
   /** Serve HTTPS with this certificate and key (PEM). */
   readonly https?: { readonly cert: Buffer; readonly key: Buffer }
@@ -62,6 +67,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: 20 * 1024 * 1024,
     // A malformed or over-long URL answers in our error shape too, not Fastify's own.
     frameworkErrors: handleError,
+    // Node's parser refusals (headers over 16 KiB, not HTTP) in our shape too.
+    clientErrorHandler: answerClientError,
+    // One line per request (registerRequestLog), not Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
   })
   app.setErrorHandler(handleError)
   app.setNotFoundHandler(handleNotFound)
@@ -91,6 +100,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const metrics = options.metrics ?? createMetrics()
   registerMetrics(app, metrics)
+  registerRequestLog(app, options.requestLogLevel)
+  registerUrlLimit(app)
+  registerStorableText(app)
   registerAuthentication(app, db)
   registerRouteAccess(app, db)
 

@@ -43,14 +43,50 @@ export const errorCodes = {
   EH_ERR_CONFLICT: 409,
   EH_ERR_PAYLOAD_TOO_LARGE: 413,
   EH_ERR_URI_TOO_LONG: 414,
+  EH_ERR_HEADERS_TOO_LARGE: 431,
   EH_ERR_UNSUPPORTED_MEDIA: 415,
   EH_ERR_IMPORT_REJECTED: 422,
   EH_ERR_LOCKED: 429,
+  EH_ERR_RATE_LIMITED: 429,
   EH_ERR_INTERNAL: 500,
   EH_ERR_STORE_UNAVAILABLE: 503,
 } as const
 
 export type ErrorCode = keyof typeof errorCodes
+
+/**
+ * How much of a request's own text an error may echo: a value longer than this (a 60 MB cell,
+ * a megabyte field name) is cut and marked with '…'. Cut here, where every error is built,
+ * so no route can send a huge value back however it words its message.
+ */
+export const MAX_ECHO_CHARS = 200
+/** Messages carry a sentence around the echoed value (and lists of allowed values): a longer bound. */
+export const MAX_MESSAGE_CHARS = 1000
+
+export function cutText(text: string, max = MAX_ECHO_CHARS): string {
+  if (text.length <= max) return text
+  // Not between the two halves of a surrogate pair: the cut text must still be valid UTF-16.
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max
+  return `${text.slice(0, end)}…`
+}
+
+const cutParams = (params: RuleRef['params']): RuleRef['params'] =>
+  Object.fromEntries(
+    Object.entries(params).map(([key, value]) => [key, typeof value === 'string' ? cutText(value) : value]),
+  )
+
+const cutDetail = (one: ErrorDetail): ErrorDetail => {
+  const extra = Object.fromEntries(
+    Object.entries(one).map(([key, value]) => [key, typeof value === 'string' ? cutText(value) : value]),
+  )
+  return {
+    ...extra,
+    field: cutText(one.field),
+    rule: one.rule,
+    params: cutParams(one.params),
+    message: cutText(one.message, MAX_MESSAGE_CHARS),
+  }
+}
 
 export class ApiError extends Error {
   readonly code: ErrorCode
@@ -59,13 +95,17 @@ export class ApiError extends Error {
   /** The rule of the summary `message`: given, else the first detail's. */
   readonly rule: RuleRef | undefined
   constructor(code: ErrorCode, message: string, details: readonly ErrorDetail[] = [], rule?: RuleRef) {
-    super(message)
+    super(cutText(message, MAX_MESSAGE_CHARS))
     this.name = 'ApiError'
     this.code = code
     this.statusCode = errorCodes[code]
-    this.details = details
-    const first = details[0]
-    this.rule = rule ?? (first ? { rule: first.rule, params: first.params } : undefined)
+    this.details = details.map(cutDetail)
+    const first = this.details[0]
+    this.rule = rule
+      ? { rule: rule.rule, params: cutParams(rule.params) }
+      : first
+        ? { rule: first.rule, params: first.params }
+        : undefined
   }
 }
 

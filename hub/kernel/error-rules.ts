@@ -22,6 +22,10 @@ export const errorRules = {
   'request.bodyTooLarge': rule(),
   'request.uriTooLong': rule(),
   'request.badUrl': rule(),
+  // The edge (storable-text.ts, error-handler.ts): text the store cannot hold, deep bodies, big headers.
+  'text.unstorable': rule<{ character: string }>(),
+  'request.tooDeep': rule<{ max: number }>(),
+  'request.headersTooLarge': rule(),
   'server.internal': rule(),
   // The store (PostgreSQL) does not answer: a connection refused, ended or timed out.
   'store.unavailable': rule(),
@@ -230,6 +234,9 @@ export const errorRules = {
   'import.codeExists': rule<{ what: string; code: string }>(),
   'import.codeInRow': rule<{ code: string; row: number }>(),
   'import.unitRequired': rule(),
+  // Import bounds (read-sheet.ts, unpacked-size.ts): the workbook unpacked, one cell.
+  'import.unpackedTooLarge': rule<{ limit: number }>(),
+  'import.cellTooLong': rule<{ max: number; row: number; column: string; sheet: string; got: string }>(),
 } as const
 
 export type ErrorRules = typeof errorRules

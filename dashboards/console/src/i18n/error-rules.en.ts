@@ -13,6 +13,9 @@ const errorRulesEn: Record<ErrorRule, string> = {
   'request.bodyTooLarge': 'the upload is too large',
   'request.uriTooLong': 'the address is too long',
   'request.badUrl': 'the address is not valid',
+  'text.unstorable': 'contains a character that cannot be stored ({character})',
+  'request.tooDeep': 'the request is nested deeper than {max} levels',
+  'request.headersTooLarge': 'the request headers (or the address) are too large',
   'server.internal': 'server error; the hub log has the details',
   'store.unavailable': 'the hub cannot reach its database just now; try again in a moment',
   'field.required': 'is required',
@@ -215,6 +218,8 @@ const errorRulesEn: Record<ErrorRule, string> = {
   'import.codeExists': 'code “{code}” already exists in this estate',
   'import.codeInRow': 'code “{code}” is already used in row {row}',
   'import.unitRequired': 'is required when role, start date or end date is given',
+  'import.unpackedTooLarge': 'the workbook is larger than {limit} bytes when unpacked; split it into several files',
+  'import.cellTooLong': 'sheet {sheet}, row {row}, column {column}: the cell holds more than {max} characters',
 }
 
 export default errorRulesEn

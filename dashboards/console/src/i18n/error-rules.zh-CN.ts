@@ -13,6 +13,9 @@ const errorRulesZhCN: Record<ErrorRule, string> = {
   'request.bodyTooLarge': '上传的内容太大',
   'request.uriTooLong': '地址太长',
   'request.badUrl': '地址无效',
+  'text.unstorable': '含有无法保存的字符（{character}）',
+  'request.tooDeep': '请求内容嵌套超过 {max} 层',
+  'request.headersTooLarge': '请求头（或地址）太大',
   'server.internal': '服务器出错，详情见中枢日志',
   'store.unavailable': '中枢暂时连不上数据库，请稍后再试',
   'field.required': '必填',
@@ -210,6 +213,8 @@ const errorRulesZhCN: Record<ErrorRule, string> = {
   'import.codeExists': '编号“{code}”在本管理处已存在',
   'import.codeInRow': '编号“{code}”已在第 {row} 行使用',
   'import.unitRequired': '填写了身份、开始或结束日期时必填',
+  'import.unpackedTooLarge': '工作簿解压后超过 {limit} 字节，请拆分为多个文件',
+  'import.cellTooLong': '工作表 {sheet} 第 {row} 行 {column} 列：单元格超过 {max} 个字符',
 }
 
 export default errorRulesZhCN
