@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -33,6 +34,45 @@ const POINTS = 4
 const PER_POINT = 5 // readings per point per batch
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/**
+ * A TCP link between the hub and PostgreSQL that can be cut the way a network fails: open
+ * connections end, and new ones are accepted but never answered (no refusal to fail on).
+ */
+async function cuttableLink(target: number) {
+  const open = new Set<Socket>()
+  let cut = false
+  const server: Server = createServer((client) => {
+    open.add(client)
+    client.on('close', () => open.delete(client))
+    client.on('error', () => {})
+    if (cut) return // accepted, never answered
+    const upstream = tcpConnect(target, '127.0.0.1')
+    open.add(upstream)
+    upstream.on('close', () => open.delete(upstream))
+    upstream.on('error', () => client.destroy())
+    client.on('close', () => upstream.destroy())
+    upstream.on('close', () => client.destroy())
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  return {
+    port,
+    cut() {
+      cut = true
+      for (const socket of open) socket.destroy()
+    },
+    mend() {
+      cut = false
+      for (const socket of open) socket.destroy() // the unanswered ones
+    },
+    close: () => {
+      for (const socket of open) socket.destroy()
+      return new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 30_000) {
   const end = Date.now() + ms
   while (!(await check())) {
@@ -43,6 +83,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms =
 
 describe.skipIf(missing)('the hub through a PostgreSQL outage', () => {
   let server: ScratchPostgres
+  let link: Awaited<ReturnType<typeof cuttableLink>>
   let store: Store
   let hub: TestHub
   let token: string
@@ -81,7 +122,10 @@ describe.skipIf(missing)('the hub through a PostgreSQL outage', () => {
 
   beforeAll(async () => {
     server = await startScratchPostgres()
-    store = await openStore({ url: server.url, poolMax: 5, connectTimeoutMs: 2_000 })
+    link = await cuttableLink(server.port)
+    const viaLink = new URL(server.url)
+    viaLink.port = String(link.port)
+    store = await openStore({ url: viaLink.toString(), poolMax: 5, connectTimeoutMs: 2_000 })
     store.onConnectionLost((error) => lost.push(error))
     await migrateHub(store.db)
     hub = await openTestHub({ name: 'postgres', open: async () => store })
@@ -114,6 +158,7 @@ describe.skipIf(missing)('the hub through a PostgreSQL outage', () => {
     await outbox?.close()
     await ingest?.close()
     await hub?.close()
+    await link?.close()
     await server?.destroy()
     if (work) rmSync(work, { recursive: true, force: true })
   })
@@ -137,6 +182,34 @@ describe.skipIf(missing)('the hub through a PostgreSQL outage', () => {
     expect((await hub.call(token, { method: 'GET', url: '/api/v1/buildings' })).status).toBe(200)
     await sendBatch()
     await until('a batch after the ended connections is acked', () => outbox.depth === 0)
+  })
+
+  it('answers 503 after the connect timeout when the network to the server is cut', async () => {
+    const before = lost.length
+    link.cut()
+    // The pool drops the connections it had; the next request must open one, and waits.
+    await until('the pool hears its connections end', () => lost.length > before)
+    await sleep(200)
+    const started = performance.now()
+    const api = await hub.app.inject({
+      method: 'GET',
+      url: '/api/v1/buildings',
+      headers: { authorization: `Bearer ${token}` },
+    })
+    const apiMs = performance.now() - started
+    expect(api.statusCode).toBe(503)
+    expect(api.json()).toMatchObject({ error: 'EH_ERR_STORE_UNAVAILABLE', rule: 'store.unavailable' })
+    const health = await hub.call(undefined, { method: 'GET', url: '/healthz' })
+    expect(health.status).toBe(503)
+    expect(health.body.status).toBe('degraded')
+    console.info(
+      `[store-outage] API answered 503 in ${Math.round(apiMs)} ms with the network cut (connect timeout 2000 ms)`,
+    )
+    link.mend()
+    await until('/healthz answers 200 once the network is back', async () => {
+      return (await hub.call(undefined, { method: 'GET', url: '/healthz' })).status === 200
+    })
+    expect((await hub.call(token, { method: 'GET', url: '/api/v1/buildings' })).status).toBe(200)
   })
 
   it('answers 503 while the server is stopped, and acks no batch', async () => {
