@@ -50,7 +50,7 @@ describe('which store errors mean "unreachable"', () => {
     }
   })
 
-  it('not a query the store refuses (PGlite answers with PostgreSQL'\''s SQLSTATEs)', async () => {
+  it('not a query the store refuses (PGlite answers with PostgreSQL SQLSTATEs)', async () => {
     const error = await failure(pglite.query('select * from no_such_table'))
     expect((error as { code?: string }).code).toBe('42P01')
     expect(isStoreUnreachable(error)).toBe(false)
