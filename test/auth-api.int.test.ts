@@ -1,4 +1,4 @@
-// Logging in and out through the API: tokens, their expiry and revocation, the login lock,
+// Logging in and out through the API: tokens, their expiry and revocation, the login throttle,
 // disabled accounts and password changes, and that no password ever comes back out.
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -187,7 +187,15 @@ describe.each(storeBackends())('auth API on $name', (backend) => {
       expectUnauthenticated(await me(first))
       expectUnauthenticated(await me(second))
       expect((await login('frank', 'first-password-77')).status).toBe(401)
+      // The admin knows the new password: frank must set his own before anything else.
       const fresh = await tokenOf('frank', 'second-password-88')
+      expect((await me(fresh)).status).toBe(403)
+      const own = await hub.call(fresh, {
+        method: 'POST',
+        url: '/api/v1/auth/password',
+        payload: { currentPassword: 'second-password-88', newPassword: 'my-own-secret-phrase-3' },
+      })
+      expect(own.status, JSON.stringify(own.body)).toBe(204)
       expect((await me(fresh)).status).toBe(200)
       // A change of display name alone leaves sessions open.
       const renamed = await hub.call(rootToken, {
@@ -206,10 +214,12 @@ describe.each(storeBackends())('auth API on $name', (backend) => {
       const changed = await hub.call(current, {
         method: 'PATCH',
         url: `/api/v1/users/${id}`,
-        payload: { password: 'second-password-88' },
+        payload: { password: 'second-password-88', currentPassword: 'first-password-77' },
       })
       expect(changed.status, JSON.stringify(changed.body)).toBe(200)
       expectUnauthenticated(await me(elsewhere))
+      // The session that changed it goes on.
+      expect((await me(current)).status).toBe(200)
       expect((await login('gina', 'second-password-88')).status).toBe(200)
     })
 
@@ -278,7 +288,7 @@ describe.each(storeBackends())('auth API on $name', (backend) => {
           await hub.call(token, {
             method: 'PATCH',
             url: `/api/v1/users/${id}`,
-            payload: { password: newPassword },
+            payload: { password: newPassword, currentPassword: password },
           }),
         ).status,
       ).toBe(200)
@@ -318,20 +328,21 @@ describe.each(storeBackends())('auth API on $name', (backend) => {
     })
   })
 
-  describe('login lock (loginMaxFailures 3, loginLockMinutes 1)', () => {
+  describe('login throttle (3 free failures per username and address)', () => {
     let store: Store
     let app: FastifyInstance
     const PASSWORD = 'the-right-password-1'
+    const policy = { free: 3, firstDelayMs: 60_000, maxDelayMs: 15 * MINUTE, windowMs: 60 * MINUTE }
 
     const login = async (username: string, password: string) => {
       const options: InjectOptions = { method: 'POST', url: LOGIN, payload: { username, password } }
       const response = await app.inject(options)
-      return { status: response.statusCode, body: response.json() }
+      return { status: response.statusCode, body: response.json(), headers: response.headers }
     }
 
     beforeAll(async () => {
       store = await backend.open()
-      app = await buildApp({ store, auth: { loginMaxFailures: 3, loginLockMinutes: 1 } })
+      app = await buildApp({ store, auth: { throttlePolicies: { 'account-address': policy } } })
       await app.ready()
       for (const username of ['locky', 'other', 'steady'])
         await createUser(store.db, { username, password: PASSWORD })
@@ -341,29 +352,30 @@ describe.each(storeBackends())('auth API on $name', (backend) => {
       await store?.close()
     })
 
-    it('locks a username after 3 failures, refusing even the right password with 429 EH_ERR_LOCKED', async () => {
-      for (let i = 0; i < 3; i++) {
+    it('delays a username after 4 failures, refusing even the right password with 429 and Retry-After', async () => {
+      for (let i = 0; i < 4; i++) {
         const failed = await login('locky', 'a-wrong-password')
         expect(failed.status, `attempt ${i + 1}`).toBe(401)
       }
-      const locked = await login('locky', PASSWORD)
-      expect(locked.status).toBe(429)
-      expect(locked.body.error).toBe('EH_ERR_LOCKED')
-      expect(locked.body.message).toContain('1 min')
-      expect(locked.body.details).toEqual([
+      const throttled = await login('locky', PASSWORD)
+      expect(throttled.status).toBe(429)
+      expect(throttled.body.error).toBe('EH_ERR_LOCKED')
+      expect(Number(throttled.headers['retry-after'])).toBeGreaterThan(55)
+      expect(Number(throttled.headers['retry-after'])).toBeLessThanOrEqual(60)
+      expect(throttled.body.details).toEqual([
         {
           field: 'body.username',
-          rule: 'auth.locked',
-          params: { minutes: expect.any(Number) },
-          message: 'temporarily locked',
+          rule: 'auth.throttled',
+          params: { seconds: Number(throttled.headers['retry-after']) },
+          message: 'too many failed logins',
         },
       ])
-      expect(locked.body).not.toHaveProperty('token')
-      // The lock holds whatever the case of the username.
+      expect(throttled.body).not.toHaveProperty('token')
+      // The delay holds whatever the case of the username.
       expect((await login('LOCKY', PASSWORD)).status).toBe(429)
       // Other usernames are not affected.
       expect((await login('other', PASSWORD)).status).toBe(200)
-      // No session was created for the locked user.
+      // No session was created for the throttled user.
       const sessions = await store.db
         .selectFrom('sessions')
         .innerJoin('users', 'users.id', 'sessions.userId')
@@ -377,12 +389,12 @@ describe.each(storeBackends())('auth API on $name', (backend) => {
       expect((await login('steady', 'a-wrong-password')).status).toBe(401)
       expect((await login('STEADY', 'a-wrong-password')).status).toBe(401)
       expect((await login('steady', PASSWORD)).status).toBe(200)
-      // Two more failures: with the count cleared, still below the limit of 3.
-      expect((await login('Steady', 'a-wrong-password')).status).toBe(401)
-      expect((await login('steady', 'a-wrong-password')).status).toBe(401)
+      // Three more failures: with the count cleared, still within the 3 free ones.
+      for (const name of ['Steady', 'steady', 'STEADY'])
+        expect((await login(name, 'a-wrong-password')).status).toBe(401)
       expect((await login('steady', PASSWORD)).status).toBe(200)
-      // Three in a row lock it, whichever case each used.
-      for (const name of ['steady', 'STEADY', 'Steady']) {
+      // Four in a row delay it, whichever case each used.
+      for (const name of ['steady', 'STEADY', 'Steady', 'sTeady']) {
         expect((await login(name, 'a-wrong-password')).status).toBe(401)
       }
       expect((await login('steady', PASSWORD)).status).toBe(429)

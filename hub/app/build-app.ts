@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
 import { sql } from 'kysely'
 import { Type } from 'typebox'
+import type { AuthModuleOptions } from '../auth/auth-module.ts'
 import { registerAuthentication } from '../auth/authenticate.ts'
 import { STORE_RETRY_AFTER_SECONDS, storeUnavailable } from '../kernel/database-error.ts'
 import { handleError, handleNotFound } from '../kernel/error-handler.ts'
@@ -21,7 +22,7 @@ import { hubModules } from './hub-modules.ts'
 
 export interface AppOptions {
   readonly store: Store
-  readonly auth?: { tokenTtlMinutes?: number; loginMaxFailures?: number; loginLockMinutes?: number }
+  readonly auth?: AuthModuleOptions
   readonly logger?: FastifyServerOptions['logger']
   /** The level of the one line logged per request: 'debug' keeps them out of an info-level log. */
   readonly requestLogLevel?: 'info' | 'debug'

@@ -1,12 +1,13 @@
 import type { HubModule } from '../kernel/hub-module.ts'
 import { registerAuthRoutes } from './auth-routes.ts'
-import { LoginThrottle } from './login-throttle.ts'
+import { LoginThrottle, type ThrottleKind, type ThrottlePolicy } from './login-throttle.ts'
+import * as loginThrottleMigration from './migrations/0010-login-throttle.ts'
 import { registerUserRoutes } from './user-routes.ts'
 
 export interface AuthModuleOptions {
   readonly tokenTtlMinutes?: number
-  readonly loginMaxFailures?: number
-  readonly loginLockMinutes?: number
+  /** Not in the hub's config: tests that log in wrongly on purpose many times loosen these. */
+  readonly throttlePolicies?: Partial<Record<ThrottleKind, ThrottlePolicy>>
 }
 
 /** Logins, sessions and users. Authentication itself is a hook the app adds for every route. */
@@ -18,12 +19,11 @@ export function authModule(options: AuthModuleOptions = {}): HubModule {
       { name: 'users', description: 'Users, passwords and role grants' },
     ],
     permissions: ['users.manage'],
+    migrations: { '0010-login-throttle': loginThrottleMigration },
     routes(app, db) {
-      registerAuthRoutes(app, db, {
-        tokenTtlMinutes: options.tokenTtlMinutes ?? 720,
-        throttle: new LoginThrottle(options.loginMaxFailures ?? 10, options.loginLockMinutes ?? 15),
-      })
-      registerUserRoutes(app, db)
+      const throttle = new LoginThrottle(db, options.throttlePolicies)
+      registerAuthRoutes(app, db, { tokenTtlMinutes: options.tokenTtlMinutes ?? 720, throttle })
+      registerUserRoutes(app, db, throttle)
     },
   }
 }

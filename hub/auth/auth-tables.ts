@@ -2,7 +2,7 @@ import type { Generated, Insertable, Selectable, Updateable } from 'kysely'
 import type { CreatedAt, Role, Timestamp } from '../store/database-schema.ts'
 
 // The auth domain's tables (docs/architecture.md, "How to add a domain"): their Kysely types,
-// added to the hub's Database from here. Created by the wave-1 migrations in hub/store/migrations.
+// added to the hub's Database from here. Created by the wave-1 migrations in hub/store/migrations and the module's own (migrations/).
 
 export interface UserTable {
   id: Generated<string>
@@ -10,6 +10,8 @@ export interface UserTable {
   displayName: string
   passwordHash: string
   disabled: Generated<boolean>
+  /** Set by an admin's password reset: every route but the own password change answers 403. */
+  mustChangePassword: Generated<boolean>
   lastLoginAt: Date | null
   createdAt: CreatedAt
   updatedAt: Timestamp
@@ -31,6 +33,15 @@ export interface SessionTable {
   createdAt: CreatedAt
 }
 
+/** Failed logins per (kind, key): hub/auth/login-throttle.ts, migration 0010. */
+export interface LoginThrottleTable {
+  kind: string
+  key: string
+  failures: number
+  windowStartedAt: Date
+  nextAllowedAt: Date
+}
+
 export type User = Selectable<UserTable>
 export type NewUser = Insertable<UserTable>
 export type UserUpdate = Updateable<UserTable>
@@ -40,5 +51,6 @@ declare module '../store/database-schema.ts' {
     users: UserTable
     roleGrants: RoleGrantTable
     sessions: SessionTable
+    loginThrottle: LoginThrottleTable
   }
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import { type AccessScope, loadAccessScope } from '../kernel/access-scope.ts'
-import { ApiError, detail } from '../kernel/api-error.ts'
+import { ApiError, detail, forbidden } from '../kernel/api-error.ts'
 import type { ErrorRule } from '../kernel/error-rules.ts'
 import type { Database } from '../store/database-schema.ts'
 import { hashSessionToken, looksLikeSessionToken } from './session-token.ts'
@@ -15,6 +15,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** No bearer token needed (login, health, metrics, docs). */
     public?: boolean
+    /** Open to a user who must change their password first (the change itself, logout). */
+    duringPasswordChange?: boolean
   }
 }
 
@@ -32,7 +34,13 @@ async function scopeOf(db: Kysely<Database>, request: FastifyRequest): Promise<A
   const session = await db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.userId')
-    .select(['sessions.id', 'sessions.userId', 'users.username', 'sessions.expiresAt'])
+    .select([
+      'sessions.id',
+      'sessions.userId',
+      'users.username',
+      'sessions.expiresAt',
+      'users.mustChangePassword',
+    ])
     .where('sessions.tokenHash', '=', hashSessionToken(token))
     .where('sessions.revokedAt', 'is', null)
     .where('users.disabled', '=', false)
@@ -41,6 +49,13 @@ async function scopeOf(db: Kysely<Database>, request: FastifyRequest): Promise<A
     throw unauthenticated('the token is unknown, revoked or expired; log in again', 'auth.tokenInvalid')
   }
   request.sessionId = session.id
+  // An admin set this password: until the user sets their own, it opens nothing else. Read with
+  // the session, so the check costs no query of its own.
+  if (session.mustChangePassword && !request.routeOptions.config?.duringPasswordChange)
+    throw forbidden(
+      'an administrator set your password: change it first (POST /api/v1/auth/password)',
+      'auth.passwordChangeRequired',
+    )
   return loadAccessScope(db, session.userId, session.username)
 }
 

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely'
 import { type RuleRef, ruleRef } from '../kernel/api-error.ts'
 import type { Database, Role } from '../store/database-schema.ts'
 import { hashPassword, MIN_PASSWORD_LENGTH } from './password.ts'
+import { judgePassword, MIN_PASSWORD_SCORE } from './password-strength.ts'
 
 export class AccountError extends Error {
   readonly field: string
@@ -16,7 +17,17 @@ export class AccountError extends Error {
   }
 }
 
-export function checkPasswordStrength(password: string, username: string, field = 'password') {
+/**
+ * Refuses a password an attacker would guess: too short, holding the username, or scored below
+ * MIN_PASSWORD_SCORE by zxcvbn with the account's own names as known words. Applied to what
+ * people type (API, CLI), not to passwords the hub generates itself (the demo's).
+ */
+export function checkPasswordStrength(
+  password: string,
+  account: { readonly username: string; readonly displayName?: string | undefined },
+  field = 'password',
+) {
+  const { username } = account
   if (password.length < MIN_PASSWORD_LENGTH)
     throw new AccountError(
       field,
@@ -27,6 +38,14 @@ export function checkPasswordStrength(password: string, username: string, field 
     )
   if (password.toLowerCase().includes(username.toLowerCase()))
     throw new AccountError(field, 'must not contain the username', ruleRef('password.containsUsername'))
+  const inputs = [username, ...(account.displayName ? [account.displayName] : [])]
+  const { score, feedback } = judgePassword(password, inputs)
+  if (score < MIN_PASSWORD_SCORE)
+    throw new AccountError(
+      field,
+      `is too easy to guess (strength ${score} of 4, at least ${MIN_PASSWORD_SCORE} needed)${feedback ? `: ${feedback}` : ''}`,
+      ruleRef('password.weak', { score, min: MIN_PASSWORD_SCORE, feedback }),
+    )
 }
 
 export interface NewAccount {
@@ -35,9 +54,11 @@ export interface NewAccount {
   readonly password: string
 }
 
-/** Creates a user; the password is stored only as its scrypt hash. Used by the API and the CLI. */
+/**
+ * Creates a user; the password is stored only as its scrypt hash. Used by the API, the CLI and
+ * the demo; the first two check the password's strength first (checkPasswordStrength).
+ */
 export async function createUser(db: Kysely<Database>, account: NewAccount) {
-  checkPasswordStrength(account.password, account.username)
   const taken = await db
     .selectFrom('users')
     .select('id')

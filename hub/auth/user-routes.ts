@@ -16,6 +16,8 @@ import {
   Timestamp,
 } from '../kernel/schema-parts.ts'
 import type { Database, Role } from '../store/database-schema.ts'
+import type { LoginThrottle } from './login-throttle.ts'
+import { changeOwnPassword } from './own-password.ts'
 import { hashPassword } from './password.ts'
 import { AccountError, checkPasswordStrength, createUser, grantRole } from './user-accounts.ts'
 
@@ -26,6 +28,9 @@ const User = Type.Object(
     username: Type.String(),
     displayName: Type.String(),
     disabled: Type.Boolean(),
+    mustChangePassword: Type.Boolean({
+      description: 'an admin set the password; the user must set their own at the next login',
+    }),
     lastLoginAt: Nullable(Timestamp),
     createdAt: Timestamp,
     updatedAt: Timestamp,
@@ -57,7 +62,7 @@ const asApiError = (error: unknown) => {
  * change a user only when every grant of that user lies inside it, so an estate admin cannot
  * lock out or re-password a company admin who also works in their estate.
  */
-export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
+export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>, throttle: LoginThrottle) {
   const security = [{ bearerAuth: [] }]
   const tags = ['users']
 
@@ -73,7 +78,16 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
   const loadUser = async (scope: AccessScope, id: string) => {
     const user = await db
       .selectFrom('users')
-      .select(['id', 'username', 'displayName', 'disabled', 'lastLoginAt', 'createdAt', 'updatedAt'])
+      .select([
+        'id',
+        'username',
+        'displayName',
+        'disabled',
+        'mustChangePassword',
+        'lastLoginAt',
+        'createdAt',
+        'updatedAt',
+      ])
       .where('id', '=', id)
       .executeTakeFirst()
     const grants = user ? await grantsOf([user.id]) : []
@@ -133,7 +147,16 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
         )
       const [users, count] = await Promise.all([
         select
-          .select(['id', 'username', 'displayName', 'disabled', 'lastLoginAt', 'createdAt', 'updatedAt'])
+          .select([
+            'id',
+            'username',
+            'displayName',
+            'disabled',
+            'mustChangePassword',
+            'lastLoginAt',
+            'createdAt',
+            'updatedAt',
+          ])
           .orderBy('username')
           .limit(limit)
           .offset(offset)
@@ -198,6 +221,11 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
             'user.grantOutsideYourNodes',
           )
       }
+      try {
+        checkPasswordStrength(body.password, body)
+      } catch (e) {
+        throw asApiError(e)
+      }
       const created = await db.transaction().execute(async (trx) => {
         const user = await createUser(trx, body).catch((e) => {
           throw asApiError(e)
@@ -217,12 +245,19 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
       schema: {
         tags,
         summary: 'Change a user (yourself: name and password only)',
+        description:
+          'Your own password needs currentPassword too (a wrong one counts as a failed login). A password set for someone else is a reset: their sessions end and they must change it at their next login.',
         security,
         params: IdParams,
         body: Type.Partial(
           Type.Object({
             displayName: Type.String({ minLength: 1, maxLength: 100 }),
             password: Password,
+            currentPassword: Type.String({
+              minLength: 1,
+              maxLength: 200,
+              description: 'your current password, when changing your own',
+            }),
             disabled: Type.Boolean(),
           }),
           {
@@ -233,30 +268,56 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>) {
         response: { 200: User, ...errorReplies },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const user = await loadUser(request.scope, (request.params as { id: string }).id)
-      const body = request.body as { displayName?: string; password?: string; disabled?: boolean }
+      const body = request.body as {
+        displayName?: string
+        password?: string
+        currentPassword?: string
+        disabled?: boolean
+      }
       const self = user.id === request.scope.userId
       if (self && body.disabled !== undefined)
         throw invalid('body.disabled', 'you cannot disable yourself', 'user.disableSelf')
       if (!self) requireManage(request.scope, user)
-      const changes: { displayName?: string; passwordHash?: string; disabled?: boolean; updatedAt: Date } = {
-        updatedAt: new Date(),
-      }
+      if (!self && body.currentPassword !== undefined)
+        throw invalid(
+          'body.currentPassword',
+          'only for your own password; an admin resets without it',
+          'password.currentNotYours',
+        )
+      // Your own: the current password first (counted as a login when wrong); sessions as below.
+      if (self && body.password !== undefined)
+        await changeOwnPassword(db, throttle, request, reply, {
+          currentPassword: body.currentPassword,
+          newPassword: body.password,
+          fields: { current: 'body.currentPassword', new: 'body.password' },
+        })
+      const changes: {
+        displayName?: string
+        passwordHash?: string
+        mustChangePassword?: boolean
+        disabled?: boolean
+        updatedAt: Date
+      } = { updatedAt: new Date() }
       if (body.displayName !== undefined) changes.displayName = body.displayName
       if (body.disabled !== undefined) changes.disabled = body.disabled
-      if (body.password !== undefined) {
+      const reset = !self && body.password !== undefined
+      if (reset) {
         try {
-          checkPasswordStrength(body.password, user.username)
+          checkPasswordStrength(body.password!, user)
         } catch (e) {
           throw asApiError(e)
         }
-        changes.passwordHash = await hashPassword(body.password)
+        changes.passwordHash = await hashPassword(body.password!)
+        // Someone else knows this password: its owner must replace it before anything else.
+        changes.mustChangePassword = true
       }
       await db.transaction().execute(async (trx) => {
         await trx.updateTable('users').set(changes).where('id', '=', user.id).execute()
-        // A new password or a disabled account ends the sessions already open.
-        if (body.password !== undefined || body.disabled) {
+        // A reset or a disabled account ends the sessions already open (an own change ended the
+        // others in changeOwnPassword).
+        if (reset || body.disabled) {
           await trx
             .updateTable('sessions')
             .set({ revokedAt: new Date() })

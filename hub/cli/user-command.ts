@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import { createUser, grantRole } from '../auth/user-accounts.ts'
+import { AccountError, checkPasswordStrength, createUser, grantRole } from '../auth/user-accounts.ts'
 import { loadHubConfig } from '../config/hub-config.ts'
 import { roles } from '../kernel/roles.ts'
 import type { Database, Role } from '../store/database-schema.ts'
@@ -35,6 +35,19 @@ async function readStdin(): Promise<string> {
     .replace(/\r?\n$/, '')
 }
 
+/** 16 random characters: zxcvbn scores such a password 4, so the generated one passes the same check. */
+function generatedPassword(account: { username: string; displayName?: string }): string {
+  for (;;) {
+    const password = randomBytes(12).toString('base64url')
+    try {
+      checkPasswordStrength(password, account)
+      return password
+    } catch {
+      // A random draw that happens to hold the username or a word: draw again.
+    }
+  }
+}
+
 /** `estatehub user add`: how the first admin comes to exist on a fresh install. */
 export async function addUser(username: string, options: UserOptions) {
   const role = options.role === undefined ? undefined : parseRole(options.role)
@@ -42,12 +55,20 @@ export async function addUser(username: string, options: UserOptions) {
   try {
     const nodeId = await nodeIdOf(store.db, options.node)
     const generated = !options.passwordStdin
-    const password = generated ? randomBytes(12).toString('base64url') : await readStdin()
-    const user = await createUser(store.db, {
+    const account = {
       username,
-      password,
       ...(options.displayName ? { displayName: options.displayName } : {}),
-    })
+    }
+    const password = generated ? generatedPassword(account) : await readStdin()
+    // The same check as the API's: a typed password an attacker would guess is refused.
+    try {
+      checkPasswordStrength(password, account)
+    } catch (error) {
+      if (error instanceof AccountError)
+        throw new Error(`--password-stdin: the password ${error.message.slice(error.field.length + 2)}`)
+      throw error
+    }
+    const user = await createUser(store.db, { ...account, password })
     if (role) await grantRole(store.db, user.id, role, nodeId, null)
     console.log(
       `user ${username} created${role ? `, granted ${role} on ${options.node ?? 'the whole organisation'}` : ''}`,

@@ -13,7 +13,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const DEFAULTS = {
   http: { host: '127.0.0.1', port: 8080 },
   database: { dataDir: './data/hub', poolMax: 10 },
-  auth: { tokenTtlMinutes: 720, loginMaxFailures: 10, loginLockMinutes: 15 },
+  auth: { tokenTtlMinutes: 720 },
   mqtt: {
     mode: 'embedded',
     host: '127.0.0.1',

@@ -33,8 +33,8 @@ export const HubConfigSchema = Type.Object(
     auth: Type.Object(
       {
         tokenTtlMinutes: Type.Integer({ minimum: 5, maximum: 43200, default: 720 }),
-        loginMaxFailures: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
-        loginLockMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 15 }),
+        // Failed logins are throttled in the database with fixed growing delays (hub/auth/login-throttle.ts);
+        // the old loginMaxFailures / loginLockMinutes lock is gone.
       },
       { additionalProperties: false, default: {} },
     ),

@@ -2,9 +2,10 @@ import { createServer as createTcpServer, type Server } from 'node:net'
 import { createServer as createTlsServer } from 'node:tls'
 import { Aedes, type AuthenticateError, type Client } from 'aedes'
 import { ALL_BATCHES_FILTER, TOPIC_ROOT } from '../../gateway/contract/index.ts'
-import { LoginThrottle } from '../auth/login-throttle.ts'
+import { gatewayLoginKeys, type LoginThrottle } from '../auth/login-throttle.ts'
 import { UNUSABLE_PASSWORD_HASH, verifyPassword } from '../auth/password.ts'
 import { mayPublish, maySubscribe } from './gateway-acl.ts'
+import type { IngestMetrics } from './ingest-metrics.ts'
 import type { IngestLog } from './ingest-service.ts'
 import type { Ingress, IngressMessage } from './ingress.ts'
 import type { PointDirectory } from './point-directory.ts'
@@ -15,10 +16,13 @@ export interface EmbeddedBrokerOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer }
   readonly directory: PointDirectory
   readonly log: IngestLog
-  /** Failed logins per gateway and address before that address is locked out for a while. */
-  readonly maxFailures?: number
-  readonly lockMinutes?: number
+  /** Failed gateway logins, counted in the database like the API's (kinds mqtt-gateway-address, mqtt-address). */
+  readonly throttle: LoginThrottle
+  /** Refusals are counted (estatehub_mqtt_refused_total), not only logged. */
+  readonly metrics: Pick<IngestMetrics, 'mqttRefused'>
 }
+
+type RefusalReason = 'throttled' | 'bad_credentials' | 'disabled' | 'client_id' | 'error' | 'acl'
 
 // aedes return codes (MQTT 3.1.1 CONNACK): 4 bad user name or password, 5 not authorised.
 function refusal(message: string, returnCode: 4 | 5): AuthenticateError {
@@ -32,19 +36,25 @@ function refusal(message: string, returnCode: 4 | 5): AuthenticateError {
  * own topics; refusals are logged with the gateway and topic, never the password.
  */
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<Ingress> {
-  const { directory, log } = options
+  const { directory, log, throttle } = options
+  const refused = (action: 'connect' | 'publish' | 'subscribe', reason: RefusalReason) =>
+    options.metrics.mqttRefused.inc({ action, reason })
   const gatewayOf = new WeakMap<Client, string>()
-  const throttle = new LoginThrottle(options.maxFailures ?? 10, options.lockMinutes ?? 5)
   // drainTimeout: one gateway that stops reading must not stall delivery to the others.
   const broker = await Aedes.createBroker({ drainTimeout: 5_000, maxClientsIdLength: 64 })
 
   broker.authenticate = (client, username, password, done) => {
     const address = remoteAddress(client)
     const code = username ?? ''
-    const key = `${code}@${address}`
+    const keys = gatewayLoginKeys(code, address)
     void (async () => {
-      if (throttle.lockedFor(key) > 0) {
-        log.warn({ gateway: code, address }, 'mqtt: login refused, too many failures from this address')
+      const wait = await throttle.waitSeconds(keys)
+      if (wait > 0) {
+        refused('connect', 'throttled')
+        log.warn(
+          { gateway: code, address, retryAfterSeconds: wait },
+          'mqtt: login refused, too many failures from this address',
+        )
         return done(refusal('too many failed logins', 5), false)
       }
       const gateway = code === '' ? undefined : await directory.gateway(code)
@@ -54,25 +64,29 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         gateway?.secretHash ?? UNUSABLE_PASSWORD_HASH,
       )
       if (!gateway || !ok) {
-        throttle.failed(key)
+        await throttle.failed(keys)
+        refused('connect', 'bad_credentials')
         log.warn({ gateway: code, address }, 'mqtt: login refused, unknown gateway or wrong secret')
         return done(refusal('bad gateway code or secret', 4), false)
       }
       if (!gateway.enabled) {
+        refused('connect', 'disabled')
         log.warn({ gateway: code, address }, 'mqtt: login refused, gateway disabled')
         return done(refusal('gateway disabled', 5), false)
       }
       if (client.id !== code) {
+        refused('connect', 'client_id')
         log.warn(
           { gateway: code, clientId: client.id, address },
           'mqtt: login refused, client id is not the gateway code',
         )
         return done(refusal('client id must be the gateway code', 5), false)
       }
-      throttle.succeeded(key)
+      await throttle.cleared(keys.slice(0, 1))
       gatewayOf.set(client, code)
       done(null, true)
     })().catch((error: unknown) => {
+      refused('connect', 'error')
       log.error({ gateway: code, err: (error as Error).message }, 'mqtt: login check failed')
       done(refusal('server unavailable', 5), false)
     })
@@ -83,6 +97,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     if (client === null) return callback(null)
     const code = gatewayOf.get(client)
     if (code !== undefined && mayPublish(code, packet.topic)) return callback(null)
+    refused('publish', 'acl')
     log.warn({ gateway: code, topic: packet.topic }, 'mqtt: publish refused, not this gateway’s topic')
     callback(new Error(`publish to ${packet.topic} not allowed`))
   }
@@ -90,6 +105,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   broker.authorizeSubscribe = (client, subscription, callback) => {
     const code = gatewayOf.get(client)
     if (code !== undefined && maySubscribe(code, subscription.topic)) return callback(null, subscription)
+    refused('subscribe', 'acl')
     log.warn(
       { gateway: code, topic: subscription.topic },
       'mqtt: subscribe refused, not this gateway’s topic',

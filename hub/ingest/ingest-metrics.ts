@@ -42,6 +42,12 @@ export function createIngestMetrics(registry: Registry) {
       labelNames: ['gateway'] as const,
       registers: [registry],
     }),
+    mqttRefused: new Counter({
+      name: 'estatehub_mqtt_refused_total',
+      help: 'What the embedded broker refused, by action (connect, publish, subscribe) and reason (throttled, bad_credentials, disabled, client_id, error, acl)',
+      labelNames: ['action', 'reason'] as const,
+      registers: [registry],
+    }),
     gatewaysOnline: new Gauge({
       name: 'estatehub_gateways_online',
       help: 'Gateways whose last status message said online',

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Registry } from 'prom-client'
+import { LoginThrottle } from '../auth/login-throttle.ts'
 import type { HubConfig } from '../config/hub-config.ts'
 import type { Database } from '../store/database-schema.ts'
 import { startEmbeddedBroker } from './embedded-broker.ts'
@@ -34,6 +35,7 @@ export async function startIngest(options: IngestStartOptions): Promise<RunningI
   const directory = new PointDirectory(db)
   const partitions = new ReadingPartitions(db)
   const mqtt = config.mqtt
+  const metrics = createIngestMetrics(options.registry)
   let ingress: Ingress
   if (mqtt.mode === 'external') {
     ingress = await connectExternalBroker({
@@ -52,6 +54,8 @@ export async function startIngest(options: IngestStartOptions): Promise<RunningI
       ...(options.tls ? { tls: options.tls } : {}),
       directory,
       log,
+      throttle: new LoginThrottle(db),
+      metrics,
     })
   }
   const service = new IngestService({
@@ -59,7 +63,7 @@ export async function startIngest(options: IngestStartOptions): Promise<RunningI
     ingress,
     directory,
     partitions,
-    metrics: createIngestMetrics(options.registry),
+    metrics,
     log,
     limits: {
       maxFutureMs: config.ingest.maxFutureMinutes * 60_000,

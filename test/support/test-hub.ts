@@ -1,11 +1,18 @@
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { buildApp } from '../../hub/app/build-app.ts'
+import { type ThrottleKind, type ThrottlePolicy, throttleKinds } from '../../hub/auth/login-throttle.ts'
 import { createUser, grantRole } from '../../hub/auth/user-accounts.ts'
 import type { Role } from '../../hub/store/database-schema.ts'
 import type { Store } from '../../hub/store/open-store.ts'
 import type { StoreBackend } from './store-backends.ts'
 
 export const TEST_PASSWORD = 'correct-horse-battery-9'
+
+const lenient = { free: 100_000, firstDelayMs: 1, maxDelayMs: 1, windowMs: 60_000 }
+export const LENIENT_THROTTLE = Object.fromEntries(throttleKinds.map((kind) => [kind, lenient])) as Record<
+  ThrottleKind,
+  ThrottlePolicy
+>
 
 export interface TestHub {
   readonly app: FastifyInstance
@@ -19,7 +26,8 @@ export interface TestHub {
 
 export async function openTestHub(backend: StoreBackend): Promise<TestHub> {
   const store = await backend.open()
-  const app = await buildApp({ store, auth: { loginMaxFailures: 1000 } })
+  // Suites log in wrongly on purpose; the throttle has its own (test/account-security.int.test.ts).
+  const app = await buildApp({ store, auth: { throttlePolicies: LENIENT_THROTTLE } })
   await app.ready()
   const call: TestHub['call'] = async (token, options) => {
     const headers = { ...(options.headers ?? {}), ...(token ? { authorization: `Bearer ${token}` } : {}) }
