@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
+import type { DeviceStatus } from './device-status.ts'
 
 /** What the health endpoint and the gauges read, asked at scrape time. */
 export interface GatewayHealthSource {
@@ -10,7 +11,8 @@ export interface GatewayHealthSource {
   outboxFull(): boolean
   /** Milliseconds since the epoch of the hub's last ack; 0 before the first. */
   lastAckAt(): number
-  devices(): readonly { code: string; online: boolean }[]
+  /** Every configured device, of every protocol (device-status.ts). */
+  devices(): readonly DeviceStatus[]
 }
 
 /**
@@ -80,7 +82,7 @@ export function createGatewayMetrics(source: GatewayHealthSource) {
     help: 'Devices answering their polls',
     registers: [registry],
     collect() {
-      this.set(source.devices().filter((d) => d.online).length)
+      this.set(source.devices().filter((d) => d.online === true).length)
     },
   })
   return { registry, polls, pollErrors, readings, outboxRefused }

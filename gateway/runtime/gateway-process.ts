@@ -8,6 +8,7 @@ import { Outbox } from '../outbox/outbox.ts'
 import { Uplink } from '../uplink/uplink.ts'
 import { closeDrivers, familiesToOpen, openDrivers } from './device-drivers.ts'
 import { pointReaders, pushSubscriptions, stateEventMappings } from './device-readers.ts'
+import { DeviceStatusBoard } from './device-status.ts'
 import { buildGatewayHealthApp, createGatewayMetrics } from './gateway-health.ts'
 import { PollSchedule } from './poll-schedule.ts'
 import { ReadingBatcher } from './reading-batcher.ts'
@@ -57,6 +58,18 @@ export async function startGateway(
     return family && drivers.get(family.family)
   }
 
+  // Every device of every protocol, with its state, last good reading and last error; a change
+  // of state is logged once, not per poll.
+  const board = new DeviceStatusBoard({
+    devices: config.devices,
+    runningFamilies: new Set(drivers.keys()),
+    health: (device) => driverOf(device.protocol)?.health?.(device.code),
+    onChange: (status) => {
+      const why =
+        status.state === 'failed' || status.state === 'degraded' ? `: ${status.lastError?.reason}` : ''
+      log(`device ${status.code} (${status.protocol}): ${status.state}${why}`)
+    },
+  })
   const source = {
     gatewayId: config.gateway.id,
     uplinkConnected: () => uplink.connected,
@@ -64,13 +77,7 @@ export async function startGateway(
     outboxBytes: () => outbox.bytes,
     outboxFull: () => outbox.full,
     lastAckAt: () => uplink.lastAckAt,
-    // Online state is reported for devices whose driver tracks it (polled Modbus units); others
-    // are not reported rather than reported wrongly as offline.
-    devices: () =>
-      config.devices.flatMap((d) => {
-        const health = d.enabled ? driverOf(d.protocol)?.health?.(d.code) : undefined
-        return health ? [{ code: d.code, online: health.online }] : []
-      }),
+    devices: () => board.list(),
   }
   const metrics = createGatewayMetrics(source)
   const batcher = new ReadingBatcher({
@@ -95,12 +102,16 @@ export async function startGateway(
       }
     },
   })
-  const onEvent = (event: DeviceEvent) => batcher.addEvent(event)
+  const onEvent = (event: DeviceEvent) => {
+    board.recordEvent(event)
+    batcher.addEvent(event)
+  }
   const detectStateChange = createStateChangeDetector(stateEventMappings(config))
   push = {
     event: onEvent,
     reading: (reading) => {
       metrics.readings.inc({ quality: reading.quality })
+      board.recordReadings([reading])
       const event = detectStateChange(reading)
       if (event) onEvent(event)
       batcher.addReadings([reading])
@@ -121,8 +132,10 @@ export async function startGateway(
           readings = await reader.read()
         } catch (error) {
           metrics.pollErrors.inc({ device: reader.device })
+          board.recordFailure(reader.device, error)
           throw error
         }
+        board.recordReadings(readings)
         for (const r of readings) {
           metrics.readings.inc({ quality: r.quality })
           const event = detectStateChange(r)
@@ -143,6 +156,7 @@ export async function startGateway(
       cancels.push(await driver.subscribe(device, sink))
     } catch (error) {
       log(`subscription ${device.code}/${device.points[0]?.code} failed: ${(error as Error).message}`)
+      board.recordFailure(device.code, error)
     }
   }
 
