@@ -4,6 +4,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type BacnetSim, startBacnetSim } from '../drivers/sim/bacnet-device-sim.ts'
 import { type ModbusTcpSim, startModbusTcpSim } from '../drivers/sim/modbus-tcp-sim.ts'
 
 const bin = join(import.meta.dirname, '..', 'bin', 'estatehub.js')
@@ -75,5 +76,41 @@ ${extra}`
     expect(problems[0]).toMatch(/^m1\/ghost: .*(illegal data address|exception)/i)
     expect(problems[1]).toMatch(/^m9: no point could be read: .*(ECONNREFUSED|connect)/i)
     expect(result.stdout).toMatch(/m1\/energy\s+\S+\s+kWh\s+good/)
+  })
+
+  describe('a BACnet device configured with the wrong instance', () => {
+    // BACnet ports 47963 (the gateway's) and 47964 (the controller, device 3101).
+    let ahu: BacnetSim
+    beforeAll(async () => {
+      ahu = await startBacnetSim({
+        port: 47964,
+        deviceInstance: 3101,
+        objects: [{ type: 'analog-input', instance: 1, value: 19.5 }],
+      })
+    })
+    afterAll(() => ahu?.close())
+    const bacnet = (code: string, deviceInstance: number) => `  - code: ${code}
+    protocol: bacnet-ip
+    connection: { host: 127.0.0.1, port: 47964, deviceInstance: ${deviceInstance} }
+    points:
+      - { code: supply-temp, objectType: analog-input, instance: 1, unit: degC, kind: gauge }
+`
+
+    it('is named with the configured and the actual instance and the address, and exits non-zero', async () => {
+      const file = join(dir, 'bacnet.yaml')
+      writeFileSync(
+        file,
+        `${config(bacnet('ahu', 3101) + bacnet('ahu-typo', 3109))}bacnet: { port: 47963 }\n`,
+      )
+      const result = await run(['gateway', 'check', '--config', file])
+      expect(result.code).not.toBe(0)
+      const problems = result.stderr.trim().split('\n').slice(1)
+      expect(problems).toEqual([
+        'ahu-typo: no point could be read: EH_ERR_BACNET_IDENTITY: configured device instance 3109, but the device at 127.0.0.1:47964 is device 3101 (127.0.0.1:47964 device 3109)',
+      ])
+      // The right instance at the same address reads.
+      expect(result.stdout).toMatch(/ahu\/supply-temp\s+19\.5\s+degC\s+good/)
+      expect(result.stdout).toMatch(/ahu-typo\/supply-temp\s+-\s+degC\s+bad\s+EH_ERR_BACNET_IDENTITY/)
+    })
   })
 })
