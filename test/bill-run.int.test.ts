@@ -22,6 +22,8 @@ for (const backend of storeBackends()) {
     let store: Store
     let site: Site
     let clerk: string
+    // Four eyes: the clerk prepares the runs, someone else approves them.
+    let approver: string
     const units: Record<string, string> = {}
     const customers: Record<string, string> = {}
     const items: Record<string, string> = {}
@@ -54,6 +56,13 @@ for (const backend of storeBackends()) {
         await db
           .insertInto('users')
           .values({ username: 'bill-clerk', displayName: '财务', passwordHash: 'x' })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+      ).id
+      approver = (
+        await db
+          .insertInto('users')
+          .values({ username: 'bill-approver', displayName: '财务主管', passwordHash: 'x' })
           .returning('id')
           .executeTakeFirstOrThrow()
       ).id
@@ -284,7 +293,7 @@ for (const backend of storeBackends()) {
         cashierId: clerk,
       })
       const run = await preview()
-      expect(await approveBillRun(store.db, run.id, clerk)).toEqual({
+      expect(await approveBillRun(store.db, run.id, approver)).toEqual({
         issued: 11,
         corrections: 0,
         amount: '1586.48',
@@ -300,12 +309,12 @@ for (const backend of storeBackends()) {
 
       const again = await preview()
       expect(again).toMatchObject({ toIssue: '0.00', held: 1 })
-      expect(await approveBillRun(store.db, again.id, clerk)).toEqual({
+      expect(await approveBillRun(store.db, again.id, approver)).toEqual({
         issued: 0,
         corrections: 0,
         amount: '0.00',
       })
-      await expect(approveBillRun(store.db, again.id, clerk)).rejects.toMatchObject({ statusCode: 409 })
+      await expect(approveBillRun(store.db, again.id, approver)).rejects.toMatchObject({ statusCode: 409 })
     })
 
     it('bills a held line once its read is approved', async () => {
@@ -317,7 +326,7 @@ for (const backend of storeBackends()) {
       const run = await preview()
       // 150 × 0.5283 = 79.245 → 79.25
       expect(run).toMatchObject({ held: 0, toIssue: '79.25' })
-      expect(await approveBillRun(store.db, run.id, clerk)).toEqual({
+      expect(await approveBillRun(store.db, run.id, approver)).toEqual({
         issued: 1,
         corrections: 0,
         amount: '79.25',
@@ -334,7 +343,7 @@ for (const backend of storeBackends()) {
       expect(run.toIssue).toBe('9.00')
       const line = await lineOf(run.id, 'U3', 'GARB')
       expect(line).toMatchObject({ amount: '18.00', issued: '15.00', difference: '3.00' })
-      expect(await approveBillRun(store.db, run.id, clerk)).toEqual({
+      expect(await approveBillRun(store.db, run.id, approver)).toEqual({
         issued: 0,
         corrections: 3,
         amount: '9.00',

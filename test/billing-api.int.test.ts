@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { addDays, dueDateOf } from '../hub/billing/due-dates.ts'
+import { localDate } from '../hub/metering/cutoff.ts'
 import { type Site, seedSite } from './support/ingest-fixture.ts'
 import { storeBackends } from './support/store-backends.ts'
 import { openTestHub, type TestHub } from './support/test-hub.ts'
@@ -13,6 +15,7 @@ for (const backend of storeBackends()) {
     let hub: TestHub
     let site: Site
     let finance: string
+    let approver: string
     let cashier: string
     let viewer: string
     let customerId: string
@@ -82,6 +85,7 @@ for (const backend of storeBackends()) {
         })
         .execute()
       finance = await hub.userWithGrants('bapi-finance', [{ role: 'finance', nodeId: estateId }])
+      approver = await hub.userWithGrants('bapi-approver', [{ role: 'finance', nodeId: estateId }])
       cashier = await hub.userWithGrants('bapi-cashier', [{ role: 'service', nodeId: estateId }])
       viewer = await hub.userWithGrants('bapi-viewer', [{ role: 'viewer', nodeId: estateId }])
     })
@@ -119,10 +123,14 @@ for (const backend of storeBackends()) {
         }),
       ])
       expect(detail.body.lines[0].explanation.formula).toMatch(/100/)
-      const approved = await hub.call(finance, { method: 'POST', url: `/api/v1/bill-runs/${runId}/approve` })
+      // Four eyes: who previewed the run may not approve it.
+      const own = await hub.call(finance, { method: 'POST', url: `/api/v1/bill-runs/${runId}/approve` })
+      expect(own.status).toBe(403)
+      expect(own.body.rule).toBe('billRun.selfApproval')
+      const approved = await hub.call(approver, { method: 'POST', url: `/api/v1/bill-runs/${runId}/approve` })
       expect(approved.body).toEqual({ issued: 1, corrections: 0, amount: '280.00' })
       expect(
-        (await hub.call(finance, { method: 'POST', url: `/api/v1/bill-runs/${runId}/approve` })).status,
+        (await hub.call(approver, { method: 'POST', url: `/api/v1/bill-runs/${runId}/approve` })).status,
       ).toBe(409)
       // The list: newest first, who prepared and who approved, filtered by status.
       const listed = await hub.call(viewer, {
@@ -165,7 +173,8 @@ for (const backend of storeBackends()) {
           open: '280.00',
           feeItemName: '物业费',
           unitCode: '3-1201',
-          dueDate: '2026-11-11',
+          // Due 10 days after October, or 10 days after its issue when approved after that.
+          dueDate: dueDateOf('2026-11-11', localDate(Date.now(), 'Asia/Shanghai'), 10),
         }),
       ])
       const payload = {
@@ -317,13 +326,40 @@ for (const backend of storeBackends()) {
         .where('estateId', '=', site.estateId)
         .where('code', '=', 'PROP')
         .execute()
+      const today = localDate(Date.now(), 'Asia/Shanghai')
+      const future = await hub.call(finance, {
+        method: 'POST',
+        url: `/api/v1/estates/${site.estateId}/late-fees/accrue`,
+        payload: { asOf: addDays(today, 1) },
+      })
+      expect(future.status).toBe(400)
+      expect(future.body.details).toEqual([
+        expect.objectContaining({ field: 'body.asOf', rule: 'date.inFuture' }),
+      ])
       const accrued = await hub.call(finance, {
         method: 'POST',
         url: `/api/v1/estates/${site.estateId}/late-fees/accrue`,
-        payload: { asOf: '2026-12-11' },
+        payload: { asOf: today },
       })
-      // 280.00 × 0.0003 × 30 days after 2026-11-11 = 2.52
-      expect(accrued.body).toEqual({ asOf: '2026-12-11', lines: 1, amount: '2.52' })
+      // The run was approved today, after October's due date (2026-11-11): its line is due 10
+      // days after issue, so nothing is late yet (test/money-races.int.test.ts has the amounts).
+      expect(accrued.body).toEqual({
+        asOf: today,
+        lines: 0,
+        amount: '0.00',
+        alreadyAccrued: { lines: 0, amount: '0.00' },
+      })
+      const again = await hub.call(finance, {
+        method: 'POST',
+        url: `/api/v1/estates/${site.estateId}/late-fees/accrue`,
+        payload: { asOf: today },
+      })
+      expect(again.body).toEqual({
+        asOf: today,
+        lines: 0,
+        amount: '0.00',
+        alreadyAccrued: { lines: 0, amount: '0.00' },
+      })
     })
   })
 }

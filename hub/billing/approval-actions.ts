@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely'
 import { conflict, forbidden, invalid, notFound } from '../kernel/api-error.ts'
 import { Decimal } from '../kernel/decimal.ts'
 import type { ApprovalKind, Database } from '../store/database-schema.ts'
+import { addDays, dueDateOf, estateToday } from './due-dates.ts'
 import { customerBalances, type EntryInput, openReceivables, pair, postJournal } from './ledger.ts'
 import { issueReceivable } from './receivable-issue.ts'
 
@@ -12,7 +13,10 @@ export interface ApprovalRequest {
   readonly receivableId?: string
   readonly customerId?: string
   readonly feeItemId?: string
-  /** void: the payment's amount (filled in); refund/deposit_refund/waiver: positive; adjustment: signed. */
+  /**
+   * void: filled in, the payment's amount less refunds of it already approved (what the void
+   * returns); refund/deposit_refund/waiver: positive; adjustment: signed.
+   */
   readonly amount?: string
   readonly reason: string
   readonly requestedBy: string
@@ -38,6 +42,10 @@ const money = (field: string, value: string | undefined, signed = false): Decima
   return d
 }
 
+/**
+ * The payment a request names, its row locked until commit: requests and decisions about one
+ * payment (refunds, voids) take turns, so each sees what the one before it left.
+ */
 async function paymentOf(trx: Kysely<Database>, estateId: string, id: string | undefined) {
   if (id === undefined) throw invalid('body.paymentId', 'is required', 'field.required')
   const payment = await trx
@@ -45,9 +53,50 @@ async function paymentOf(trx: Kysely<Database>, estateId: string, id: string | u
     .selectAll()
     .where('id', '=', id)
     .where('estateId', '=', estateId)
+    .forUpdate()
     .executeTakeFirst()
   if (!payment) throw notFound('payment', 'body.paymentId')
   return payment
+}
+
+/** Refunds of a payment approved, and requested but not yet decided (`except`: the one being decided). */
+async function refundsOf(trx: Kysely<Database>, paymentId: string, except?: string) {
+  let query = trx
+    .selectFrom('approvals')
+    .select(['status', 'amount'])
+    .where('paymentId', '=', paymentId)
+    .where('kind', 'in', ['refund', 'deposit_refund'])
+    .where('status', 'in', ['requested', 'approved'])
+  if (except !== undefined) query = query.where('id', '<>', except)
+  const rows = await query.execute()
+  const sum = (status: string) =>
+    rows.filter((r) => r.status === status).reduce((s, r) => s.plus(r.amount), Decimal.ZERO)
+  return { approved: sum('approved'), pending: sum('requested') }
+}
+
+/**
+ * What of a payment may still be refunded: the part that did not go to bills, less refunds
+ * approved or waiting for approval. Read under the payment's lock (paymentOf), so two refund
+ * requests cannot together ask for more than the payment left.
+ */
+async function refundable(
+  trx: Kysely<Database>,
+  payment: { id: string; amount: string },
+  except?: string,
+): Promise<Decimal> {
+  const refunds = await refundsOf(trx, payment.id, except)
+  return (await unallocated(trx, payment.id, payment.amount)).minus(refunds.approved).minus(refunds.pending)
+}
+
+/** A void requested or done: the payment is being, or was, returned whole; no refund of it. */
+async function voidOf(trx: Kysely<Database>, paymentId: string) {
+  return trx
+    .selectFrom('approvals')
+    .select('id')
+    .where('paymentId', '=', paymentId)
+    .where('kind', '=', 'void')
+    .where('status', '<>', 'rejected')
+    .executeTakeFirst()
 }
 
 /** What of a payment's money did not go to bills: it sits in prepayment (or deposit). */
@@ -74,16 +123,19 @@ export async function requestApproval(db: Kysely<Database>, r: ApprovalRequest):
     switch (r.kind) {
       case 'void': {
         const payment = await paymentOf(trx, r.estateId, r.paymentId)
-        const pending = await trx
-          .selectFrom('approvals')
-          .select('id')
-          .where('paymentId', '=', payment.id)
-          .where('kind', '=', 'void')
-          .where('status', '<>', 'rejected')
-          .executeTakeFirst()
-        if (pending)
+        if (await voidOf(trx, payment.id))
           throw conflict('body.paymentId', 'has a void requested or done already', 'approval.voidPending')
-        amount = Decimal.of(payment.amount)
+        // A void returns what the payment still holds: refunds already paid back are not paid
+        // twice, and one waiting for a decision is decided first.
+        const refunds = await refundsOf(trx, payment.id)
+        if (refunds.pending.gt(0))
+          throw conflict(
+            'body.paymentId',
+            `has a refund of ${refunds.pending.toFixed(2)} waiting for approval; decide it first`,
+            'approval.refundPending',
+            { amount: refunds.pending.toFixed(2) },
+          )
+        amount = Decimal.of(payment.amount).minus(refunds.approved)
         customerId = payment.customerId
         break
       }
@@ -97,10 +149,13 @@ export async function requestApproval(db: Kysely<Database>, r: ApprovalRequest):
             r.kind === 'deposit_refund' ? 'approval.notDeposit' : 'approval.isDeposit',
           )
         amount = money('body.amount', r.amount)
-        if (amount.gt(await unallocated(trx, payment.id, payment.amount)))
+        if (await voidOf(trx, payment.id))
+          throw conflict('body.paymentId', 'has a void requested or done already', 'approval.voidPending')
+        const left = await refundable(trx, payment)
+        if (amount.gt(left))
           throw invalid(
             'body.amount',
-            'is more than the part of the payment that was not used for bills',
+            `is more than what of the payment may still be refunded (${left.toFixed(2)}: the part not used for bills, less refunds approved or waiting)`,
             'approval.refundTooMuch',
           )
         customerId = payment.customerId
@@ -228,7 +283,10 @@ async function book(trx: Transaction<Database>, a: ApprovalRow, decidedBy: strin
         .where('paymentId', '=', payment.id)
         .where('source', '=', 'payment')
         .execute()
-      const rest = await unallocated(trx, payment.id, payment.amount)
+      // The approval's amount is what the void returns: the payment less refunds paid back.
+      const rest = (await unallocated(trx, payment.id, payment.amount)).minus(
+        Decimal.of(payment.amount).minus(amount),
+      )
       if (rest.gt(0)) {
         const balance = Decimal.of(
           (await customerBalances(trx, payment.customerId))[
@@ -275,7 +333,7 @@ async function book(trx: Transaction<Database>, a: ApprovalRow, decidedBy: strin
       entries.push({
         account: 'cash',
         side: 'credit',
-        amount: Decimal.of(payment.amount).toFixed(2),
+        amount: amount.toFixed(2),
         customerId: payment.customerId,
         paymentId: payment.id,
         method: payment.method,
@@ -287,6 +345,15 @@ async function book(trx: Transaction<Database>, a: ApprovalRow, decidedBy: strin
     case 'deposit_refund': {
       const payment = await paymentOf(trx, a.estateId, a.paymentId ?? undefined)
       const account = a.kind === 'refund' ? 'prepayment' : 'deposit'
+      // Checked again now, under the payment's lock: the payment's part not used for bills,
+      // less the other refunds approved or waiting, and the customer's balance today.
+      const left = await refundable(trx, payment, a.id)
+      if (amount.gt(left))
+        throw conflict(
+          'params.id',
+          `is more than what of the payment may still be refunded (${left.toFixed(2)})`,
+          'approval.refundTooMuch',
+        )
       const balance = Decimal.of((await customerBalances(trx, payment.customerId))[account])
       if (balance.lt(amount))
         throw conflict(
@@ -337,15 +404,23 @@ async function book(trx: Transaction<Database>, a: ApprovalRow, decidedBy: strin
             )
         }
       }
+      const feeItemId = line?.feeItemId ?? a.feeItemId!
+      const item = await trx
+        .selectFrom('feeItems')
+        .select('dueDays')
+        .where('id', '=', feeItemId)
+        .executeTakeFirstOrThrow()
+      // The line's due date while it is not yet past, else its own (due-dates.ts).
+      const today = await estateToday(trx, a.estateId)
       await issueReceivable(trx, {
         estateId: a.estateId,
         customerId: line?.customerId ?? a.customerId!,
         unitId: line?.unitId ?? null,
-        feeItemId: line?.feeItemId ?? a.feeItemId!,
+        feeItemId,
         period: line?.period ?? null,
         kind: 'adjustment',
         amount: signed.toFixed(2),
-        dueDate: line?.dueDate ?? new Date().toISOString().slice(0, 10),
+        dueDate: line ? dueDateOf(line.dueDate, today, item.dueDays) : addDays(today, item.dueDays),
         correctsId: line?.id ?? null,
         explanation: { formula: `${a.kind}: ${a.reason}`, approval: a.id },
         createdBy: decidedBy,

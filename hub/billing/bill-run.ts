@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely'
-import { conflict } from '../kernel/api-error.ts'
+import { conflict, forbidden } from '../kernel/api-error.ts'
 import { Decimal } from '../kernel/decimal.ts'
 import type { Database } from '../store/database-schema.ts'
 import { computeBill } from './bill-compute.ts'
@@ -13,6 +13,8 @@ import {
   loadUnits,
   monthSpan,
 } from './bill-inputs.ts'
+import { estateToday } from './due-dates.ts'
+import { billRunsNeedFourEyes } from './four-eyes.ts'
 import { applyPrepayment } from './receivable-issue.ts'
 
 export type BillScope = 'estate' | 'building' | 'unit' | 'customer'
@@ -152,7 +154,10 @@ function scopeFilter(request: BillRunRequest): (unit: BillUnit) => boolean {
  * Approves a previewed run (审批): issues each line's difference as a new charge, or as a
  * correction of the charge already issued for its key; nothing is issued twice, since the
  * difference is taken again against what is issued at this moment (under the estate's lock).
- * Customers with prepayment then have it applied to the new lines.
+ * A line is due dueDays after the period, or after today when that has passed (a correction of
+ * an overdue charge included: due-dates.ts). The person who previewed the run may not approve
+ * it where the org tree asks for four eyes (four-eyes.ts). Customers with prepayment then have
+ * it applied to the new lines.
  */
 export async function approveBillRun(
   db: Kysely<Database>,
@@ -174,6 +179,13 @@ export async function approveBillRun(
           : 'was replaced by a newer preview; approve that one',
         run.status === 'approved' ? 'billRun.alreadyApproved' : 'billRun.replaced',
       )
+    // Four eyes (docs/billing.md): whoever prepared the run may not approve it, unless the
+    // org tree says this estate does without. Checked here, not only in the console.
+    if (run.createdBy === userId && (await billRunsNeedFourEyes(trx, run.estateId)))
+      throw forbidden(
+        'a bill run must be approved by someone other than who prepared it',
+        'billRun.selfApproval',
+      )
     // One approval at a time per estate: the differences below stay true until commit.
     await trx
       .selectFrom('orgNodes')
@@ -184,6 +196,8 @@ export async function approveBillRun(
     // Set-based, in the database: each line's difference to what is issued for its key now
     // becomes a charge, or a correction of that charge (docs/benchmarks.md: 400,000 lines).
     const span = monthSpan(run.period)
+    // Due dueDays after the period, or after today when that date has passed (due-dates.ts).
+    const today = await estateToday(trx, run.estateId)
     const zero = '00000000-0000-0000-0000-000000000000'
     await sql`
       insert into receivables (estate_id, customer_id, unit_id, fee_item_id, period, kind, amount, due_date,
@@ -191,7 +205,8 @@ export async function approveBillRun(
       select l.estate_id, l.customer_id, l.unit_id, l.fee_item_id, l.period,
         case when i.charge_id is null then 'charge' else 'correction' end,
         l.amount - coalesce(i.net, 0),
-        ${span.to}::date + f.due_days,
+        case when coalesce(i.due_date, ${span.to}::date + f.due_days) >= ${today}::date
+          then coalesce(i.due_date, ${span.to}::date + f.due_days) else ${today}::date + f.due_days end,
         l.bill_run_id, i.charge_id,
         case when i.charge_id is null then l.explanation
           else l.explanation || jsonb_build_object('corrects', i.charge_id, 'previouslyIssued', i.net::text,
@@ -200,7 +215,7 @@ export async function approveBillRun(
       from bill_run_lines l
       join fee_items f on f.id = l.fee_item_id
       left join lateral (
-        select c.id as charge_id, c.amount + coalesce((select sum(x.amount) from receivables x
+        select c.id as charge_id, c.due_date, c.amount + coalesce((select sum(x.amount) from receivables x
           where x.corrects_id = c.id and x.kind = 'correction'), 0) as net
         from receivables c
         where c.estate_id = l.estate_id and c.kind = 'charge' and c.period = l.period
@@ -244,8 +259,4 @@ export async function approveBillRun(
   })
 }
 
-/** 'YYYY-MM-DD' plus days (UTC calendar arithmetic). */
-export function addDays(date: string, days: number): string {
-  const ms = Date.parse(`${date}T00:00:00Z`) + days * 86_400_000
-  return new Date(ms).toISOString().slice(0, 10)
-}
+export { addDays } from './due-dates.ts'

@@ -1,6 +1,8 @@
 import type { HubModule } from '../kernel/hub-module.ts'
 import { registerBillingRoutes } from './billing-routes.ts'
 import { feeResources } from './fee-resources.ts'
+import { lateFeeAccrualJob } from './late-fee-job.ts'
+import * as lateFeeOnce from './migrations/0009-late-fee-once.ts'
 import { registerReportRoutes } from './report-routes.ts'
 
 /** Fee standards, bill runs, receivables, the desk, approvals, late fees and the ledger. */
@@ -12,6 +14,8 @@ export const billingModule: HubModule = {
   ],
   permissions: ['billing.configure', 'billing.run', 'payments.take', 'payments.approve'],
   resources: feeResources,
+  migrations: { '0009-late-fee-once': lateFeeOnce },
+  jobs: (context) => [lateFeeAccrualJob(context)],
   routes(app, db) {
     registerBillingRoutes(app, db)
     registerReportRoutes(app, db)

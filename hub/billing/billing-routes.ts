@@ -17,6 +17,7 @@ import {
 import type { ApprovalKind, Database } from '../store/database-schema.ts'
 import { decideApproval, requestApproval } from './approval-actions.ts'
 import { listApprovals } from './approval-list.ts'
+import { monthSpan } from './bill-inputs.ts'
 import { approveBillRun, previewBillRun } from './bill-run.ts'
 import {
   BillRunDetail,
@@ -34,6 +35,7 @@ import {
   paymentPurposes,
 } from './billing-vocabulary.ts'
 import { customerPayments } from './customer-payments.ts'
+import { addDays, dueDateOf, estateToday } from './due-dates.ts'
 import { accrueLateFees } from './late-fees.ts'
 import { customerBalances, openReceivables } from './ledger.ts'
 import { takePayment } from './payment-desk.ts'
@@ -242,17 +244,52 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
           'l.difference',
           'l.explanation',
           'l.heldReason',
+          'f.dueDays',
+          // What this run issued for the line, else the charge already issued for its key.
+          (eb) =>
+            eb
+              .selectFrom('receivables as ir')
+              .select('ir.dueDate')
+              .whereRef('ir.billRunId', '=', 'l.billRunId')
+              .whereRef('ir.customerId', '=', 'l.customerId')
+              .whereRef('ir.feeItemId', '=', 'l.feeItemId')
+              .where((w) => w('ir.unitId', 'is not distinct from', w.ref('l.unitId')))
+              .limit(1)
+              .as('issuedDue'),
+          (eb) =>
+            eb
+              .selectFrom('receivables as ch')
+              .select('ch.dueDate')
+              .whereRef('ch.estateId', '=', 'l.estateId')
+              .where('ch.kind', '=', 'charge')
+              .whereRef('ch.period', '=', 'l.period')
+              .whereRef('ch.customerId', '=', 'l.customerId')
+              .whereRef('ch.feeItemId', '=', 'l.feeItemId')
+              .where((w) => w('ch.unitId', 'is not distinct from', w.ref('l.unitId')))
+              .limit(1)
+              .as('chargeDue'),
         ])
         .where('l.billRunId', '=', id)
         .orderBy('u.code')
         .orderBy('f.code')
         .execute()
+      // Each line's due date: what approval gave, or would give today (due-dates.ts).
+      const today = await estateToday(db, run.estateId)
+      const periodEnd = monthSpan(run.period).to
+      const withDue = lines.map(({ issuedDue, chargeDue, dueDays, ...line }) => ({
+        ...line,
+        dueDate:
+          issuedDue ??
+          (run.status === 'approved' && chargeDue !== null
+            ? chargeDue
+            : dueDateOf(chargeDue ?? addDays(periodEnd, dueDays), today, dueDays)),
+      }))
       return {
         ...run,
         createdAt: run.createdAt.toISOString(),
         approvedAt: run.approvedAt ? new Date(run.approvedAt).toISOString() : null,
-        lines: lines.filter((l) => l.heldReason === null),
-        held: lines.filter((l) => l.heldReason !== null),
+        lines: withDue.filter((l) => l.heldReason === null),
+        held: withDue.filter((l) => l.heldReason !== null),
       }
     },
   )
@@ -643,7 +680,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
       schema: {
         tags,
         summary:
-          'A customer’s payments, newest first: what of each did not go to bills (the most a refund may ask) and whether it was voided (红冲)',
+          'A customer’s payments, newest first: what of each did not go to bills, what of that may still be refunded, and whether it was voided (红冲)',
         security,
         params: IdParams,
         querystring: Type.Object({ ...PageQuery }, strict),
@@ -658,7 +695,11 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
               reference: Nullable(Type.String()),
               amount: Type.String(),
               cashierName: Nullable(Type.String()),
-              unallocated: Type.String(),
+              unallocated: Type.String({ description: 'what of it did not go to bills' }),
+              refundable: Type.String({
+                description:
+                  'the most a refund may still ask: unallocated less refunds approved or waiting (checked at request and at approval)',
+              }),
               voided: Type.Boolean(),
             }),
           ),
@@ -774,12 +815,24 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
       config: { access: { estate: { from: 'params.estateId' }, permission: 'billing.run' } },
       schema: {
         tags,
-        summary: 'Accrue late fees (滞纳金) up to a date; safe to repeat',
+        summary:
+          'Accrue late fees (滞纳金) as of a date, today or earlier (the daily job does it at the estate’s late_fee_accrual_time); computed once: a repeat, or a run racing it, issues 0 new lines and says what was accrued for that date already',
         security,
         params: Type.Object({ estateId: Id }, strict),
-        body: Type.Object({ asOf: DateText }, strict),
+        body: Type.Object(
+          { asOf: Type.String({ format: 'date', description: 'the estate’s local date; not after today' }) },
+          strict,
+        ),
         response: {
-          200: Type.Object({ asOf: Type.String(), lines: Type.Integer(), amount: Type.String() }),
+          200: Type.Object({
+            asOf: Type.String(),
+            lines: Type.Integer({ description: 'late-fee lines this request issued' }),
+            amount: Type.String({ description: 'their sum' }),
+            alreadyAccrued: Type.Object(
+              { lines: Type.Integer(), amount: Type.String() },
+              { description: 'what earlier accruals for this date issued (the job, another request)' },
+            ),
+          }),
           ...errorReplies,
         },
       },
@@ -787,6 +840,9 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
     async (request) => {
       const estateId = request.estateId
       const { asOf } = request.body as { asOf: string }
+      // A fee for days that have not passed would charge for lateness that may never happen.
+      const today = await estateToday(db, estateId)
+      if (asOf > today) throw invalid('body.asOf', `is after the estate's today (${today})`, 'date.inFuture')
       return accrueLateFees(db, estateId, asOf, request.scope.userId)
     },
   )

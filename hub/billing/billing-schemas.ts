@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { DateString, DecimalOut, Id, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
+import { DecimalOut, Id, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 import { billRunScopes, billRunStatuses } from './billing-vocabulary.ts'
 
 /*
@@ -53,6 +53,11 @@ export const BillRunLine = Type.Object(
       Type.Object({ formula: Type.Optional(Type.String({ description: 'for people' })) }, open),
     ),
     heldReason: Nullable(Type.String()),
+    dueDate: Type.String({
+      format: 'date',
+      description:
+        'when the line is due: what approval gave it, or would give it today (the period’s end + the item’s dueDays, or today + dueDays when that has passed)',
+    }),
   },
   { ...open, title: 'BillRunLine' },
 )
@@ -90,7 +95,11 @@ export const OpenReceivable = Type.Object(
     kind: Type.String(),
     amount: DecimalOut,
     open: DecimalOut,
-    dueDate: DateString,
+    dueDate: Type.String({
+      format: 'date',
+      description:
+        'due the item’s dueDays after the period’s end; a line issued after that date (a late run, a correction, an adjustment) dueDays after its issue',
+    }),
     issuedAt: Timestamp,
   },
   { ...open, title: 'OpenReceivable' },

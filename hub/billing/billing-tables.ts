@@ -125,8 +125,21 @@ export interface ReceivableTable {
   billRunId: string | null
   correctsId: string | null
   lateFeeFor: ColumnType<string | null, string | null | undefined, never>
+  /** A late fee's as-of date: one per receivable and date (migration 0009; null before it). */
+  accruedAsOf: ColumnType<string | null, string | null | undefined, never>
   explanation: Json<Record<string, unknown>>
   createdBy: string | null
+}
+/** One row per estate and as-of date that late fees were accrued for (by the job or on request). */
+export interface LateFeeRunTable {
+  estateId: string
+  asOf: string
+  lines: ColumnType<number, number | undefined, number>
+  amount: DefaultDecimal
+  runs: ColumnType<number, number | undefined, number>
+  firstRunAt: ColumnType<Date, Date | string | undefined, never>
+  lastRunAt: ColumnType<Date, Date | string | undefined, Date | string>
+  lastRunBy: string | null
 }
 export interface ReceiptCounterTable {
   estateId: string
@@ -206,5 +219,6 @@ declare module '../store/database-schema.ts' {
     paymentAllocations: PaymentAllocationTable
     approvals: ApprovalTable
     ledgerEntries: LedgerEntryTable
+    lateFeeRuns: LateFeeRunTable
   }
 }

@@ -13,10 +13,14 @@ export interface CustomerPayment {
   readonly amount: string
   readonly cashierName: string | null
   /**
-   * What of it did not go to bills (prepayment, or the deposit): the most a refund of this
-   * payment may ask for, as the hub checks it when the refund is requested.
+   * What of it did not go to bills (prepayment, or the deposit).
    */
   readonly unallocated: string
+  /**
+   * What may still be refunded: `unallocated` less refunds of it approved or waiting for
+   * approval (the hub checks a refund against this at request and again at approval).
+   */
+  readonly refundable: string
   /** An approved void (红冲): the payment no longer counts, its lines are open again. */
   readonly voided: boolean
 }
@@ -49,9 +53,9 @@ export async function customerPayments(
     mine.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
   ])
   const ids = rows.map((r) => r.id)
-  const [allocations, voids] =
+  const [allocations, voids, refunds] =
     ids.length === 0
-      ? [[], []]
+      ? [[], [], []]
       : await Promise.all([
           db
             .selectFrom('paymentAllocations')
@@ -65,22 +69,34 @@ export async function customerPayments(
             .where('kind', '=', 'void')
             .where('status', '=', 'approved')
             .execute(),
+          db
+            .selectFrom('approvals')
+            .select(['paymentId', 'amount'])
+            .where('paymentId', 'in', ids)
+            .where('kind', 'in', ['refund', 'deposit_refund'])
+            .where('status', 'in', ['requested', 'approved'])
+            .execute(),
         ])
   // Every allocation counts, reversals too, as the refund check in approval-actions.ts does.
   const used = new Map<string, Decimal>()
   for (const a of allocations)
     if (a.paymentId) used.set(a.paymentId, (used.get(a.paymentId) ?? Decimal.ZERO).plus(a.amount))
+  const refunded = new Map<string, Decimal>()
+  for (const r of refunds)
+    if (r.paymentId) refunded.set(r.paymentId, (refunded.get(r.paymentId) ?? Decimal.ZERO).plus(r.amount))
   const voided = new Set(voids.map((v) => v.paymentId))
   return {
-    items: rows.map((r) => ({
-      ...r,
-      paidAt: new Date(r.paidAt).toISOString(),
-      amount: Decimal.of(r.amount).toFixed(2),
-      unallocated: Decimal.of(r.amount)
-        .minus(used.get(r.id) ?? Decimal.ZERO)
-        .toFixed(2),
-      voided: voided.has(r.id),
-    })),
+    items: rows.map((r) => {
+      const unallocated = Decimal.of(r.amount).minus(used.get(r.id) ?? Decimal.ZERO)
+      return {
+        ...r,
+        paidAt: new Date(r.paidAt).toISOString(),
+        amount: Decimal.of(r.amount).toFixed(2),
+        unallocated: unallocated.toFixed(2),
+        refundable: unallocated.minus(refunded.get(r.id) ?? Decimal.ZERO).toFixed(2),
+        voided: voided.has(r.id),
+      }
+    }),
     total: Number(count.n),
   }
 }

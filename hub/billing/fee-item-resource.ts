@@ -5,6 +5,7 @@ import type { EstateResource } from '../kernel/estate-resource.ts'
 import { Code, Decimal, DecimalOut, Id, Name, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
 import { meterKinds } from '../metering/meter-resource.ts'
 import { feeCycles, roundingModes, roundingUnits } from './billing-vocabulary.ts'
+import { DUE_DAYS_MEANING } from './due-dates.ts'
 import { feeKindNames, feeKindOf, feeKindsWhere } from './fee-kinds/fee-kind-registry.ts'
 
 // The registered kinds when the app is built (built-in ones and any a plugin or test added).
@@ -30,9 +31,7 @@ const fields = {
     OneOf(roundingModes, 'half-up: 四舍五入; down: 舍去 toward zero; default half-up'),
   ),
   cycle: Type.Optional(OneOf(feeCycles, 'billing cycle; default monthly; one_off exactly for one_off items')),
-  dueDays: Type.Optional(
-    Type.Integer({ minimum: 0, maximum: 365, description: 'days from issue to due; default 15' }),
-  ),
+  dueDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 365, description: DUE_DAYS_MEANING })),
   lateFeeDailyRate: Type.Optional(
     Decimal(6, '滞纳金 per day as a share of the principal, 0 to 0.01 (1%); default 0 (none)'),
   ),
@@ -64,7 +63,7 @@ export const feeItemResource: EstateResource = {
       roundingUnit: OneOf(roundingUnits),
       roundingMode: OneOf(roundingModes),
       cycle: OneOf(feeCycles),
-      dueDays: Type.Integer(),
+      dueDays: Type.Integer({ description: DUE_DAYS_MEANING }),
       lateFeeDailyRate: DecimalOut,
       lateFeeGraceDays: Type.Integer(),
       lateFeeCapRatio: Nullable(DecimalOut),

@@ -17,6 +17,8 @@ export interface NewReceivable {
   readonly billRunId?: string | null
   readonly correctsId?: string | null
   readonly lateFeeFor?: string | null
+  /** A late fee's as-of date (one per receivable and date). */
+  readonly accruedAsOf?: string | null
   readonly explanation: Record<string, unknown>
   readonly createdBy: string | null
 }
@@ -55,16 +57,19 @@ export async function issueReceivables(
       bill_run_id: input.billRunId ?? null,
       corrects_id: input.correctsId ?? null,
       late_fee_for: input.lateFeeFor ?? null,
+      accrued_as_of: input.accruedAsOf ?? null,
       explanation: input.explanation,
       created_by: input.createdBy,
     }))
     await sql`insert into receivables (id, estate_id, customer_id, unit_id, fee_item_id, period, kind, amount,
-        due_date, bill_run_id, corrects_id, late_fee_for, explanation, created_by)
+        due_date, bill_run_id, corrects_id, late_fee_for, accrued_as_of, explanation, created_by)
       select id, estate_id, customer_id, unit_id, fee_item_id, period, kind, amount, due_date, bill_run_id,
-        corrects_id, late_fee_for, explanation, created_by
+        corrects_id, late_fee_for, accrued_as_of, explanation, created_by
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(id uuid, estate_id uuid, customer_id uuid,
         unit_id uuid, fee_item_id uuid, period text, kind text, amount numeric, due_date date, bill_run_id uuid,
-        corrects_id uuid, late_fee_for uuid, explanation jsonb, created_by uuid)`.execute(trx)
+        corrects_id uuid, late_fee_for uuid, accrued_as_of date, explanation jsonb, created_by uuid)`.execute(
+      trx,
+    )
     await postJournals(
       trx,
       slice.map((input, j) => ({

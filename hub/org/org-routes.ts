@@ -38,6 +38,15 @@ const OrgNode = Type.Object(
     name: Name,
     timezone: Nullable(Type.String()),
     address: Nullable(Type.String()),
+    lateFeeAccrualTime: Type.String({
+      description: 'an estate’s local time (HH:MM) of the daily late-fee accrual; default 02:00',
+    }),
+    fourEyesBillRuns: Nullable(
+      Type.Boolean({
+        description:
+          'whether the person who prepared a bill run is refused its approval; null: as the parent node (on at the top)',
+      }),
+    ),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
@@ -47,6 +56,23 @@ const editable = {
   name: Name,
   timezone: Type.Optional(Nullable(TimeZone)),
   address: Type.Optional(Nullable(Type.String({ maxLength: 300 }))),
+  lateFeeAccrualTime: Type.Optional(
+    Type.String({
+      pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
+      description: 'estates only: HH:MM, local time',
+    }),
+  ),
+  fourEyesBillRuns: Type.Optional(
+    Nullable(Type.Boolean({ description: 'true or false for this node and below; null: as the parent' })),
+  ),
+}
+
+/** An estate's settings given for a group or company: refused, as the time zone is. */
+function refuseEstateSettings(kind: OrgNodeKind, body: { lateFeeAccrualTime?: string }) {
+  if (kind !== 'estate' && body.lateFeeAccrualTime !== undefined)
+    throw invalid('body.lateFeeAccrualTime', 'only an estate accrues late fees', 'org.estateOnly', {
+      setting: 'lateFeeAccrualTime',
+    })
 }
 
 function validTimeZone(zone: string): boolean {
@@ -160,6 +186,8 @@ export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
         name: string
         timezone?: string | null
         address?: string | null
+        lateFeeAccrualTime?: string
+        fourEyesBillRuns?: boolean | null
       }
       const wantedParent = parentKind[body.kind]
       // Access first (declared: org.write on the parent, or on the whole tree without one),
@@ -192,6 +220,7 @@ export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
         })
       if (body.kind !== 'estate' && body.timezone)
         throw invalid('body.timezone', 'only an estate has a time zone', 'org.timezoneOnlyEstate')
+      refuseEstateSettings(body.kind, body)
       const node = await db
         .insertInto('orgNodes')
         .values({
@@ -201,6 +230,8 @@ export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
           name: body.name,
           timezone: body.kind === 'estate' ? (body.timezone ?? 'Asia/Shanghai') : null,
           address: body.address ?? null,
+          ...(body.lateFeeAccrualTime ? { lateFeeAccrualTime: body.lateFeeAccrualTime } : {}),
+          fourEyesBillRuns: body.fourEyesBillRuns ?? null,
         })
         .returningAll()
         .executeTakeFirstOrThrow()
@@ -214,7 +245,8 @@ export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
       config: { access: { node: { from: 'params.id' }, permission: 'org.write' } },
       schema: {
         tags,
-        summary: 'Rename an organisation node or change its time zone or address',
+        summary:
+          'Rename an organisation node or change its time zone, address, late-fee accrual time (estates) or four-eyes rule for bill runs',
         security,
         params: IdParams,
         body: Type.Partial(Type.Object(editable), { additionalProperties: false, minProperties: 1 }),
@@ -223,7 +255,14 @@ export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
     },
     async (request) => {
       const node = await load(request.nodeId)
-      const body = request.body as { name?: string; timezone?: string | null; address?: string | null }
+      const body = request.body as {
+        name?: string
+        timezone?: string | null
+        address?: string | null
+        lateFeeAccrualTime?: string
+        fourEyesBillRuns?: boolean | null
+      }
+      refuseEstateSettings(node.kind, body)
       if (body.timezone !== undefined) {
         if (node.kind !== 'estate')
           throw invalid('body.timezone', 'only an estate has a time zone', 'org.timezoneOnlyEstate')
