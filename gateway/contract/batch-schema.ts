@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import { type Static, Type } from 'typebox'
 import type { DeviceEventType, Quality } from '../../drivers/driver-types.ts'
 import { firstSchemaError } from './schema-error.ts'
@@ -99,6 +100,9 @@ export type ParsedBatch =
  * first problem and where it is (`/readings/12/q: must be one of "good", "uncertain", "bad"`).
  */
 export function parseBatch(bytes: Uint8Array | string): ParsedBatch {
+  // Decoding would turn invalid bytes into U+FFFD and store text the gateway never sent.
+  if (typeof bytes !== 'string' && bytes.byteLength <= MAX_BATCH_BYTES && !isUtf8(bytes))
+    return { ok: false, error: '(root): not UTF-8 text' }
   const json = decodeJson(bytes, MAX_BATCH_BYTES)
   if (!json.ok) return json
   const value = json.value

@@ -3,6 +3,7 @@ import { deviceResource } from './device-resource.ts'
 import { gatewayResource } from './gateway-resource.ts'
 import { registerGatewayRoutes } from './gateway-routes.ts'
 import * as deviceProtocolRegistry from './migrations/0007-device-protocol-registry.ts'
+import * as pointPlausibleRange from './migrations/0011-point-plausible-range.ts'
 import { pointResource } from './point-resource.ts'
 import { registerPresenceRoutes } from './presence-routes.ts'
 import { registerProtocolRoutes } from './protocol-routes.ts'
@@ -16,7 +17,10 @@ export const devicesModule: HubModule = {
   ],
   permissions: ['devices.write'],
   resources: [gatewayResource, deviceResource, pointResource],
-  migrations: { '0007-device-protocol-registry': deviceProtocolRegistry },
+  migrations: {
+    '0007-device-protocol-registry': deviceProtocolRegistry,
+    '0011-point-plausible-range': pointPlausibleRange,
+  },
   routes(app, db) {
     registerGatewayRoutes(app, db)
     registerPresenceRoutes(app, db)

@@ -52,6 +52,9 @@ export interface PointTable {
   offset: DefaultDecimal
   unit: string | null
   kind: PointKind
+  /** Plausible range (migration 0011): a reading outside it is stored with quality bad. */
+  plausibleMin: ColumnType<string | null, string | number | null | undefined, string | number | null>
+  plausibleMax: ColumnType<string | null, string | number | null | undefined, string | number | null>
   createdAt: CreatedAt
   updatedAt: Timestamp
 }

@@ -1,7 +1,18 @@
 import { Type } from 'typebox'
 import { byteOrders, pointKinds } from '../../gateway/contract/index.ts'
+import { invalid } from '../kernel/api-error.ts'
+import { Decimal } from '../kernel/decimal.ts'
 import type { EstateResource } from '../kernel/estate-resource.ts'
-import { Code, Decimal, DecimalOut, Id, Name, Nullable, OneOf, Timestamp } from '../kernel/schema-parts.ts'
+import {
+  Code,
+  Decimal as DecimalField,
+  DecimalOut,
+  Id,
+  Name,
+  Nullable,
+  OneOf,
+  Timestamp,
+} from '../kernel/schema-parts.ts'
 import {
   checkPointRecord,
   checkShape,
@@ -21,10 +32,16 @@ const fields = {
   }),
   dataType: OneOf(dataTypes),
   byteOrder: Type.Optional(Nullable(OneOf(byteOrders, 'byte/word order of multi-register values'))),
-  scale: Type.Optional(Decimal(10, 'value = raw × scale + offset; may be negative', true)),
-  offset: Type.Optional(Decimal(10, undefined, true)),
+  scale: Type.Optional(DecimalField(10, 'value = raw × scale + offset; may be negative', true)),
+  offset: Type.Optional(DecimalField(10, undefined, true)),
   unit: Type.Optional(Nullable(Type.String({ maxLength: 32, description: 'kWh, m³, °C…' }))),
   kind: OneOf(pointKinds, 'counter: cumulative register billed from; gauge; state; event'),
+  plausibleMin: Type.Optional(
+    Nullable(DecimalField(10, 'a reading below it is stored with quality bad and the reason', true)),
+  ),
+  plausibleMax: Type.Optional(
+    Nullable(DecimalField(10, 'a reading above it is stored with quality bad and the reason', true)),
+  ),
 }
 
 /** A value a device offers: one register (or group of registers) or one BACnet property. */
@@ -43,6 +60,8 @@ export const pointResource: EstateResource = {
       scale: DecimalOut,
       offset: DecimalOut,
       unit: Nullable(Type.String()),
+      plausibleMin: Nullable(DecimalOut),
+      plausibleMax: Nullable(DecimalOut),
       createdAt: Timestamp,
       updatedAt: Timestamp,
     },
@@ -58,9 +77,10 @@ export const pointResource: EstateResource = {
   orderBy: 'code',
   references: { deviceId: { table: 'devices', label: 'device' } },
   estateFrom: 'deviceId',
-  decimals: { scale: 10, offset: 10 },
-  signedDecimals: ['scale', 'offset'],
-  async check({ db, next }) {
+  decimals: { scale: 10, offset: 10, plausibleMin: 10, plausibleMax: 10 },
+  signedDecimals: ['scale', 'offset', 'plausibleMin', 'plausibleMax'],
+  async check({ db, next, existing }) {
+    checkPlausibleRange(next, existing === undefined || next.plausibleMax !== existing.plausibleMax)
     const device = await db
       .selectFrom('devices')
       .select('protocol')
@@ -80,4 +100,18 @@ export const pointResource: EstateResource = {
     })
     if (problem) throw protocolProblem(problem)
   },
+}
+
+/** min < max when both are set; names the bound the request changed (the max on create). */
+function checkPlausibleRange(next: Record<string, unknown>, maxChanged: boolean) {
+  const { plausibleMin: min, plausibleMax: max } = next
+  if (min === null || min === undefined || max === null || max === undefined) return
+  if (Decimal.of(String(min)).lt(String(max))) return
+  const field = maxChanged ? 'body.plausibleMax' : 'body.plausibleMin'
+  throw invalid(
+    field,
+    `the plausible maximum ${String(max)} must be above the minimum ${String(min)}`,
+    'point.plausibleRange',
+    { min: String(min), max: String(max) },
+  )
 }

@@ -1,7 +1,15 @@
 import { type Kysely, sql } from 'kysely'
-import type { UplinkBatch, WireReading } from '../../gateway/contract/index.ts'
+import type { UplinkBatch, WireEvent, WireReading } from '../../gateway/contract/index.ts'
 import type { Database, Quality } from '../store/database-schema.ts'
 import type { GatewayEntry, KnownPoint } from './point-directory.ts'
+import {
+  escapeText,
+  eventProblem,
+  eventText,
+  isDecimalText,
+  rangeProblem,
+  readingProblem,
+} from './reading-fit.ts'
 import type { ReadingPartitions } from './reading-partitions.ts'
 
 export interface CommitLimits {
@@ -25,11 +33,12 @@ export interface CommitResult {
   /** The gateway's committed mark after this batch: ack this. */
   readonly committedSeq: number
   readonly stored: readonly StoredReading[]
+  /** Readings and events set aside in unmatched_readings (the ingest problems). */
   readonly unmatched: number
   readonly events: number
+  /** The batch's events that were stored (the others are among the unmatched). */
+  readonly storedEvents: readonly WireEvent[]
 }
-
-const DECIMAL = /^[+-]?\d+(\.\d+)?$/
 
 /** Numeric column and text column of one wire value. */
 function columns(v: WireReading['v']): [string | null, string | null] {
@@ -37,18 +46,43 @@ function columns(v: WireReading['v']): [string | null, string | null] {
   if (typeof v === 'boolean') return [v ? '1' : '0', null]
   // String(n) is the shortest round-trip decimal of the double the gateway sent (docs 0009).
   if (typeof v === 'number') return [String(v), null]
-  return DECIMAL.test(v) ? [v, null] : [null, v]
+  return isDecimalText(v) ? [v, null] : [null, v]
 }
 
 function iso(ms: number): string {
   return new Date(ms).toISOString()
 }
 
-interface Placed {
-  readonly accepted: StoredReading[]
-  readonly unmatched: { name: string; t: number; v: string | null; q: Quality; reason: string }[]
+/** The last instant PostgreSQL reads back from an ISO string: later ones print as "+010000-…". */
+const LAST_ISO_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
+
+/** A set-aside row's time, when it can be stored at all (the reason names the raw value). */
+const storableIso = (ms: number): string | null => (ms <= LAST_ISO_MS ? iso(ms) : null)
+
+interface SetAside {
+  readonly name: string
+  readonly t: number
+  readonly v: string | null
+  readonly q: Quality
+  readonly reason: string
 }
 
+function timeProblem(t: number, now: number, limits: CommitLimits): string | undefined {
+  if (t > now + limits.maxFutureMs) return `timestamp ${iso(t)} is ahead of the hub clock`
+  if (t < now - limits.maxAgeMs) return `timestamp ${iso(t)} is older than the accepted age`
+  return undefined
+}
+
+interface Placed {
+  readonly accepted: StoredReading[]
+  readonly unmatched: SetAside[]
+}
+
+/**
+ * Sorts readings into those stored and those set aside (docs/protocol.md § Values the hub
+ * stores). A reading of a known point that is storable but outside the point's plausible range
+ * is stored with quality bad and the reason, its value unchanged.
+ */
 function place(
   gateway: GatewayEntry,
   readings: readonly WireReading[],
@@ -56,20 +90,51 @@ function place(
   limits: CommitLimits,
 ): Placed {
   const accepted: StoredReading[] = []
-  const unmatched: Placed['unmatched'] = []
+  const unmatched: SetAside[] = []
   for (const wire of readings) {
     const point = gateway.points.get(wire.p)
-    const v = wire.v === null ? null : String(wire.v)
     let reason: string | undefined
     if (point === undefined) reason = 'unknown point: no such device/point on this gateway'
     else if (point.kind === 'event') reason = 'point is configured as an event point, not a reading'
-    else if (wire.t > now + limits.maxFutureMs) reason = `timestamp ${iso(wire.t)} is ahead of the hub clock`
-    else if (wire.t < now - limits.maxAgeMs)
-      reason = `timestamp ${iso(wire.t)} is older than the accepted age`
-    if (reason === undefined && point !== undefined) accepted.push({ point, name: wire.p, wire })
-    else unmatched.push({ name: wire.p, t: wire.t, v, q: wire.q, reason: reason ?? 'unknown point' })
+    else reason = timeProblem(wire.t, now, limits) ?? readingProblem(point, wire)
+    if (reason === undefined && point !== undefined) {
+      const range = rangeProblem(point, wire.v)
+      accepted.push({ point, name: wire.p, wire: range === undefined ? wire : flagged(wire, range) })
+    } else
+      unmatched.push({
+        name: escapeText(wire.p, 200),
+        t: wire.t,
+        v: wire.v === null ? null : escapeText(String(wire.v)),
+        q: wire.q,
+        reason: reason ?? 'unknown point',
+      })
   }
   return { accepted, unmatched }
+}
+
+/** The reading as stored when its value is implausible: bad, with why (and the device's own why). */
+function flagged(wire: WireReading, range: string): WireReading {
+  const r = wire.r === undefined ? range : `${range}; device: ${wire.r}`
+  return { ...wire, q: 'bad', r: r.slice(0, 500) }
+}
+
+/** Events stored as sent, and those set aside with the reason (kept as ingest problems). */
+function placeEvents(events: readonly WireEvent[], now: number, limits: CommitLimits) {
+  const kept: WireEvent[] = []
+  const unmatched: SetAside[] = []
+  for (const event of events) {
+    const problem = timeProblem(event.t, now, limits) ?? eventProblem(event)
+    if (problem === undefined) kept.push(event)
+    else
+      unmatched.push({
+        name: escapeText(event.s, 200),
+        t: event.t,
+        v: eventText(event),
+        q: 'bad',
+        reason: `event ${event.type}: ${problem}`,
+      })
+  }
+  return { kept, unmatched }
 }
 
 /**
@@ -88,19 +153,22 @@ export async function commitBatch(
 ): Promise<CommitResult> {
   const now = options.now ?? Date.now()
   const limits = options.limits ?? defaultCommitLimits
-  const { accepted, unmatched } = place(gateway, batch.readings, now, limits)
+  const placed = place(gateway, batch.readings, now, limits)
+  const events = placeEvents(batch.events, now, limits)
+  const accepted = placed.accepted
+  const unmatched = [...placed.unmatched, ...events.unmatched]
   // DDL outside the transaction: a partition is needed whether or not this batch commits.
   const months = accepted.map((r) => ({ counter: r.point.kind === 'counter', ts: r.wire.t }))
   await partitions.ensure(months)
   try {
-    return await commitPlaced(db, gateway, batch, accepted, unmatched, now)
+    return await commitPlaced(db, gateway, batch, accepted, events.kept, unmatched, now)
   } catch (error) {
     // 23514: no partition for a row. Another hub's retention dropped a month this hub still
     // had cached: forget the cache, create what is missing, try once more.
     if ((error as { code?: string }).code !== '23514') throw error
     partitions.forget()
     await partitions.ensure(months)
-    return commitPlaced(db, gateway, batch, accepted, unmatched, now)
+    return commitPlaced(db, gateway, batch, accepted, events.kept, unmatched, now)
   }
 }
 
@@ -109,17 +177,25 @@ function commitPlaced(
   gateway: GatewayEntry,
   batch: UplinkBatch,
   accepted: readonly StoredReading[],
-  unmatched: Placed['unmatched'],
+  events: readonly WireEvent[],
+  unmatched: readonly SetAside[],
   now: number,
 ): Promise<CommitResult> {
   return db.transaction().execute(async (trx) => {
     const link = await lockLink(trx, gateway.id)
     if (await alreadySeen(trx, gateway.id, batch.seq, link.committedSeq))
-      return { duplicate: true, committedSeq: link.committedSeq, stored: [], unmatched: 0, events: 0 }
+      return {
+        duplicate: true,
+        committedSeq: link.committedSeq,
+        stored: [],
+        unmatched: 0,
+        events: 0,
+        storedEvents: [],
+      }
 
     await insertReadings(trx, accepted, batch.historical)
     await upsertLatest(trx, accepted)
-    await insertEvents(trx, gateway, batch)
+    await insertEvents(trx, gateway, batch, events)
     if (unmatched.length > 0) {
       await trx
         .insertInto('unmatchedReadings')
@@ -128,7 +204,7 @@ function commitPlaced(
             gatewayId: gateway.id,
             gatewaySeq: batch.seq,
             name: u.name,
-            ts: iso(u.t),
+            ts: storableIso(u.t),
             value: u.v,
             quality: u.q,
             reason: u.reason,
@@ -150,7 +226,8 @@ function commitPlaced(
       committedSeq,
       stored: accepted,
       unmatched: unmatched.length,
-      events: batch.events.length,
+      events: events.length,
+      storedEvents: events,
     }
   })
 }
@@ -332,9 +409,14 @@ function credentialOf(d: Record<string, unknown>): { kind: string; ref: string }
  * credential per estate, kind and ref, so the left join adds no rows). One JSON parameter through
  * jsonb_to_recordset, as in billing/receivable-issue.ts: 1,000 events are one round trip.
  */
-async function insertEvents(trx: Kysely<Database>, gateway: GatewayEntry, batch: UplinkBatch) {
-  if (batch.events.length === 0) return
-  const rows = batch.events.map((event, n) => {
+async function insertEvents(
+  trx: Kysely<Database>,
+  gateway: GatewayEntry,
+  batch: UplinkBatch,
+  events: readonly WireEvent[],
+) {
+  if (events.length === 0) return
+  const rows = events.map((event, n) => {
     const credential = credentialOf(event.d)
     return {
       n,

@@ -20,6 +20,7 @@ import {
 import type { IngestMetrics } from './ingest-metrics.ts'
 import type { Ingress, IngressMessage } from './ingress.ts'
 import type { GatewayEntry, PointDirectory } from './point-directory.ts'
+import { escapeText } from './reading-fit.ts'
 import type { ReadingPartitions } from './reading-partitions.ts'
 
 /** Bytes of a refused payload kept in dead_letters: enough to diagnose, bounded. */
@@ -174,10 +175,15 @@ export class IngestService {
       if (result.unmatched > 0)
         log.warn(
           { gateway: gatewayCode, seq: batch.seq, count: result.unmatched },
-          'ingest: readings kept as unmatched',
+          'ingest: readings or events set aside as ingest problems',
         )
       try {
-        this.#o.onCommitted?.({ gateway, batch, stored: result.stored })
+        // Set-aside events are ingest problems, not facts: the hooks (alarms) see the stored ones.
+        this.#o.onCommitted?.({
+          gateway,
+          batch: { ...batch, events: [...result.storedEvents] },
+          stored: result.stored,
+        })
       } catch (error) {
         log.error({ gateway: gatewayCode, err: errorText(error) }, 'ingest: after-commit hook failed')
       }
@@ -267,9 +273,11 @@ export class IngestService {
     await this.#o.db
       .insertInto('deadLetters')
       .values({
-        topic: message.topic,
+        // A parser's message quotes the payload (NULs and all): stored escaped, or the insert
+        // itself fails and the garbage is counted but not kept.
+        topic: escapeText(message.topic, 500),
         gatewayCode,
-        reason: reason.slice(0, 2_000),
+        reason: escapeText(reason, 2_000),
         payload: message.payload.subarray(0, DEAD_LETTER_MAX_BYTES),
         payloadBytes: message.payload.length,
       })

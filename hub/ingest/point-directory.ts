@@ -6,6 +6,9 @@ export interface KnownPoint {
   readonly id: string
   readonly deviceId: string
   readonly kind: PointKind
+  /** The plausible range (exact decimals); a reading outside it is stored `bad` with the reason. */
+  readonly plausibleMin: string | null
+  readonly plausibleMax: string | null
 }
 
 export interface GatewayEntry {
@@ -86,6 +89,8 @@ export class PointDirectory {
         'points.id as pointId',
         'points.code as pointCode',
         'points.kind',
+        'points.plausibleMin',
+        'points.plausibleMax',
       ])
       .where('devices.gatewayId', '=', gateway.id)
       .execute()
@@ -98,6 +103,8 @@ export class PointDirectory {
           id: row.pointId,
           deviceId: row.deviceId,
           kind: row.kind,
+          plausibleMin: row.plausibleMin,
+          plausibleMax: row.plausibleMax,
         })
     }
     const entry: GatewayEntry = { ...gateway, points, devices }

@@ -118,6 +118,8 @@ export const errorRules = {
   'point.pastLastRegister': rule<{ dataType: string; words: number }>(),
   'point.byteOrderRequired': rule<{ dataType: string }>(),
   'point.noValue': rule(),
+  // A point's plausible range (issue 13): the maximum must lie above the minimum.
+  'point.plausibleRange': rule<{ min: string; max: string }>(),
   'series.tooManyReadings': rule<{ limit: number }>(),
   'live.tooManyStreams': rule<{ max: number }>(),
   // Meters and meter reads.

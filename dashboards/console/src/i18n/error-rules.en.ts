@@ -101,6 +101,7 @@ const errorRulesEn: Record<ErrorRule, string> = {
   'point.pastLastRegister': 'a {dataType} needs {words} registers and would run past 65535',
   'point.byteOrderRequired': 'is required for {dataType}',
   'point.noValue': 'has no latest value yet',
+  'point.plausibleRange': 'the plausible maximum {max} must be above the minimum {min}',
   'series.tooManyReadings': 'more than {limit} readings; choose a bucket or a shorter range',
   'live.tooManyStreams': 'at most {max} live views may be open; close one first',
   'meter.buildingOfUnit': "must be the unit's own building",

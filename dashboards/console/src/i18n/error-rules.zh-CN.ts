@@ -101,6 +101,7 @@ const errorRulesZhCN: Record<ErrorRule, string> = {
   'point.pastLastRegister': '{dataType} 需要 {words} 个寄存器，会超出 65535',
   'point.byteOrderRequired': '{dataType} 须填写字节序',
   'point.noValue': '尚未上报数值',
+  'point.plausibleRange': '合理上限 {max} 须大于下限 {min}',
   'series.tooManyReadings': '读数超过 {limit} 条，请选择汇总粒度或缩短时间范围',
   'live.tooManyStreams': '每个用户最多同时打开 {max} 个实时视图，请先关闭一个',
   'meter.buildingOfUnit': '须为该房屋所在的楼栋',
