@@ -2,6 +2,7 @@ import { createServer } from 'node:net'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
+import { openStore } from '../store/open-store.ts'
 import { isStoreUnreachable } from './database-error.ts'
 
 /** A port nothing listens on (taken, then freed). */
@@ -35,17 +36,16 @@ describe('which store errors mean "unreachable"', () => {
     }
   })
 
-  it('a pool that gets no connection within its connect timeout', async () => {
+  it("the store's pool when no connection opens within its connect timeout", async () => {
     // Accepts and never answers, like a server behind a cut link.
     const silent = createServer(() => {})
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
     const port = (silent.address() as { port: number }).port
-    const pool = new pg.Pool({ host: '127.0.0.1', port, user: 'postgres', connectionTimeoutMillis: 200 })
     try {
-      const error = await failure(pool.query('select 1'))
+      const url = `postgres://postgres@127.0.0.1:${port}/postgres`
+      const error = await failure(openStore({ url, connectTimeoutMs: 200 }))
       expect(isStoreUnreachable(error), String(error)).toBe(true)
     } finally {
-      await pool.end()
       silent.close()
     }
   })

@@ -73,12 +73,14 @@ const SOCKET_GONE = new Set([
   'ENETUNREACH',
   'EAI_AGAIN',
 ])
-// node-postgres and pg-pool say these without a code.
+// node-postgres and pg-pool say these without a code ('timeout expired': pg's Client gave up
+// opening a connection within its connectionTimeoutMillis).
 const GONE_MESSAGES = [
   'Connection terminated',
   'timeout exceeded when trying to connect',
   'Client has encountered a connection error and is not queryable',
 ]
+const GONE_EXACT = new Set(['timeout expired'])
 
 /**
  * Whether `error` means the store cannot be reached (PostgreSQL stopped, restarting, ended the
@@ -100,8 +102,10 @@ export function isStoreUnreachable(error: unknown, depth = 0): boolean {
     if (/^08[0-9A-Z]{3}$/.test(e.code) || SERVER_GONE.has(e.code) || SOCKET_GONE.has(e.code)) return true
     if (e.code === 'ENOENT' && e.syscall === 'connect') return true
   }
-  if (typeof e.message === 'string' && GONE_MESSAGES.some((m) => (e.message as string).startsWith(m)))
-    return true
+  if (typeof e.message === 'string') {
+    const message = e.message
+    if (GONE_EXACT.has(message) || GONE_MESSAGES.some((m) => message.startsWith(m))) return true
+  }
   if (Array.isArray(e.errors) && e.errors.some((inner) => isStoreUnreachable(inner, depth + 1))) return true
   return isStoreUnreachable(e.cause, depth + 1)
 }

@@ -22,6 +22,20 @@ export interface StoreOptions {
  */
 export const STORE_CONNECT_TIMEOUT_MS = 5_000
 
+/**
+ * pg's Client with a limit on opening its connection. Set on the client, not the pool: the
+ * pool's own connectionTimeoutMillis also limits the wait for a free connection, so a busy
+ * pool (a bill run, a hub starting on a loaded machine) would fail queries as if the store
+ * were down.
+ */
+function clientWithConnectTimeout(timeoutMs: number): new () => pg.ClientBase {
+  return class extends pg.Client {
+    constructor(config?: pg.ClientConfig) {
+      super({ ...config, connectionTimeoutMillis: timeoutMs })
+    }
+  }
+}
+
 export interface Store {
   readonly db: Kysely<Database>
   readonly backend: 'pglite' | 'postgres'
@@ -45,7 +59,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     const pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolMax ?? 10,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? STORE_CONNECT_TIMEOUT_MS,
+      Client: clientWithConnectTimeout(options.connectTimeoutMs ?? STORE_CONNECT_TIMEOUT_MS),
       // TCP keep-alive after 10 s idle: a firewall or NAT does not silently drop an idle pooled
       // connection, and one whose server vanished without closing it (a cut link) is found by
       // the kernel's probes rather than by the next query.
