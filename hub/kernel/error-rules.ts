@@ -27,6 +27,8 @@ export const errorRules = {
   'request.tooDeep': rule<{ max: number }>(),
   'request.headersTooLarge': rule(),
   'server.internal': rule(),
+  // Rate limits (http-policy.ts): too many logins, imports or receipts from one caller.
+  'request.rateLimited': rule<{ max: number; windowSeconds: number; retryAfterSeconds: number }>(),
   // The store (PostgreSQL) does not answer: a connection refused, ended or timed out.
   'store.unavailable': rule(),
   // Schema validation (Ajv keywords) and the checks that say the same thing by hand.
@@ -180,6 +182,11 @@ export const errorRules = {
   'approval.voidUsed': rule<{ rest: string; balance: string }>(),
   'approval.balanceTooLow': rule<{ account: string; balance: string }>(),
   'approval.lineOpenTooLow': rule<{ open: string }>(),
+  // Issue 13 (money computed once): four eyes on bill runs, refunds against what is left,
+  // estate-only settings on the org tree.
+  'billRun.selfApproval': rule(),
+  'approval.refundPending': rule<{ amount: string }>(),
+  'org.estateOnly': rule<{ setting: string }>(),
   'report.asOfFuture': rule(),
   // Alarms, work orders, notifications.
   'alarm.notActive': rule<{ status: string }>(),

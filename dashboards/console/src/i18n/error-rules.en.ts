@@ -17,6 +17,8 @@ const errorRulesEn: Record<ErrorRule, string> = {
   'request.tooDeep': 'the request is nested deeper than {max} levels',
   'request.headersTooLarge': 'the request headers (or the address) are too large',
   'server.internal': 'server error; the hub log has the details',
+  'request.rateLimited':
+    'too many requests: at most {max} in {windowSeconds} s; try again in {retryAfterSeconds} s',
   'store.unavailable': 'the hub cannot reach its database just now; try again in a moment',
   'field.required': 'is required',
   'field.unknown': 'unknown field',
@@ -153,7 +155,8 @@ const errorRulesEn: Record<ErrorRule, string> = {
   'approval.voidPending': 'a void is already requested or done',
   'approval.notDeposit': 'is not a deposit',
   'approval.isDeposit': 'is a deposit: request a deposit refund',
-  'approval.refundTooMuch': 'is more than the part of the payment not used for bills',
+  'approval.refundTooMuch':
+    'is more than what of the payment may still be refunded (not used for bills, less refunds approved or waiting)',
   'approval.creditNeedsReceivable': 'a credit must name the receivable it reduces',
   'approval.requiredWithoutReceivable': 'is required without a receivable',
   'approval.notLateFee': 'is not a late fee: use an adjustment',
@@ -163,6 +166,9 @@ const errorRulesEn: Record<ErrorRule, string> = {
     'the payment’s {rest} left over was already used (balance {balance}); it cannot be voided',
   'approval.balanceTooLow': "the customer's {account} is {balance}, less than the refund",
   'approval.lineOpenTooLow': "the line's open amount is {open}, less than the credit",
+  'billRun.selfApproval': 'a bill run must be approved by someone other than who prepared it',
+  'approval.refundPending': 'a refund of {amount} is waiting for approval; decide it first',
+  'org.estateOnly': 'only an estate has the setting {setting}',
   'report.asOfFuture': 'must not be in the future',
   'alarm.notActive': 'is {status}, not active',
   'alarm.notClosable': 'is {status}: only a cleared alarm can be closed',
@@ -225,8 +231,10 @@ const errorRulesEn: Record<ErrorRule, string> = {
   'import.codeExists': 'code “{code}” already exists in this estate',
   'import.codeInRow': 'code “{code}” is already used in row {row}',
   'import.unitRequired': 'is required when role, start date or end date is given',
-  'import.unpackedTooLarge': 'the workbook is larger than {limit} bytes when unpacked; split it into several files',
-  'import.cellTooLong': 'sheet {sheet}, row {row}, column {column}: the cell holds more than {max} characters',
+  'import.unpackedTooLarge':
+    'the workbook is larger than {limit} bytes when unpacked; split it into several files',
+  'import.cellTooLong':
+    'sheet {sheet}, row {row}, column {column}: the cell holds more than {max} characters',
 }
 
 export default errorRulesEn
