@@ -33,8 +33,9 @@ const raw = (status: string, error: ApiError) => {
  * Node hands the bytes it was parsing: when they are the start of a request line that has not
  * ended yet, the URL is what overflowed (a 100 KB query), and 414 says so better than 431.
  */
-function isRequestLine(packet: Buffer | undefined): boolean {
-  if (!packet || packet.includes('\r\n')) return false
+function isRequestLine(packet: unknown): boolean {
+  // Typed by Fastify as JSON-ish; Node gives the Buffer itself.
+  if (!Buffer.isBuffer(packet) || packet.includes('\r\n')) return false
   return /^[A-Z]{3,7} \//.test(packet.subarray(0, 16).toString('latin1'))
 }
 
@@ -44,7 +45,7 @@ function isRequestLine(packet: Buffer | undefined): boolean {
  * 414 above), or bytes that are not HTTP. Fastify's `clientErrorHandler`: answer in our shape
  * on the raw socket, then close it, as Node and Fastify do.
  */
-export function answerClientError(error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket) {
+export function answerClientError(error: Error & { code?: string; rawPacket?: unknown }, socket: Socket) {
   if (error.code === 'ECONNRESET' || socket.destroyed) return
   let reply: string
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
