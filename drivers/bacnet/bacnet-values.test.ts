@@ -62,6 +62,17 @@ describe('decodeValue', () => {
       reason: 'EH_ERR_BACNET_ERROR: object/unknown-object',
     })
   })
+
+  it('trims trailing NULs of a character string; a NUL before its end or a lone surrogate reads bad', () => {
+    const cs = (value: string) => [{ type: ApplicationTag.CHARACTER_STRING, value }]
+    const name = (value: string) => decodeValue(ObjectType.DEVICE, P.OBJECT_NAME, cs(value))
+    expect(name('AHU-1\0\0\0')).toEqual({ ok: true, value: 'AHU-1' })
+    expect(name('AB\0CDE')).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/NUL at offset 2, before its end/),
+    })
+    expect(name(`AB${String.fromCharCode(0xd800)}`)).toMatchObject({ ok: false })
+  })
 })
 
 describe('classifyFailure', () => {

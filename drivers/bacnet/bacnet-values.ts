@@ -85,7 +85,7 @@ function decodeOne(objectType: number, propertyId: number, v: TaggedValue): Deco
       }
       return { ok: true, value: v.value }
     case ApplicationTag.CHARACTER_STRING:
-      return typeof v.value === 'string' ? { ok: true, value: v.value } : bad('not a string')
+      return typeof v.value === 'string' ? characterString(v.value) : bad('not a string')
     case ApplicationTag.NULL:
       return bad('NULL value')
     case ApplicationTag.ERROR:
@@ -93,6 +93,21 @@ function decodeOne(objectType: number, propertyId: number, v: TaggedValue): Deco
     default:
       return bad(`unsupported application tag ${v.type}`)
   }
+}
+
+// A high surrogate not followed by a low one, or a low one without a high one before it.
+const UNPAIRED = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/**
+ * Trailing NULs are padding some devices send in a fixed-size name; a NUL before them, or a
+ * lone UTF-16 surrogate (a UCS-2 string cut in half), is not text the hub can store: bad.
+ */
+function characterString(text: string): Decoded {
+  const trimmed = text.replace(/\0+$/, '')
+  const nul = trimmed.indexOf('\0')
+  if (nul >= 0) return bad(`character string holds a NUL at offset ${nul}, before its end`)
+  if (UNPAIRED.test(trimmed)) return bad('character string holds an unpaired UTF-16 surrogate')
+  return { ok: true, value: trimmed }
 }
 
 function bad(detail: string): Decoded {

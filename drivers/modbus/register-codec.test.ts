@@ -236,6 +236,13 @@ describe('BCD, bit, bool, string', () => {
     expect(decode(s, [0x4865, 0x6c6c, 0x6f00, 0x0000]).value).toBe('Hello')
     expect(decode(s, [0x4142, 0x2020, 0x2000, 0x0000]).value).toBe('AB')
     expect(decode(s, [0x4142, 0xc400, 0, 0]).quality).toBe('bad')
+    // A NUL inside the text (not padding) is not storable text: bad, never good.
+    expect(decode(s, [0x4142, 0x0043, 0x4445, 0x0000])).toEqual({
+      value: Number.NaN,
+      quality: 'bad',
+      reason: 'string holds a NUL byte at offset 2, before its end',
+    })
+    expect(decode(s, [0x4142, 0x0000, 0x2000, 0x0000]).value).toBe('AB')
     expect(encodeValue(s, 'Hello')).toEqual([0x4865, 0x6c6c, 0x6f00, 0x0000])
     expect(() => encodeValue(s, 'too long!')).toThrow(/does not fit/)
     expect(() => encodeValue(s, 'é')).toThrow(/ASCII/)

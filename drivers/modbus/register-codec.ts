@@ -182,6 +182,10 @@ function decodeString(words: readonly number[]): Raw {
   // Devices pad fixed-length strings with NULs or spaces; neither is part of the value.
   let end = bytes.length
   while (end > 0 && (bytes[end - 1] === 0 || bytes[end - 1] === 0x20)) end--
+  // A NUL before the padding is not text: the hub cannot store it, and what follows it is
+  // usually stale register contents. Say so rather than send it as good.
+  const nul = bytes.subarray(0, end).indexOf(0)
+  if (nul >= 0) return bad(`string holds a NUL byte at offset ${nul}, before its end`)
   return { kind: 'plain', plain: String.fromCharCode(...bytes.subarray(0, end)) }
 }
 
