@@ -8,7 +8,13 @@ import { registerAuthentication } from '../auth/authenticate.ts'
 import { STORE_RETRY_AFTER_SECONDS, storeUnavailable } from '../kernel/database-error.ts'
 import { handleError, handleNotFound } from '../kernel/error-handler.ts'
 import { registerEstateResource } from '../kernel/estate-resource-routes.ts'
-import { createMetrics, type HubMetrics, registerMetrics } from '../kernel/http-metrics.ts'
+import {
+  createMetrics,
+  type HubMetrics,
+  type MetricsAccess,
+  registerMetrics,
+} from '../kernel/http-metrics.ts'
+import { type RateLimits, registerHttpPolicy } from '../kernel/http-policy.ts'
 import type { HubModule } from '../kernel/hub-module.ts'
 import { answerClientError, registerUrlLimit } from '../kernel/request-limits.ts'
 import { registerRequestLog } from '../kernel/request-log.ts'
@@ -31,6 +37,12 @@ export interface AppOptions {
   readonly https?: { readonly cert: Buffer; readonly key: Buffer }
   /** The hub's Prometheus registry and HTTP metrics; created here when absent. */
   readonly metrics?: HubMetrics
+  /** Who may read /metrics on this app (http-metrics.ts); public when absent, as in the tests. */
+  readonly metricsAccess?: MetricsAccess
+  /** Rate limits on login, import and receipts (http-policy.ts); none when absent. */
+  readonly rateLimits?: RateLimits
+  /** Reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs). */
+  readonly trustProxy?: readonly string[]
   /** Poked when a failed notification is put back in the queue (the hub's dispatcher). */
   readonly notifications?: { poke(): void }
   /** Where the built web console lies; default dashboards/console/dist. */
@@ -62,6 +74,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     })
   const app = Fastify({
     ...(options.https ? { https: options.https } : {}),
+    // Rate limits count the caller behind these proxies (X-Forwarded-For), not the proxy.
+    trustProxy: options.trustProxy ? [...options.trustProxy] : false,
     logger: options.logger ?? false,
     // Unknown body or query keys are refused rather than silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
@@ -76,6 +90,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler(handleError)
   app.setNotFoundHandler(handleNotFound)
   app.addSchema(ErrorResponse)
+  // Security headers, no-store on the API, rate limits: before any route is added.
+  await registerHttpPolicy(app, {
+    https: Boolean(options.https),
+    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
+  })
 
   // The OpenAPI document and its UI are public; everything they describe is not.
   app.addHook('onRoute', (route) => {
@@ -100,7 +119,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } })
 
   const metrics = options.metrics ?? createMetrics()
-  registerMetrics(app, metrics)
+  registerMetrics(app, metrics, options.metricsAccess)
   registerRequestLog(app, options.requestLogLevel)
   registerUrlLimit(app)
   registerStorableText(app)

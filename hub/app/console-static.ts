@@ -8,9 +8,19 @@ export const CONSOLE_DIST = resolve(import.meta.dirname, '..', '..', 'dashboards
 
 const YEAR_MS = 365 * 86_400_000
 
-/** Paths that belong to the hub itself: an unknown one is the API's 404, never the console. */
+/**
+ * Paths that belong to the hub itself: an unknown one is the API's 404, never the console.
+ * `/metrics` too: where it is not served (metrics.listen, no token), a scraper gets a 404, not
+ * the console's page.
+ */
 function isHubPath(path: string): boolean {
-  return path === '/api' || path.startsWith('/api/') || path === '/docs' || path.startsWith('/docs/')
+  return (
+    path === '/api' ||
+    path.startsWith('/api/') ||
+    path === '/docs' ||
+    path.startsWith('/docs/') ||
+    path === '/metrics'
+  )
 }
 
 async function isFile(file: string): Promise<boolean> {

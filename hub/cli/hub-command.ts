@@ -5,7 +5,7 @@ import { buildApp } from '../app/build-app.ts'
 import { hubModules } from '../app/hub-modules.ts'
 import { type HubConfig, loadHubConfig } from '../config/hub-config.ts'
 import { type RunningIngest, startIngest } from '../ingest/start-ingest.ts'
-import { createMetrics } from '../kernel/http-metrics.ts'
+import { createMetrics, listenForMetrics, type MetricsListener } from '../kernel/http-metrics.ts'
 import { NotificationDispatcher } from '../notify/notification-dispatcher.ts'
 import type { Store } from '../store/open-store.ts'
 import { influxCopy } from '../timeseries/influx-copy.ts'
@@ -28,6 +28,14 @@ export interface RunningHub {
   readonly ingest: RunningIngest
   /** Where gateways connect (the embedded broker, or the external one). */
   readonly mqttUrl: string
+  /** Where Prometheus scrapes when `metrics.listen` is set (its own listener). */
+  readonly metricsUrl?: string
+}
+
+/** `host:port` or `[v6]:port` (the config's pattern) apart. */
+function hostAndPort(listen: string): { host: string; port: number } {
+  const colon = listen.lastIndexOf(':')
+  return { host: listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(listen.slice(colon + 1)) }
 }
 
 const HOUR_MS = 3_600_000
@@ -45,6 +53,10 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const app = await buildApp({
     store,
     metrics,
+    // On the API port only with the token; metrics.listen serves them apart.
+    metricsAccess: config.metrics.token ? { token: config.metrics.token } : 'off',
+    rateLimits: config.rateLimits,
+    ...(config.http.trustProxy ? { trustProxy: config.http.trustProxy } : {}),
     modules,
     logger: {
       level: config.log.level,
@@ -124,8 +136,10 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const retentionTimer = setInterval(dropOld, HOUR_MS)
   retentionTimer.unref()
   dropOld()
+  let metricsListener: MetricsListener | undefined
   app.addHook('onClose', async () => {
     clearInterval(retentionTimer)
+    await metricsListener?.close()
     for (const job of jobs) await job.stop()
     await ingest.close()
     await alarms.idle()
@@ -143,6 +157,20 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     }
     throw error
   }
+  if (config.metrics.listen) {
+    const { host, port } = hostAndPort(config.metrics.listen)
+    try {
+      metricsListener = await listenForMetrics(metrics.registry, host, port)
+    } catch (error) {
+      await app.close()
+      const code = (error as NodeJS.ErrnoException).code
+      throw new Error(
+        `metrics.listen: cannot listen on ${config.metrics.listen} (${code ?? (error as Error).message})${
+          code === 'EADDRINUSE' ? '; set another port (0 picks a free one)' : ''
+        }`,
+      )
+    }
+  }
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.http.port
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host
@@ -157,10 +185,18 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   }
   process.once('SIGINT', () => void shutdown('SIGINT'))
   process.once('SIGTERM', () => void shutdown('SIGTERM'))
+  const metricsAt = metricsListener?.url ?? (config.metrics.token ? `${url}/metrics (token)` : 'off')
   console.log(
-    `EstateHub hub on ${url}  (API ${url}/api/v1, OpenAPI ${url}/docs)  store: ${describeStore(config)}  gateways: ${ingest.url}`,
+    `EstateHub hub on ${url}  (API ${url}/api/v1, OpenAPI ${url}/docs)  store: ${describeStore(config)}  gateways: ${ingest.url}  metrics: ${metricsAt}`,
   )
-  return { app, store, url, ingest, mqttUrl: ingest.url }
+  return {
+    app,
+    store,
+    url,
+    ingest,
+    mqttUrl: ingest.url,
+    ...(metricsListener ? { metricsUrl: metricsListener.url } : {}),
+  }
 }
 
 export async function runHub(configFile: string | undefined) {

@@ -10,6 +10,16 @@ const TlsSchema = Type.Object(
   { additionalProperties: false },
 )
 
+/** At most `max` requests per `windowSeconds` from one caller. */
+const RateLimitSchema = (max: number, windowSeconds: number) =>
+  Type.Object(
+    {
+      max: Type.Integer({ minimum: 1, maximum: 1_000_000, default: max }),
+      windowSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: windowSeconds }),
+    },
+    { additionalProperties: false, default: {} },
+  )
+
 export const HubConfigSchema = Type.Object(
   {
     http: Type.Object(
@@ -18,6 +28,32 @@ export const HubConfigSchema = Type.Object(
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
         // Absent => plain HTTP (expected behind a reverse proxy); present => both files needed.
         tls: Type.Optional(TlsSchema),
+        // The reverse proxies (addresses or CIDRs) whose X-Forwarded-For names the caller, so
+        // rate limits count callers, not the proxy. Absent => the connecting address counts.
+        trustProxy: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    // Where Prometheus reads /metrics. Neither key => nowhere: route counts and process details
+    // are not for whoever reaches the API port.
+    metrics: Type.Object(
+      {
+        // A listener of its own, host:port (a loopback or monitoring-network address).
+        listen: Type.Optional(Type.String({ pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):[0-9]{1,5}$' })),
+        // Also (or only) on the API port, for callers sending `Authorization: Bearer <token>`.
+        token: Type.Optional(Type.String({ minLength: 24 })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    // The cheap first line against floods, per caller and route, in the hub's memory (failed
+    // logins are also throttled in the store, per address and account: hub/auth/login-throttle.ts).
+    rateLimits: Type.Object(
+      {
+        // Per address: logins across accounts.
+        login: RateLimitSchema(30, 60),
+        // Per user: spreadsheet imports, and printed receipts.
+        import: RateLimitSchema(20, 60),
+        receipt: RateLimitSchema(120, 60),
       },
       { additionalProperties: false, default: {} },
     ),
