@@ -310,8 +310,8 @@ export interface TwoEstates {
   rootToken: string
 }
 
-/** A group, a company and two furnished estates A and B, made by a whole-organisation admin. */
-export async function twoEstates(hub: TestHub): Promise<TwoEstates> {
+/** A group, a company and one furnished estate A (for suites that need no second estate). */
+export async function oneEstate(hub: TestHub): Promise<Omit<TwoEstates, 'b'>> {
   const rootToken = await hub.userWithGrants('root-admin', [{ role: 'admin', nodeId: null }])
   const group = await create(hub, rootToken, '/api/v1/org-nodes', { kind: 'group', code: 'G1', name: '集团' })
   const company = await create(hub, rootToken, '/api/v1/org-nodes', {
@@ -321,6 +321,12 @@ export async function twoEstates(hub: TestHub): Promise<TwoEstates> {
     name: '公司',
   })
   const a = await furnishEstate(hub, rootToken, company.id, 'A')
-  const b = await furnishEstate(hub, rootToken, company.id, 'B')
-  return { groupId: group.id, companyId: company.id, a, b, rootToken }
+  return { groupId: group.id, companyId: company.id, a, rootToken }
+}
+
+/** A group, a company and two furnished estates A and B, made by a whole-organisation admin. */
+export async function twoEstates(hub: TestHub): Promise<TwoEstates> {
+  const one = await oneEstate(hub)
+  const b = await furnishEstate(hub, one.rootToken, one.companyId, 'B')
+  return { ...one, b }
 }

@@ -69,8 +69,17 @@ export function operationsOf(document: {
   return operations
 }
 
-// Strings that satisfy the patterns our schemas use (codes, usernames, phones, gateway ids).
-const candidates = ['X-1', 'walker01', '13800000000', 'walk@example.com', 'Asia/Shanghai', '12.5', '2025-01']
+// Strings that satisfy the patterns our schemas use (codes, usernames, phones, gateway ids, times).
+const candidates = [
+  'X-1',
+  'walker01',
+  '13800000000',
+  'walk@example.com',
+  'Asia/Shanghai',
+  '12.5',
+  '2025-01',
+  '08:30',
+]
 
 export function sampleString(schema: Schema): string {
   if (schema.format === 'date') return '2025-01-01'
