@@ -133,6 +133,7 @@ for (const backend of storeBackends()) {
           cashierName: 'apls-cashier',
           // 200.00 went to the bill: 30.00 sits in prepayment, the most a refund may ask.
           unallocated: '30.00',
+          refundable: '30.00',
           voided: false,
         },
       ])
