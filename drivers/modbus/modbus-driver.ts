@@ -242,7 +242,13 @@ function reading(
   reason: string | undefined,
 ): Reading {
   const base = { point: `${device.code}/${point.code}`, ts, quality }
-  if (quality === 'bad') return { ...base, value: null, reason: reason ?? 'bad' }
+  // A bad value that was decoded (outside its plausible range) is kept; a failed decode is NaN.
+  if (quality === 'bad')
+    return {
+      ...base,
+      value: typeof value === 'number' && Number.isNaN(value) ? null : value,
+      reason: reason ?? 'bad',
+    }
   return reason === undefined ? { ...base, value } : { ...base, value, reason }
 }
 

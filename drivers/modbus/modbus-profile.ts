@@ -26,6 +26,9 @@ export const ProfilePointInFileSchema = Type.Object(
     byteOrder: Type.Optional(ByteOrderSchema),
     scale: Type.Optional(Decimalish),
     offset: Type.Optional(Decimalish),
+    // A reading outside this range is sent as bad with the reason (docs/profiles.md).
+    plausibleMin: Type.Optional(Decimalish),
+    plausibleMax: Type.Optional(Decimalish),
     unit: Type.Optional(Unit),
     kind: PointKindSchema,
     description: Type.Optional(Text),

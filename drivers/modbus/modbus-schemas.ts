@@ -84,6 +84,9 @@ export const ModbusPointSchema = Type.Object(
     byteOrder: Type.Optional(ByteOrderSchema),
     scale: Type.Optional(Decimalish),
     offset: Type.Optional(Decimalish),
+    // A reading outside this range is sent as bad with the reason (docs/profiles.md).
+    plausibleMin: Type.Optional(Decimalish),
+    plausibleMax: Type.Optional(Decimalish),
     unit: Type.Optional(Unit),
     kind: PointKindSchema,
     event: Type.Optional(PointEventSchema),

@@ -19,6 +19,9 @@ export interface ModbusPoint {
   /** value = raw × scale + offset. Kept as decimal strings or numbers as configured. */
   readonly scale?: number | string
   readonly offset?: number | string
+  /** Values outside [plausibleMin, plausibleMax] are read as bad with the reason, value kept. */
+  readonly plausibleMin?: number | string
+  readonly plausibleMax?: number | string
   readonly kind: PointKind
 }
 

@@ -249,6 +249,26 @@ describe('BCD, bit, bool, string', () => {
   })
 })
 
+describe('plausible range', () => {
+  it('reads a value outside it as bad with the value kept, compared exactly', () => {
+    const p = point('uint64', { byteOrder: 'ABCD', plausibleMax: '18446744073709551614' })
+    expect(decode(p, [0xffff, 0xffff, 0xffff, 0xfffe])).toEqual({
+      value: '18446744073709551614',
+      quality: 'good',
+    })
+    expect(decode(p, [0xffff, 0xffff, 0xffff, 0xffff])).toEqual({
+      value: '18446744073709551615',
+      quality: 'bad',
+      reason: 'value 18446744073709551615 is above the plausible maximum 18446744073709551614',
+    })
+  })
+  it('must hold a value: min below max', () => {
+    expect(registerCount.bind(null, point('uint16', { plausibleMin: 5, plausibleMax: '5' }))).toThrow(
+      /plausibleMin 5 must be below plausibleMax 5/,
+    )
+  })
+})
+
 describe('scale and offset', () => {
   it('are exact for integer raw values', () => {
     expect(decode(point('uint32', { scale: '0.01' }), [0x075b, 0xcd15]).value).toBe(1234567.89)

@@ -24,7 +24,10 @@ import { wideDataTypes } from '../driver-types.ts'
 import type { ModbusPoint, ModbusTable, ReadRequest } from './modbus-types.ts'
 
 export interface DecodedPoint {
-  /** NaN when quality is 'bad' (a Reading then carries null). */
+  /**
+   * NaN when quality is 'bad' because nothing was decoded (a Reading then carries null); the
+   * decoded value when it is bad only for lying outside the point's plausible range.
+   */
   readonly value: PointValue
   readonly quality: Quality
   readonly reason?: string
@@ -63,7 +66,7 @@ export function pointShapeError(point: ModbusPoint): string | undefined {
   if (!Number.isInteger(register) || register < 0 || register + span(point) > 65536) {
     return `register ${register} (+${span(point)}) lies outside 0–65535`
   }
-  return undefined
+  return plausibleRangeError(point)
 }
 
 /** Registers (or bits, on coil and discrete-input tables) the point occupies. */
@@ -123,6 +126,17 @@ function parseDecimal(x: number | string): Decimal | undefined {
   if (whole + frac === '' || Math.abs(e) > 400) return undefined
   const m = BigInt(`${sign}${whole}${frac}`)
   return e < 0 ? normalise(m * 10n ** BigInt(-e), 0) : normalise(m, e)
+}
+
+/** Exact order of two decimals (numbers read through String()); undefined if one is not one. */
+function compareDecimals(a: number | string, b: number | string): -1 | 0 | 1 | undefined {
+  const x = parseDecimal(a)
+  const y = parseDecimal(b)
+  if (x === undefined || y === undefined) return undefined
+  const e = Math.max(x.e, y.e)
+  const l = x.m * 10n ** BigInt(e - x.e)
+  const r = y.m * 10n ** BigInt(e - y.e)
+  return l < r ? -1 : l > r ? 1 : 0
 }
 
 function formatDecimal({ m, e }: Decimal): string {
@@ -232,6 +246,31 @@ function applyAffine(point: ModbusPoint, raw: Raw): DecodedPoint {
   return good(toPointValue(normalise(m, e)))
 }
 
+/** A plausible range that cannot hold any value is a configuration mistake, refused at load. */
+function plausibleRangeError(point: ModbusPoint): string | undefined {
+  const { plausibleMin: min, plausibleMax: max } = point
+  if (min === undefined || max === undefined) return undefined
+  return compareDecimals(min, max) === -1
+    ? undefined
+    : `plausibleMin ${min} must be below plausibleMax ${max}`
+}
+
+/**
+ * A decoded number outside the point's plausible range (a profile's or the config's) is sent
+ * with quality bad and the reason, its value kept: the hub stores it flagged, never rounded.
+ */
+function checkPlausible(point: ModbusPoint, decoded: DecodedPoint): DecodedPoint {
+  const { value } = decoded
+  if (decoded.quality === 'bad' || (typeof value !== 'number' && typeof value !== 'string')) return decoded
+  const { plausibleMin: min, plausibleMax: max } = point
+  let reason: string | undefined
+  if (min !== undefined && compareDecimals(value, min) === -1)
+    reason = `value ${value} is below the plausible minimum ${min}`
+  else if (max !== undefined && compareDecimals(value, max) === 1)
+    reason = `value ${value} is above the plausible maximum ${max}`
+  return reason === undefined ? decoded : { value, quality: 'bad', reason }
+}
+
 /** Decode one point from the data of the request that read it; never throws. */
 export function decodePoint(point: ModbusPoint, request: ReadRequest, data: RegisterData): DecodedPoint {
   const problem =
@@ -253,7 +292,10 @@ export function decodePoint(point: ModbusPoint, request: ReadRequest, data: Regi
   if (words.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffff)) {
     return failed(`point ${point.code}: a register value lies outside 0–65535`)
   }
-  return applyAffine(point, decodeRaw(point.dataType, words, point.byteOrder ?? 'ABCD', point.bit))
+  return checkPlausible(
+    point,
+    applyAffine(point, decodeRaw(point.dataType, words, point.byteOrder ?? 'ABCD', point.bit)),
+  )
 }
 
 /** One register group decoded every way (raw, unscaled), so an installer can pick the sane order. */
