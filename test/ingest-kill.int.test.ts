@@ -91,7 +91,10 @@ function startHub(config: string): Promise<ChildProcess> {
     })
     let out = ''
     // A bound, not an expectation: a PGlite hub on a loaded machine takes its time to open.
-    const timer = setTimeout(() => reject(new Error(`hub did not start: ${out}`)), 120_000)
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL') // not left running after the test gave up on it
+      reject(new Error(`hub did not start: ${out}`))
+    }, 120_000)
     child.stdout!.on('data', (d) => {
       out += d
       if (/gateways: mqtt:\/\//.test(out)) {
@@ -117,7 +120,7 @@ for (const backend of backends) {
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {})
     })
 
-    it('loses no reading and stores none twice', { timeout: 360_000 }, async () => {
+    it('loses no reading and stores none twice', { timeout: 600_000 }, async () => {
       const db = await backend.prepare()
       cleanups.push(db.drop)
       let store: Store = await openStore(db.options)
