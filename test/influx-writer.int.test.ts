@@ -229,18 +229,18 @@ describe('InfluxWriter close and failures', () => {
   it('close() returns at once when nothing listens, dropping what it could not write', async () => {
     const sink = logSink()
     const writer = new InfluxWriter(
-      config(`http://127.0.0.1:${await freePort()}`, { timeoutMs: 1_000, flushIntervalMs: 60_000 }),
+      // A write timeout longer than the test's: a close() that waited on it would fail the test
+      // by timing out, without the test measuring how long close() took.
+      config(`http://127.0.0.1:${await freePort()}`, { timeoutMs: 600_000, flushIntervalMs: 60_000 }),
       { log: sink.log },
     )
     writer.enqueue([reading({ point: 'p', at: Date.now(), value: 1 })])
-    const started = Date.now()
     await writer.close()
-    expect(Date.now() - started).toBeLessThan(1_000)
     expect(writer.stats).toMatchObject({ queued: 0, written: 0, dropped: 1 })
     expect(sink.lines.some((l) => l.msg.includes('closed with readings not written'))).toBe(true)
   })
 
-  it('a server that never answers: writes time out, close() returns within timeoutMs, no socket is left open', async () => {
+  it('a server that never answers: writes time out, close() does not wait on it, no socket is left open', async () => {
     const hung = await blackhole()
     const sink = logSink()
     const writer = new InfluxWriter(config(hung.url, { timeoutMs: 400, flushIntervalMs: 100 }), {
@@ -251,15 +251,14 @@ describe('InfluxWriter close and failures', () => {
     await waitUntil('a timed-out write', () => writer.stats.failures >= 1)
     expect(JSON.stringify(sink.lines)).toContain('timed out after 400 ms')
     // The timed-out request was aborted, not left hanging on its socket.
-    await waitUntil('the timed-out socket closed', () => hung.open() === 0, 2_000)
+    await waitUntil('the timed-out socket closed', () => hung.open() === 0)
 
     writer.enqueue([reading({ point: 'p', at: Date.now(), value: 2 })])
-    const started = Date.now()
+    // The server never answers: a close() that waited on it would never return (the test's
+    // timeout says so), rather than a measured duration on a machine that may be busy.
     await writer.close()
-    const took = Date.now() - started
-    expect(took).toBeLessThan(1_000)
     expect(writer.stats).toMatchObject({ queued: 0, written: 0, dropped: 2 })
-    await waitUntil('every socket closed', () => hung.open() === 0, 2_000)
+    await waitUntil('every socket closed', () => hung.open() === 0)
     // After close nothing is queued or sent any more.
     const accepted = hung.accepted()
     writer.enqueue([reading({ point: 'p', at: Date.now(), value: 3 })])
