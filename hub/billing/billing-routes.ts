@@ -300,7 +300,8 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
       config: { access: { estate: { from: 'params.id', record: billRun }, permission: 'billing.run' } },
       schema: {
         tags,
-        summary: 'Approve a previewed run (审批): issue its receivables, or the corrections of changed ones',
+        summary:
+          'Approve a previewed run (审批): issue its receivables, or the corrections of changed ones; not by who previewed it where the org tree asks for four eyes (the default): 403 billRun.selfApproval',
         security,
         params: IdParams,
         response: {
