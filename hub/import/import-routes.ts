@@ -6,7 +6,7 @@ import { errorReplies, Id, OneOf } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
 import { type ImportKind, importKinds } from './import-columns.ts'
 import { importPermission, importSpreadsheet } from './import-spreadsheet.ts'
-import type { SheetFormat } from './read-sheet.ts'
+import { MAX_IMPORT_BYTES, type SheetFormat } from './read-sheet.ts'
 
 const CSV = 'text/csv'
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
@@ -64,6 +64,8 @@ export function registerImportRoutes(app: FastifyInstance, db: Kysely<Database>)
     scoped.post(
       '/api/v1/estates/:estateId/imports/:kind',
       {
+        // The upload as sent (an XLSX compressed): its unpacked size and rows are bounded while reading.
+        bodyLimit: MAX_IMPORT_BYTES,
         config: {
           access: {
             estate: { from: 'params.estateId' },
@@ -74,7 +76,8 @@ export function registerImportRoutes(app: FastifyInstance, db: Kysely<Database>)
           tags: ['import'],
           summary: 'Import buildings, units, customers or meters from a CSV or XLSX file, all or nothing',
           description:
-            'The body is the file itself (CSV in UTF-8, or the first sheet of an XLSX workbook); row 1 holds the ' +
+            'The body is the file itself (CSV in UTF-8, or the first sheet of an XLSX workbook), at most 10 MiB, ' +
+            'an XLSX at most 32 MiB unpacked, at most 20,000 data rows and 2,000 characters a cell; row 1 holds the ' +
             'headers, in English or Chinese (房号, 面积, …). Codes of buildings, units and parent meters refer to ' +
             'this estate. When any row is wrong nothing is imported and the 422 reply lists every bad row: ' +
             '`details[]` with `row`, `column` (the header as written) and `message`.',
@@ -87,6 +90,7 @@ export function registerImportRoutes(app: FastifyInstance, db: Kysely<Database>)
           response: {
             200: ImportResult,
             ...errorReplies,
+            413: Type.Ref('ErrorResponse'),
             415: Type.Ref('ErrorResponse'),
             422: Type.Ref('ErrorResponse'),
           },

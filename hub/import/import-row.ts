@@ -1,6 +1,7 @@
 import type { TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import { type RuleRef, ruleRef } from '../kernel/api-error.ts'
+import { unstorableCharacter } from '../kernel/storable-text.ts'
 import { ruleOfIssue } from '../kernel/validation-rules.ts'
 import type { ImportColumn, MappedColumn } from './import-columns.ts'
 import type { SheetRow } from './read-sheet.ts'
@@ -120,6 +121,16 @@ export function parseRow(row: SheetRow, columns: readonly MappedColumn[]): Parse
   for (const { header, column } of columns) {
     const text = row.values[header] ?? ''
     if (text === '') continue
+    // The store cannot hold NUL (nor a lone surrogate): this row is refused, the others go on.
+    const character = unstorableCharacter(text)
+    if (character) {
+      issues.push({
+        key: column.key,
+        ...ruleRef('text.unstorable', { character }),
+        message: `contains ${character === 'NUL' ? 'a NUL character' : 'an unpaired UTF-16 surrogate'}, which cannot be stored`,
+      })
+      continue
+    }
     if (column.record === 'occupancy') hasOccupancy = true
     if (column.type === 'code') {
       codes.push({ column, code: text })
