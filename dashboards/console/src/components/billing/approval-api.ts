@@ -81,5 +81,5 @@ export function maxAmountOf(subject: ApprovalSubject): string {
     ? subject.open
     : subject.kind === 'void'
       ? subject.payment.amount
-      : subject.payment.unallocated
+      : subject.payment.refundable
 }
