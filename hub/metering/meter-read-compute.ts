@@ -34,8 +34,11 @@ export interface ComputeInputs {
   readonly previousRecord: StoredRead | undefined
   readonly replacements: readonly Replacement[]
   readonly trailingAverage: string | undefined
-  /** When the run happens: decides whether "offline now" matters. */
-  readonly now: number
+  /**
+   * The meter's point sent no good reading within `offlineAfterIntervals` poll intervals either
+   * side of the cut-off. From the readings, not the clock: a re-run gives the same record.
+   */
+  readonly silentAtCutoff: boolean
 }
 
 /** A reading taken from one side of a replacement belongs to another register: drop it. */
@@ -116,14 +119,7 @@ export function computeRead(inputs: ComputeInputs): ComputedRead {
     rollover = result.rollover
     backwards = result.backwards
   }
-  // "Offline" is about now: it matters for a run at the cut-off, not for a past period.
-  const atCutoffNow = inputs.now - bounds.cutoff < 86_400_000
-  const silentFor =
-    meter.lastGoodAt === null ? Number.POSITIVE_INFINITY : inputs.now - meter.lastGoodAt.getTime()
-  const meterOnline =
-    !atCutoffNow ||
-    meter.pointId === null ||
-    silentFor <= settings.offlineAfterIntervals * meter.pollIntervalMs
+  const meterOnline = meter.pointId === null || !inputs.silentAtCutoff
   const flags: MeterReadFlag[] = veeFlags({
     ...(consumption === null ? {} : { consumption }),
     backwards,

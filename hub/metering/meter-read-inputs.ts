@@ -22,7 +22,6 @@ export interface MeterForRead {
   readonly decimals: number
   /** The unit is occupied or rented, and nobody moved in or out during the period. */
   readonly unitOccupied: boolean
-  readonly lastGoodAt: Date | null
   readonly pollIntervalMs: number
 }
 
@@ -83,7 +82,6 @@ export async function loadMeters(
     .leftJoin('points', 'points.id', 'meters.pointId')
     .leftJoin('devices', 'devices.id', 'points.deviceId')
     .leftJoin('units', 'units.id', 'meters.unitId')
-    .leftJoin('latestValues', 'latestValues.pointId', 'meters.pointId')
     .select([
       'meters.id',
       'meters.code',
@@ -98,7 +96,6 @@ export async function loadMeters(
       'meters.installedOn',
       'points.scale',
       'units.status as unitStatus',
-      'latestValues.lastGoodAt',
       'devices.pollIntervalMs',
       // An occupancy that began or ended inside the period: the unit was not occupied all of it.
       (eb) =>
@@ -147,7 +144,6 @@ export async function loadMeters(
     installedOn: r.installedOn,
     decimals: scaleDecimals(r.scale),
     unitOccupied: (r.unitStatus === 'occupied' || r.unitStatus === 'rented') && !r.moved,
-    lastGoodAt: r.lastGoodAt,
     pollIntervalMs: r.pollIntervalMs ?? DEFAULT_COUNTER_INTERVAL_MS,
   }))
 }
@@ -202,6 +198,31 @@ export async function samplesAround(
     })
   }
   return result
+}
+
+/**
+ * The points with no good reading within their own span either side of `at`: silent at the
+ * cut-off. Judged from the readings, never from the clock, so a re-run with the same readings
+ * gives the same answer however late it runs. One statement for all points (an index probe each).
+ */
+export async function silentPoints(
+  db: Kysely<Database>,
+  points: readonly { readonly pointId: string; readonly spanMs: number }[],
+  at: number,
+): Promise<Set<string>> {
+  const spans = new Map(points.map((p) => [p.pointId, p.spanMs]))
+  if (spans.size === 0) return new Set()
+  const ids = [...spans.keys()]
+  const froms = ids.map((id) => new Date(at - spans.get(id)!).toISOString())
+  const tos = ids.map((id) => new Date(at + spans.get(id)!).toISOString())
+  const rows = await sql<{ pointId: string }>`
+    select p.id as point_id
+    from unnest(${ids}::uuid[], ${froms}::timestamptz[], ${tos}::timestamptz[]) as p(id, from_ts, to_ts)
+    where not exists (
+      select 1 from readings r
+      where r.point_id = p.id and r.counter and r.quality = 'good' and r.value is not null
+        and r.ts >= p.from_ts and r.ts <= p.to_ts)`.execute(db)
+  return new Set(rows.rows.map((r) => r.pointId))
 }
 
 /** Good readings of one counter point between two instants, oldest first (for estimates). */

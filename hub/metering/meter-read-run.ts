@@ -12,6 +12,7 @@ import {
   replacementsBetween,
   type StoredRead,
   samplesAround,
+  silentPoints,
   trailingAverages,
 } from './meter-read-inputs.ts'
 import { masterBelowSubs } from './vee-checks.ts'
@@ -78,13 +79,19 @@ export async function runMeterReads(
   })
   const ids = meters.map((m) => m.id)
   const pointIds = meters.flatMap((m) => (m.pointId === null ? [] : [m.pointId]))
-  const [atCutoff, atStart, previous, existing, replacements, averages] = await Promise.all([
+  const offlineSpans = meters.flatMap((m) =>
+    m.pointId === null
+      ? []
+      : [{ pointId: m.pointId, spanMs: settings.offlineAfterIntervals * m.pollIntervalMs }],
+  )
+  const [atCutoff, atStart, previous, existing, replacements, averages, silent] = await Promise.all([
     samplesAround(db, pointIds, bounds.cutoff, settings.windowMs),
     samplesAround(db, pointIds, bounds.start, settings.windowMs),
     readsOfPeriod(db, ids, shiftPeriod(options.period, -1)),
     readsOfPeriod(db, ids, options.period),
     replacementsBetween(db, ids, bounds.start, bounds.cutoff),
     trailingAverages(db, ids, options.period),
+    silentPoints(db, offlineSpans, bounds.cutoff),
   ])
 
   const computed = new Map<string, ComputedRead>()
@@ -101,7 +108,7 @@ export async function runMeterReads(
         previousRecord: previous.get(meter.id),
         replacements: replacements.get(meter.id) ?? [],
         trailingAverage: average,
-        now,
+        silentAtCutoff: meter.pointId !== null && silent.has(meter.pointId),
       }),
     )
   }
