@@ -260,6 +260,7 @@ for (const backend of storeBackends()) {
             { p: 'm1/energy', t: t + 5, v: '18446744073709551.615', q: 'good' },
             { p: 'm1/temp', t, v: false, q: 'good' },
             { p: 'm1/label', t: t + 10, v: true, q: 'good' },
+            { p: 'm1/label', t: t + 11, v: '0012345678901234567890123', q: 'good' }, // a serial number
           ],
         },
         // A 39-digit integer as the gateway wrote it: JSON.stringify cannot write one.
@@ -274,7 +275,8 @@ for (const backend of storeBackends()) {
         ['m1/energy', `1${'0'.repeat(25)}`, expect.stringMatching(/26 integer and 0 decimal digits/)],
         ['m1/temp', 'false', 'a gauge point takes a number or a decimal string, got false'],
       ])
-      // What was stored is exact: the uint64-sized decimal as sent, the state's boolean as 1.
+      // What was stored is exact: the uint64-sized decimal as sent, the state's boolean as 1,
+      // and a digit string too long to be a reading's decimal kept as the state's text.
       const energy = await store.db
         .selectFrom('readings')
         .select(['value', 'quality'])
@@ -283,7 +285,10 @@ for (const backend of storeBackends()) {
         .where('ts', '<', new Date(t + 10))
         .execute()
       expect(energy).toEqual([{ value: '18446744073709551.615', quality: 'good' }])
-      expect((await readingsOf('m1/label')).map((r) => r.value)).toEqual(['1'])
+      expect((await readingsOf('m1/label')).map((r) => [r.value, r.valueText])).toEqual([
+        ['1', null],
+        [null, '0012345678901234567890123'],
+      ])
     })
 
     it('stores a value outside the point’s plausible range as bad with the reason, unchanged', async () => {
@@ -382,5 +387,6 @@ describe('ingest problems and plausible ranges through the API', () => {
     } finally {
       await hub.close()
     }
-  })
+    // A whole hub (migrations, a user's login) on a machine shared with other suites.
+  }, 90_000)
 })

@@ -6,9 +6,9 @@ import {
   escapeText,
   eventProblem,
   eventText,
-  isDecimalText,
   rangeProblem,
   readingProblem,
+  storesAsNumber,
 } from './reading-fit.ts'
 import type { ReadingPartitions } from './reading-partitions.ts'
 
@@ -46,7 +46,7 @@ function columns(v: WireReading['v']): [string | null, string | null] {
   if (typeof v === 'boolean') return [v ? '1' : '0', null]
   // String(n) is the shortest round-trip decimal of the double the gateway sent (docs 0009).
   if (typeof v === 'number') return [String(v), null]
-  return isDecimalText(v) ? [v, null] : [null, v]
+  return storesAsNumber(v) ? [v, null] : [null, v]
 }
 
 function iso(ms: number): string {

@@ -16,7 +16,7 @@ export function createIngestMetrics(registry: Registry) {
     }),
     unmatched: new Counter({
       name: 'estatehub_ingest_unmatched_readings_total',
-      help: 'Readings kept in unmatched_readings (unknown point, implausible time)',
+      help: 'Readings and events set aside in unmatched_readings (unknown point, implausible time, a value that cannot be stored as sent)',
       registers: [registry],
     }),
     events: new Counter({

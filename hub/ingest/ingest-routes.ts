@@ -19,7 +19,7 @@ export function registerIngestRoutes(app: FastifyInstance, db: Kysely<Database>)
       schema: {
         tags: ['presence'],
         summary:
-          'Unmatched readings (by gateway and name) and dead-lettered payloads of the estate’s gateways',
+          'Readings and events set aside (by gateway and name, with the latest reason) and dead-lettered payloads of the estate’s gateways',
         security: [{ bearerAuth: [] }],
         params: Type.Object({ estateId: Id }, strict),
         querystring: Type.Object(

@@ -76,6 +76,12 @@ function decimalProblem(v: string): string | undefined {
 export const isDecimalText = (v: string) => DECIMAL_TEXT.test(v)
 
 /**
+ * A string value that goes to the numeric column: a decimal within the limits. A longer digit
+ * string on a state point (a serial number) is kept as text, exactly as sent.
+ */
+export const storesAsNumber = (v: string) => isDecimalText(v) && decimalProblem(v) === undefined
+
+/**
  * Why this reading of a known point cannot be stored as sent, or undefined when it can:
  * unstorable text, a number that is not exact, a non-numeric value on a counter or gauge.
  */
@@ -90,7 +96,7 @@ export function readingProblem(point: KnownPoint, wire: WireReading): string | u
   if (typeof v === 'string') {
     const problem = textProblem('the value', v)
     if (problem !== undefined) return problem
-    if (isDecimalText(v)) return decimalProblem(v)
+    if (isDecimalText(v)) return numericKinds.has(point.kind) ? decimalProblem(v) : undefined
   }
   if (numericKinds.has(point.kind))
     return `a ${point.kind} point takes a number or a decimal string, got ${typeof v === 'string' ? `the text ${JSON.stringify(escapeText(v, 60))}` : String(v)}`
