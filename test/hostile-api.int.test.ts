@@ -16,7 +16,7 @@ import { requestFor, type Side } from './support/walk-requests.ts'
  * and bounded (one app on PGlite, a few requests per class and route).
  */
 const SEED = 20_261_207
-const RANDOM_RUNS = 4 // per route, on top of one request per hostile class
+const RANDOM_RUNS = 3 // per route, on top of one request per hostile class
 const DEPTH = 10_000
 const MEGABYTE = 'x'.repeat(1_000_000) // under the body limit, so validation and routes see it
 // The caller's own session: a hostile logout that succeeds would end the walk's token.
