@@ -503,7 +503,8 @@ async function main() {
       period: PERIOD,
       scope: 'estate',
       scopeId: estateId,
-      userId: clerkId,
+      // Prepared by the system (no user): the clerk may then approve it (four eyes, docs/billing.md).
+      userId: null,
     })
     const previewEnd = performance.now()
     const previewMs = previewEnd - started
