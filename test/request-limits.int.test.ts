@@ -1,5 +1,7 @@
 import net from 'node:net'
+import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildApp } from '../hub/app/build-app.ts'
 import { MAX_ECHO_CHARS } from '../hub/kernel/api-error.ts'
 import { MAX_URL_CHARS } from '../hub/kernel/request-limits.ts'
 import { storeBackends } from './support/store-backends.ts'
@@ -118,5 +120,31 @@ describe('request limits and echoed values', () => {
     expect(detail.field).toBe(`${`body.${key}`.slice(0, MAX_ECHO_CHARS)}…`)
     expect(response.body.message.length).toBeLessThanOrEqual(1001)
     expect(JSON.stringify(response.body).length).toBeLessThan(4000)
+  })
+
+  it('logs one line per request at info, none when requests are logged at debug (the demo)', async () => {
+    for (const requestLogLevel of ['info', 'debug'] as const) {
+      const lines: { msg: string; status?: number; url?: string }[] = []
+      const stream = new Writable({
+        write(chunk, _encoding, done) {
+          for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line))
+          done()
+        },
+      })
+      const app = await buildApp({ store: hub.store, logger: { level: 'info', stream }, requestLogLevel })
+      try {
+        await app.inject({ method: 'GET', url: '/healthz' })
+        await app.inject({ method: 'GET', url: '/api/v1/no-such-thing' })
+      } finally {
+        await app.close()
+      }
+      const requests = lines.filter((line) => line.msg !== 'Server listening at')
+      if (requestLogLevel === 'info')
+        expect(requests).toEqual([
+          expect.objectContaining({ msg: 'request', url: '/healthz', status: 200 }),
+          expect.objectContaining({ msg: 'request', url: '/api/v1/no-such-thing', status: 404 }),
+        ])
+      else expect(requests).toEqual([])
+    }
   })
 })

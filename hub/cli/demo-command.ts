@@ -61,7 +61,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo 
   // Without a config file the demo must not clash with a broker already on 1883.
   if (options.config === undefined) config.mqtt.port = 0
   const before = new Map(signals.map((s) => [s, process.listeners(s)]))
-  const hub = await startHub(config)
+  // The demo's terminal is for its banner and what goes wrong: requests are logged at debug.
+  const hub = await startHub(config, { requestLogLevel: 'debug' })
   // The hub's own SIGINT/SIGTERM handlers close the API, ingest and store and exit; the demo
   // stops its backfill and its site first, then hands over to them.
   const hubHandlers = new Map(

@@ -40,8 +40,14 @@ function hostAndPort(listen: string): { host: string; port: number } {
 
 const HOUR_MS = 3_600_000
 
-/** Opens the store, builds the API and listens; closes both on SIGINT/SIGTERM. */
-export async function startHub(config: HubConfig): Promise<RunningHub> {
+/**
+ * Opens the store, builds the API and listens; closes both on SIGINT/SIGTERM. The hub logs one
+ * line per request at info; `requestLogLevel: 'debug'` keeps them out of an info-level terminal.
+ */
+export async function startHub(
+  config: HubConfig,
+  options: { readonly requestLogLevel?: 'info' | 'debug' } = {},
+): Promise<RunningHub> {
   const store = await openMigratedStore(config)
   const tls = config.http.tls
   const metrics = createMetrics()
@@ -58,6 +64,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     rateLimits: config.rateLimits,
     ...(config.http.trustProxy ? { trustProxy: config.http.trustProxy } : {}),
     modules,
+    ...(options.requestLogLevel ? { requestLogLevel: options.requestLogLevel } : {}),
     logger: {
       level: config.log.level,
       redact: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.secret', '*.token'],
