@@ -38,6 +38,16 @@ describe('state points raise events when they change', () => {
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup()
   })
+  const readingsOf = (gateway: string, point: string) =>
+    batches.filter((b) => b.gateway === gateway).flatMap((b) => b.readings.filter((r) => r.p === point))
+  /** Waits for what the stand-in hub received, not for a span of wall-clock time. */
+  const until = async (what: string, ok: () => boolean, timeoutMs = 20_000) => {
+    const end = Date.now() + timeoutMs
+    while (!ok()) {
+      if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
 
   it('a coil configured as a tamper contact raises one event per change, not per poll', async () => {
     const sim = await startModbusTcpSim({ port: 0, meters: 1 })
@@ -69,11 +79,20 @@ describe('state points raise events when they change', () => {
     const gateway = await startGateway(config, () => {})
     cleanups.push(() => gateway.close())
 
-    await new Promise((resolve) => setTimeout(resolve, 600)) // several polls, state unchanged
+    // Each step waits for polls the hub received, so a slow poll on a busy machine is no failure.
+    const door = () => readingsOf('gw-events', 'cabinet/door')
+    await until('several polls, state unchanged', () => door().filter((r) => r.v === false).length >= 3)
     sim.meter(1).writeCoils(0, [true])
-    await new Promise((resolve) => setTimeout(resolve, 600))
+    await until('the open door polled twice', () => door().filter((r) => r.v === true).length >= 2)
+    const beforeClose = door().length
     sim.meter(1).writeCoils(0, [false])
-    await new Promise((resolve) => setTimeout(resolve, 900))
+    await until(
+      'the closed door polled twice',
+      () =>
+        door()
+          .slice(beforeClose)
+          .filter((r) => r.v === false).length >= 2,
+    )
 
     const events = batches.filter((b) => b.gateway === 'gw-events').flatMap((b) => b.events)
     expect(events.map((e) => [e.s, e.type, e.d.to])).toEqual([
@@ -108,11 +127,11 @@ describe('state points raise events when they change', () => {
     }) as GatewayConfig
     const gateway = await startGateway(config, () => {})
     cleanups.push(() => gateway.close())
-    await new Promise((resolve) => setTimeout(resolve, 800))
+    const supply = () => readingsOf('gw-cov', 'ahu/supply-temp').map((r) => r.v)
+    await until('the subscription reported the first value', () => supply().includes(20))
     ahu.setValue('analog-input', 1, 23.5)
-    await new Promise((resolve) => setTimeout(resolve, 1200))
-    const readings = batches.filter((b) => b.gateway === 'gw-cov').flatMap((b) => b.readings)
-    const values = readings.filter((r) => r.p === 'ahu/supply-temp').map((r) => r.v)
+    await until('the change reported', () => supply().includes(23.5))
+    const values = supply()
     expect(values).toContain(20)
     expect(values).toContain(23.5)
   })
