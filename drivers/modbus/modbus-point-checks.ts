@@ -6,6 +6,7 @@
 import type { PointRecord, Problem } from '../contract/protocol-definition.ts'
 import { type DataType, registerSpan } from '../driver-types.ts'
 import type { ModbusPoint } from './modbus-types.ts'
+import { plausibleRangeError } from './register-codec.ts'
 
 const isBitTable = (table: string) => table === 'coil' || table === 'discrete-input'
 
@@ -25,6 +26,8 @@ export function checkModbusConfigPoint(point: ModbusPoint): Problem[] {
   const words = registerSpan(point.dataType, point.length)
   if (point.register + words - 1 > 65535)
     out.push({ path: ['register'], message: `a ${point.dataType} here runs past 65535` })
+  const range = plausibleRangeError(point)
+  if (range !== undefined) out.push({ path: ['plausibleMax'], message: range })
   return out
 }
 

@@ -1,5 +1,6 @@
 import { registerSpan as spanOf } from '../driver-types.ts'
 import type { ModbusPoint } from './modbus-types.ts'
+import { plausibleRangeError } from './register-codec.ts'
 
 /** A point of a loaded profile: a ModbusPoint plus what a person needs to trust it. */
 export interface ProfilePoint extends ModbusPoint {
@@ -62,6 +63,8 @@ export function checkProfilePoints(points: readonly ProfilePoint[]): ProfileProb
     if (last > 65535) {
       problems.push({ path: `${at}.register`, message: `a ${p.dataType} at ${p.register} runs past 65535` })
     }
+    const range = plausibleRangeError(p)
+    if (range !== undefined) problems.push({ path: `${at}.plausibleMax`, message: range })
     const first = codes.get(p.code)
     if (first !== undefined)
       problems.push({ path: `${at}.code`, message: `"${p.code}" is already points.${first}` })

@@ -247,7 +247,7 @@ function applyAffine(point: ModbusPoint, raw: Raw): DecodedPoint {
 }
 
 /** A plausible range that cannot hold any value is a configuration mistake, refused at load. */
-function plausibleRangeError(point: ModbusPoint): string | undefined {
+export function plausibleRangeError(point: ModbusPoint): string | undefined {
   const { plausibleMin: min, plausibleMax: max } = point
   if (min === undefined || max === undefined) return undefined
   return compareDecimals(min, max) === -1

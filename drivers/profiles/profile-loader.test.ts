@@ -151,6 +151,21 @@ describe('broken profiles', () => {
     ])
   })
 
+  it('takes a plausible range on a point, and refuses one that holds no value', () => {
+    write(
+      'range',
+      `${head('range')}\npoints:\n  - { code: v, register: 0, kind: gauge, plausibleMin: 0, plausibleMax: '300.5' }\n`,
+    )
+    expect(loadProfile('range', dir)[0]).toMatchObject({ plausibleMin: 0, plausibleMax: '300.5' })
+    write(
+      'no-range',
+      `${head('no-range')}\npoints:\n  - { code: v, register: 0, kind: gauge, plausibleMin: 10, plausibleMax: 5 }\n`,
+    )
+    expect(errorOf('no-range').problems).toEqual([
+      { path: 'points.0.plausibleMax', message: 'plausibleMin 10 must be below plausibleMax 5' },
+    ])
+  })
+
   it('gives the line of a YAML syntax error', () => {
     write('syntax', `${head('syntax')}\npoints:\n  - { code: a, register: 0, kind: gauge\n`)
     const e = errorOf('syntax')
