@@ -16,10 +16,14 @@ import { connectWireGateway, type WireGateway } from './support/wire-gateway.ts'
 
 /**
  * The whole body of a live stream read with node:http (undici keeps a spare connection open
- * after an aborted fetch, which would hold any server's close up).
+ * after an aborted fetch, which would hold any server's close up), with its headers.
  */
-function streamBody(port: number, estateId: string, token: string): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
+function streamBody(
+  port: number,
+  estateId: string,
+  token: string,
+): Promise<{ headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
     http
       .get(
         `http://127.0.0.1:${port}/api/v1/live?estateId=${estateId}`,
@@ -30,11 +34,27 @@ function streamBody(port: number, estateId: string, token: string): Promise<stri
           res.on('data', (chunk) => {
             body += chunk
           })
-          res.on('end', () => resolve(body))
+          res.on('end', () => resolve({ headers: res.headers, body }))
         },
       )
       .on('error', reject)
   })
+}
+
+/**
+ * Bound on waits for something that does happen when the code is right: it only catches a
+ * hang, so a busy machine never fails a test. How fast things are is printed ([timing]) and
+ * measured in test/bench, not asserted here.
+ */
+const HANG_MS = 15_000
+
+/** `promise`, or a failure naming `what` once HANG_MS have passed. */
+function withinHangBound<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: still waiting after ${HANG_MS} ms`)), HANG_MS)
+  })
+  return Promise.race([promise, hang]).finally(() => clearTimeout(timer))
 }
 
 interface SseFrame {
@@ -81,7 +101,7 @@ async function openStream(url: string, token: string) {
     }
   })()
   /** The next frame after `from` that matches, within `timeoutMs`. */
-  const next = async (match: (f: SseFrame) => boolean, from = 0, timeoutMs = 2_000): Promise<SseFrame> => {
+  const next = async (match: (f: SseFrame) => boolean, from = 0, timeoutMs = HANG_MS): Promise<SseFrame> => {
     const until = Date.now() + timeoutMs
     for (;;) {
       const found = frames.slice(from).find(match)
@@ -137,7 +157,7 @@ for (const backend of storeBackends()) {
       })
       return response.json().token as string
     }
-    const waitFor = async (check: () => boolean, timeoutMs = 2_000) => {
+    const waitFor = async (check: () => boolean, timeoutMs = HANG_MS) => {
       const until = Date.now() + timeoutMs
       while (!check()) {
         if (Date.now() > until) throw new Error('condition not met in time')
@@ -183,7 +203,7 @@ for (const backend of storeBackends()) {
       await store?.close()
     })
 
-    it('sends a snapshot, then each reading committed after it within a second, and no other estate’s', async () => {
+    it('sends a snapshot, then each reading committed after it, and no other estate’s', async () => {
       const stream = await openStream(`${base}/api/v1/live?estateId=${a.estateId}`, adminA)
       expect(stream.response.status).toBe(200)
       expect(stream.response.headers.get('content-type')).toMatch(/^text\/event-stream/)
@@ -210,10 +230,11 @@ for (const backend of storeBackends()) {
       const temp = await stream.next(
         (f) => f.event === 'reading' && f.data.pointId === a.pointIds.get('m1/temp'),
         from,
-        1_000,
       )
-      const latency = Date.now() - sent
-      expect(latency).toBeLessThan(1_000)
+      // Measured under load by test/bench/alarm-bench.ts's ack round trip; printed here.
+      console.log(
+        `[timing] live feed (${backend.name}): publish → reading on the stream ${Date.now() - sent} ms`,
+      )
       expect(temp.data).toEqual({
         pointId: a.pointIds.get('m1/temp'),
         deviceId: a.deviceIds.get('m1'),
@@ -254,8 +275,19 @@ for (const backend of storeBackends()) {
       })
       const reading = await stream.next((f) => f.event === 'reading', from)
       expect(reading.data).toMatchObject({ pointId: a.pointIds.get('m2/energy'), value: '5' })
-      await new Promise((r) => setTimeout(r, 100))
-      expect(stream.frames.slice(from).filter((f) => f.event === 'reading')).toHaveLength(1)
+      // A later batch of m2 alone, waited for: the stream delivers in commit order, so once it is
+      // here anything of m1's from the batch before would have been too.
+      await gwA.send({ readings: [{ p: 'm2/energy', t: t + 1, v: 6, q: 'good' }] })
+      await stream.next((f) => f.event === 'reading' && f.data.value === '6', from)
+      expect(
+        stream.frames
+          .slice(from)
+          .filter((f) => f.event === 'reading')
+          .map((f) => [f.data.pointId, f.data.value]),
+      ).toEqual([
+        [a.pointIds.get('m2/energy'), '5'],
+        [a.pointIds.get('m2/energy'), '6'],
+      ])
       await stream.close()
     })
 
@@ -339,14 +371,15 @@ for (const backend of storeBackends()) {
       const ended = streamBody(port, a.estateId, adminA)
       await waitFor(() => live.size === 1)
       const started = Date.now()
-      await Promise.race([
-        own.close(),
-        new Promise((_, reject) =>
-          setTimeout(() => reject(new Error('close() waited on the stream')), 5_000),
-        ),
-      ])
-      expect(Date.now() - started).toBeLessThan(1_000)
-      expect(await ended).toMatch(/^event: snapshot\n/)
+      // An open stream never ends by itself: a close() that waited on it would never return.
+      await withinHangBound(own.close(), 'close() waited on the stream')
+      console.log(
+        `[timing] live feed (${backend.name}): close() with an open stream ${Date.now() - started} ms`,
+      )
+      const { headers, body } = await ended
+      expect(body).toMatch(/^event: snapshot\n/)
+      // The socket goes with the stream: no keep-alive connection left to hold a closing server.
+      expect(headers.connection).toBe('close')
       expect(live.size).toBe(0)
     })
 
@@ -378,17 +411,20 @@ for (const backend of storeBackends()) {
         await waitFor(() => live.size === 1)
         const started = Date.now()
         const closing = own.close()
-        await new Promise((r) => setTimeout(r, 200))
+        // The server stops listening right after the preClose hooks ran: the stream has been
+        // told to end while its snapshot is still held.
+        await waitFor(() => !own.server.listening)
         release()
         await lock
-        await Promise.race([
-          closing,
-          new Promise((_, reject) =>
-            setTimeout(() => reject(new Error('close() waited on the stream')), 5_000),
-          ),
-        ])
-        expect(Date.now() - started).toBeLessThan(2_000)
-        expect(await ended).toMatch(/^event: snapshot\n/)
+        // Before the fix this answered 204 on a keep-alive connection, which held close() for
+        // the keep-alive timeout: the body and the connection header below tell it apart.
+        await withinHangBound(closing, 'close() waited on the stream')
+        console.log(
+          `[timing] live feed (${backend.name}): close() during the snapshot read ${Date.now() - started} ms`,
+        )
+        const { headers, body } = await ended
+        expect(body).toMatch(/^event: snapshot\n/)
+        expect(headers.connection).toBe('close')
         expect(live.size).toBe(0)
       },
     )
