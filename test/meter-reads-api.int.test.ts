@@ -168,7 +168,8 @@ for (const backend of storeBackends()) {
       expect(await codes('MASTER')).toEqual(['master_below_subs'])
       expect(await codes('S2')).toEqual(['zero_occupied'])
       expect(await codes('SPIKE')).toEqual(['spike'])
-      expect(await codes('SILENT')).toEqual(['stale'])
+      // Silent around the cut-off: offline too, in a past period as in the current one.
+      expect(await codes('SILENT')).toEqual(['stale', 'offline'])
       expect(await codes('S1')).toEqual([])
       const spike = await readOf('SPIKE', '2025-10')
       expect(spike.flags[0].message).toBe('consumption 1000 is above 3 × the trailing average 100')
