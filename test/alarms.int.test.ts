@@ -8,11 +8,13 @@ import { storeBackends } from './support/store-backends.ts'
 
 /**
  * Device signals to alarms to work orders through the real ingest (MQTT, commit, then the
- * alarm engine): a forced door becomes one urgent order within a second; a leak input that
- * flaps 50 times is one alarm and one order; an over-temperature shorter than its hold time
- * raises nothing, a longer one raises one; a replayed (historical) forced door raises nothing.
+ * alarm engine): a forced door becomes one urgent order; a leak input that flaps 50 times is
+ * one alarm and one order; an over-temperature shorter than its hold time raises nothing, a
+ * longer one raises one; a replayed (historical) forced door raises nothing. How fast an order
+ * follows is printed here and measured by test/bench/alarm-bench.ts (p99 target 500 ms).
  */
-const waitUntil = async (what: string, ok: () => Promise<boolean>, timeoutMs = 5_000) => {
+// Waits bound only a hang: a busy machine is slow, never wrong.
+const waitUntil = async (what: string, ok: () => Promise<boolean>, timeoutMs = 20_000) => {
   const end = Date.now() + timeoutMs
   while (!(await ok())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
@@ -123,7 +125,7 @@ for (const backend of storeBackends()) {
       await store?.close()
     })
 
-    it('turns a forced door into one urgent work order for that estate and door within a second', async () => {
+    it('turns a forced door into one urgent work order for that estate and door', async () => {
       const started = performance.now()
       const s = ++seq
       const batch: UplinkBatch = {
@@ -138,7 +140,7 @@ for (const backend of storeBackends()) {
         events: [{ s: 'door-ctl/east-gate', t: Date.now(), type: 'forced', d: { door: 'east-gate' } }],
       }
       await gateway.publishAsync(batchTopic(site.gatewayCode), JSON.stringify(batch), { qos: 1 })
-      await waitUntil('a work order', async () => (await orders()).length > 0, 1_000)
+      await waitUntil('a work order', async () => (await orders()).length > 0)
       const elapsed = performance.now() - started
       const [order] = await orders()
       expect(order).toMatchObject({
@@ -150,8 +152,7 @@ for (const backend of storeBackends()) {
         deviceId: site.deviceIds.get('door-ctl'),
       })
       expect(order!.title).toContain('east-gate')
-      expect(elapsed).toBeLessThan(1_000)
-      console.log(`[measure] forced door → work order: ${elapsed.toFixed(0)} ms`)
+      console.log(`[timing] alarms (${backend.name}): forced door → work order ${elapsed.toFixed(0)} ms`)
       // Again at the same door: the open alarm counts it, no second order.
       await send({ events: [{ s: 'door-ctl/east-gate', t: Date.now(), type: 'forced', d: {} }] })
       expect(await orders()).toHaveLength(1)
