@@ -105,6 +105,14 @@ describe('HTTP policy', () => {
       expect(unknown.statusCode).toBe(404)
       expectSecurityHeaders(unknown)
       expect(unknown.headers['cache-control']).toBe('no-store')
+
+      // Refused before routing (no hook runs): the headers are set by hand.
+      const malformed = await app.inject({ method: 'GET', url: '/api/v1/%zz' })
+      expect(malformed.statusCode).toBe(400)
+      expect(malformed.json()).toMatchObject({ error: 'EH_ERR_VALIDATION', rule: 'request.badUrl' })
+      expect(malformed.headers['cache-control']).toBe('no-store')
+      expect(malformed.headers['x-content-type-options']).toBe('nosniff')
+      expect(cspOf(malformed).get('frame-ancestors')).toBe("'none'")
     })
 
     it('sends them on the API document, whose UI runs under the same policy', async () => {

@@ -14,7 +14,7 @@ import {
   type MetricsAccess,
   registerMetrics,
 } from '../kernel/http-metrics.ts'
-import { type RateLimits, registerHttpPolicy } from '../kernel/http-policy.ts'
+import { type RateLimits, refusalHeaders, registerHttpPolicy } from '../kernel/http-policy.ts'
 import type { HubModule } from '../kernel/hub-module.ts'
 import { answerClientError, registerUrlLimit } from '../kernel/request-limits.ts'
 import { registerRequestLog } from '../kernel/request-log.ts'
@@ -81,7 +81,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
     bodyLimit: 20 * 1024 * 1024,
     // A malformed or over-long URL answers in our error shape too, not Fastify's own.
-    frameworkErrors: handleError,
+    frameworkErrors: (error, request, reply) => handleError(error, request, refusalHeaders(reply)),
     // Node's parser refusals (headers over 16 KiB, not HTTP) in our shape too.
     clientErrorHandler: answerClientError,
     // One line per request (registerRequestLog), not Fastify's two.

@@ -1,6 +1,6 @@
 import helmet from '@fastify/helmet'
 import rateLimit, { normalizeIP } from '@fastify/rate-limit'
-import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import type { AccessScope } from './access-scope.ts'
 import { ApiError, ruleRef } from './api-error.ts'
 
@@ -63,6 +63,18 @@ function contentSecurityPolicy(https: boolean) {
       ...(https ? { upgradeInsecureRequests: [] } : {}),
     },
   }
+}
+
+/**
+ * Fastify's refusals before routing (a malformed URL) run no hook, so neither helmet nor the
+ * no-store above: the headers that matter for an error body, set by hand.
+ */
+export function refusalHeaders<R extends FastifyReply>(reply: R): R {
+  reply.header('cache-control', 'no-store')
+  reply.header('x-content-type-options', 'nosniff')
+  reply.header('x-frame-options', 'DENY')
+  reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'")
+  return reply
 }
 
 function isApiPath(url: string): boolean {
