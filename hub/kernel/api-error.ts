@@ -60,7 +60,7 @@ export type ErrorCode = keyof typeof errorCodes
  * so no route can send a huge value back however it words its message.
  */
 export const MAX_ECHO_CHARS = 200
-/** Messages carry a sentence around the echoed value (and lists of allowed values): a longer bound. */
+/** Messages carry a sentence around the echoed value, and params lists of allowed values: a longer bound. */
 export const MAX_MESSAGE_CHARS = 1000
 
 export function cutText(text: string, max = MAX_ECHO_CHARS): string {
@@ -70,9 +70,16 @@ export function cutText(text: string, max = MAX_ECHO_CHARS): string {
   return `${text.slice(0, end)}…`
 }
 
+/**
+ * `got` is the request's own value, cut short; other params are mostly the hub's own lists
+ * (allowed values, known headers), which a client shows whole, so only a longer bound.
+ */
 const cutParams = (params: RuleRef['params']): RuleRef['params'] =>
   Object.fromEntries(
-    Object.entries(params).map(([key, value]) => [key, typeof value === 'string' ? cutText(value) : value]),
+    Object.entries(params).map(([key, value]) => [
+      key,
+      typeof value !== 'string' ? value : cutText(value, key === 'got' ? MAX_ECHO_CHARS : MAX_MESSAGE_CHARS),
+    ]),
   )
 
 const cutDetail = (one: ErrorDetail): ErrorDetail => {
