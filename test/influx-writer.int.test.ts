@@ -165,12 +165,16 @@ describe.skipIf(!vmBin)('InfluxWriter against VictoriaMetrics', () => {
     const readings = Array.from({ length: 25 }, (_, i) =>
       reading({ estate: 'DOWN', point: 'p', at: at + i, value: i }),
     )
+    // At once: enqueue() gives nothing to wait on, and what it did shows in the stats before
+    // any I/O could have run (the writer's network work is all asynchronous).
     const started = performance.now()
     for (const r of readings) {
-      writer.enqueue([r])
+      expect(writer.enqueue([r])).toBeUndefined()
       clock += 100
     }
-    expect(performance.now() - started).toBeLessThan(50)
+    console.log(
+      `[timing] influx writer: 25 enqueues with the server down ${(performance.now() - started).toFixed(2)} ms`,
+    )
     // The oldest kept reading (#15) was enqueued at 1_001_500; the clock now reads 1_002_500.
     expect(writer.stats).toEqual({ queued: 10, dropped: 15, written: 0, failures: 0, lagMs: 1_000 })
     expect(await registry.metrics()).toMatch(/^estatehub_influx_lag_seconds 1$/m)
