@@ -1,5 +1,9 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { nextAlignedTick, PollSchedule, type ScheduleTimer } from './poll-schedule.ts'
+
+// Tests on a real timer wait for what they count (bounded only against a hang), never a
+// fixed span: on a busy machine a 50 ms timer may fire far later, and fewer times.
+const HANG = { timeout: 10_000, interval: 5 }
 
 describe('poll schedule', () => {
   it('aligns ticks to the wall clock', () => {
@@ -30,9 +34,15 @@ describe('poll schedule', () => {
       },
     })
     schedule.start()
-    await new Promise((resolve) => setTimeout(resolve, 240))
+    // The second run hangs: the ticks that come meanwhile are skipped, the other job goes on.
+    await vi.waitFor(() => {
+      expect(schedule.stats.get('slow')!.skipped).toBeGreaterThanOrEqual(2)
+      expect(schedule.stats.get('failing')!.failures).toBeGreaterThanOrEqual(4)
+    }, HANG)
     release()
-    await new Promise((resolve) => setTimeout(resolve, 80))
+    // Released, the slow job runs on its next tick again.
+    const held = ticks.length
+    await vi.waitFor(() => expect(ticks.length).toBeGreaterThan(held), HANG)
     schedule.stop()
     await schedule.idle()
     const slow = schedule.stats.get('slow')!
@@ -125,7 +135,7 @@ describe('poll schedule', () => {
     const schedule = new PollSchedule({ onError: () => {}, timer: early })
     schedule.add({ key: 'fast', intervalMs: 20, run: async (tick) => void ticks.push(tick) })
     schedule.start()
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    await vi.waitFor(() => expect(ticks.length).toBeGreaterThanOrEqual(6), HANG)
     schedule.stop()
     await schedule.idle()
     const aligned = ticks.slice(1)

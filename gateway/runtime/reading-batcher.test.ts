@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import type { Reading } from '../../drivers/driver-types.ts'
 import { type BatchContent, ReadingBatcher } from './reading-batcher.ts'
 
@@ -8,6 +8,10 @@ const reading = (i: number): Reading => ({
   value: i,
   quality: 'good',
 })
+
+// What a timer sends is waited for (bounded only against a hang), never a fixed span: on a busy
+// machine a 30 ms linger may fire much later. What must not be sent yet waits on a 10 s linger.
+const HANG = { timeout: 10_000, interval: 5 }
 
 describe('reading batcher', () => {
   it('closes a batch at the size limit and after the linger time, in order', async () => {
@@ -21,7 +25,7 @@ describe('reading batcher', () => {
       },
     })
     batcher.addReadings(Array.from({ length: 250 }, (_, i) => reading(i)))
-    await new Promise((resolve) => setTimeout(resolve, 80))
+    await vi.waitFor(() => expect(batches.length).toBeGreaterThanOrEqual(3), HANG)
     expect(batches.map((b) => b.readings.length)).toEqual([100, 100, 50])
     const all = batches.flatMap((b) => b.readings.map((r) => r.value))
     expect(all).toEqual(Array.from({ length: 250 }, (_, i) => i))
@@ -56,7 +60,7 @@ describe('reading batcher', () => {
     await new Promise((resolve) => setTimeout(resolve, 30))
     expect(batches).toHaveLength(0)
     batcher.addEvent({ source: 'door-1', ts: 2, type: 'forced', payload: {} })
-    await new Promise((resolve) => setTimeout(resolve, 40))
+    await vi.waitFor(() => expect(batches.length).toBeGreaterThanOrEqual(1), HANG)
     expect(batches.map((b) => [b.readings.length, b.events.map((e) => e.type)])).toEqual([
       [1, ['granted', 'forced']],
     ])
