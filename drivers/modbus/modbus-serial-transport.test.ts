@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { startModbusTcpSim } from '../sim/modbus-tcp-sim.ts'
 import { type RtuBusSim, startRtuSerialSim } from '../sim/rtu-over-tcp-sim.ts'
 import { simulatedMeterPoints } from '../sim/simulated-meter.ts'
@@ -85,22 +85,34 @@ describe('Modbus TCP: separate endpoints run in parallel', () => {
     const driver = new ModbusDriver({ maxConcurrentRequests: 16 })
     try {
       for (const sim of sims) sim.setFault(1, { kind: 'timeout' })
+      // At once, shown without a clock: every endpoint has its request while no read has
+      // timed out yet. One after another, the second request would wait out the first's
+      // timeout, longer than this test waits (a busy machine only makes it later).
+      const TIMEOUT_MS = 20_000
       const started = performance.now()
-      await Promise.all(
-        sims.map((sim, i) =>
-          driver.read({
+      let settled = 0
+      const reads = sims.map((sim, i) =>
+        driver
+          .read({
             code: `par-${i}`,
             protocol: 'modbus-tcp',
-            connection: { host: '127.0.0.1', port: sim.port, unitId: 1, timeoutMs: 200, retries: 0 },
+            connection: { host: '127.0.0.1', port: sim.port, unitId: 1, timeoutMs: TIMEOUT_MS, retries: 0 },
             points: simulatedMeterPoints,
-          }),
-        ),
+          })
+          .finally(() => settled++),
       )
-      const elapsed = performance.now() - started
-      expect(elapsed).toBeLessThan(2 * 200)
+      await vi.waitFor(() => expect(sims.map((sim) => sim.requests)).toEqual([1, 1, 1]), {
+        timeout: TIMEOUT_MS / 2,
+        interval: 5,
+      })
+      expect(settled).toBe(0)
       console.info(
-        `[measure] 3 TCP endpoints, one 200 ms timeout each, read concurrently: ${elapsed.toFixed(0)} ms`,
+        `[timing] 3 TCP endpoints with a silent unit each: all three requests out ${(performance.now() - started).toFixed(0)} ms after the reads began`,
       )
+      // Closing the driver ends the reads still waiting; each reports its points bad.
+      await driver.close()
+      for (const readings of await Promise.all(reads))
+        expect(readings.every((r) => r.quality === 'bad')).toBe(true)
     } finally {
       await driver.close()
       await Promise.all(sims.map((sim) => sim.close()))
