@@ -51,7 +51,8 @@ function collector<T>() {
         }
       }
     },
-    next(match: (t: T) => boolean, timeoutMs = 2000): Promise<T> {
+    // The bound only catches a hang: on a busy machine a notification can take seconds.
+    next(match: (t: T) => boolean, timeoutMs = 15_000): Promise<T> {
       const seen = items.find(match)
       if (seen) return Promise.resolve(seen)
       return new Promise<T>((resolve, reject) => {

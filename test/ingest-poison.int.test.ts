@@ -67,7 +67,7 @@ async function connectGateway(url: string, site: Site): Promise<Gateway> {
       }
       publish(encode(JSON.stringify(batch)))
       // Acks are cumulative: a later ack covers this seq too.
-      await waitUntil(`ack of ${seq}`, () => acks.some((a) => a >= seq), 5_000)
+      await waitUntil(`ack of ${seq}`, () => acks.some((a) => a >= seq))
       return seq
     },
   }

@@ -25,9 +25,10 @@ describe.runIf(postgres)('the store when PostgreSQL ends its connections', () =>
   }
 
   async function until(check: () => boolean, what: string) {
-    const end = Date.now() + 5_000
+    // Only a hang bound: on a busy machine the pool can hear of an ended connection late.
+    const end = Date.now() + 20_000
     while (!check()) {
-      if (Date.now() > end) throw new Error(`not within 5 s: ${what}`)
+      if (Date.now() > end) throw new Error(`not within 20 s: ${what}`)
       await new Promise((r) => setTimeout(r, 20))
     }
   }

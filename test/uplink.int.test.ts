@@ -323,7 +323,8 @@ async function retainedStatus(url: string, gatewayId: string): Promise<GatewaySt
   const client = await mqtt.connectAsync(url, { reconnectPeriod: 0 })
   try {
     const got = new Promise<GatewayStatus | undefined>((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), 3_000)
+      // Only a hang bound: a retained status arrives as soon as the subscription is made.
+      const timer = setTimeout(() => resolve(undefined), 15_000)
       client.on('message', (_t, payload, packet) => {
         clearTimeout(timer)
         const parsed = parseStatus(payload)
