@@ -78,7 +78,12 @@ const cutParams = (params: RuleRef['params']): RuleRef['params'] =>
   Object.fromEntries(
     Object.entries(params).map(([key, value]) => [
       key,
-      typeof value !== 'string' ? value : cutText(value, key === 'got' ? MAX_ECHO_CHARS : MAX_MESSAGE_CHARS),
+      typeof value === 'string'
+        ? cutText(value, key === 'got' ? MAX_ECHO_CHARS : MAX_MESSAGE_CHARS)
+        : // JSON has no Infinity or NaN (a "1e309" sent as a number): the reply must still serialise.
+          typeof value === 'number' && !Number.isFinite(value)
+          ? String(value)
+          : value,
     ]),
   )
 
