@@ -229,6 +229,16 @@ describe('HTTP policy', () => {
         expect(limited.json().message).toMatch(/from one user/)
         // Another user from the very same address is not held up.
         expect((await receipt(tokenB, '198.51.100.3')).statusCode).toBe(404)
+        // HEAD runs the same handler: limited as well (counted apart from GET, by Fastify's route).
+        const head = () =>
+          app.inject({
+            method: 'HEAD',
+            url: `/api/v1/payments/${randomUUID()}/receipt`,
+            headers: { authorization: `Bearer ${tokenA}` },
+          })
+        expect((await head()).headers['x-ratelimit-limit']).toBe('2')
+        await head()
+        expect((await head()).statusCode).toBe(429)
       } finally {
         await app.close()
       }

@@ -106,9 +106,10 @@ function rateLimitedAnswer(name: RateLimitName, limit: RateLimit) {
   }
 }
 
+/** `METHOD /url` of a route; the HEAD route Fastify adds to a GET runs its handler, so counts as it. */
 function routeKeys(route: RouteOptions): string[] {
   const methods = Array.isArray(route.method) ? route.method : [route.method]
-  return methods.map((method) => `${method} ${route.url}`)
+  return methods.map((method) => `${method === 'HEAD' ? 'GET' : method} ${route.url}`)
 }
 
 /**
