@@ -193,6 +193,17 @@ for (const backend of storeBackends()) {
         expect(confused.status).toBe(400)
         expect(confused.body.details[0].rule).toBe('password.currentNotYours')
 
+        // Keeping the password the admin knows is no change.
+        const same = await call(app, token, {
+          method: 'POST',
+          url: OWN_PASSWORD,
+          payload: { currentPassword: 'set-by-the-admin-55', newPassword: 'set-by-the-admin-55' },
+        })
+        expect(same.status).toBe(400)
+        expect(same.body.details[0]).toMatchObject({
+          field: 'body.newPassword',
+          rule: 'password.sameAsCurrent',
+        })
         const changed = await call(app, token, {
           method: 'POST',
           url: OWN_PASSWORD,

@@ -46,6 +46,11 @@ export async function changeOwnPassword(
       detail(fields.current, 'not your current password', 'password.currentWrong'),
     ])
   }
+  // After a reset the admin knows the current one: keeping it would defeat the forced change.
+  if (change.newPassword.normalize('NFKC') === change.currentPassword.normalize('NFKC'))
+    throw new ApiError('EH_ERR_VALIDATION', `${fields.new}: must differ from your current password`, [
+      detail(fields.new, 'must differ from your current password', 'password.sameAsCurrent'),
+    ])
   try {
     checkPasswordStrength(change.newPassword, user, fields.new.replace(/^body\./, ''))
   } catch (error) {

@@ -90,6 +90,7 @@ export const errorRules = {
   'password.currentRequired': rule(),
   'password.currentWrong': rule(),
   'password.currentNotYours': rule(),
+  'password.sameAsCurrent': rule(),
   'password.weak': rule<{ score: number; min: number; feedback: string }>(),
   'password.tooShort': rule<{ min: number }>(),
   'password.containsUsername': rule(),

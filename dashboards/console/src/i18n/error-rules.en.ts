@@ -76,6 +76,7 @@ const errorRulesEn: Record<ErrorRule, string> = {
   'password.currentRequired': 'your current password is required',
   'password.currentWrong': 'not your current password',
   'password.currentNotYours': 'only for your own password',
+  'password.sameAsCurrent': 'must differ from your current password',
   'password.weak': 'too easy to guess (strength {score} of 4, at least {min}). {feedback}',
   'password.tooShort': 'must be at least {min} characters',
   'password.containsUsername': 'must not contain the username',

@@ -75,6 +75,7 @@ const errorRulesZhCN: Record<ErrorRule, string> = {
   'password.currentRequired': '请输入当前密码',
   'password.currentWrong': '当前密码不正确',
   'password.currentNotYours': '仅在修改自己的密码时填写',
+  'password.sameAsCurrent': '新密码不能与当前密码相同',
   'password.weak': '密码太容易被猜到（强度 {score}/4，至少 {min}）',
   'password.tooShort': '至少 {min} 个字符',
   'password.containsUsername': '不能包含用户名',
