@@ -218,6 +218,8 @@ for (const backend of storeBackends()) {
         id: site.pointIds.get('wm-101/total')!,
         deviceId: site.deviceIds.get('wm-101')!,
         kind: 'counter' as const,
+        plausibleMin: null,
+        plausibleMax: null,
       }
       await fresh.handle({
         gateway: {

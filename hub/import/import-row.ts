@@ -1,7 +1,7 @@
 import type { TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import { type RuleRef, ruleRef } from '../kernel/api-error.ts'
-import { unstorableCharacter } from '../kernel/storable-text.ts'
+import { describeUnstorable, unstorableCharacter } from '../kernel/unstorable-text.ts'
 import { ruleOfIssue } from '../kernel/validation-rules.ts'
 import type { ImportColumn, MappedColumn } from './import-columns.ts'
 import type { SheetRow } from './read-sheet.ts'
@@ -127,7 +127,7 @@ export function parseRow(row: SheetRow, columns: readonly MappedColumn[]): Parse
       issues.push({
         key: column.key,
         ...ruleRef('text.unstorable', { character }),
-        message: `contains ${character === 'NUL' ? 'a NUL character' : 'an unpaired UTF-16 surrogate'}, which cannot be stored`,
+        message: `contains ${describeUnstorable(character)}, which cannot be stored`,
       })
       continue
     }

@@ -1,5 +1,6 @@
 import type { WireEvent, WireReading } from '../../gateway/contract/index.ts'
 import { Decimal } from '../kernel/decimal.ts'
+import { describeUnstorable, escapeUnstorable, unstorableCharacter } from '../kernel/unstorable-text.ts'
 import type { KnownPoint } from './point-directory.ts'
 
 /**
@@ -24,25 +25,12 @@ const DECIMAL_TEXT = /^[+-]?(\d+)(?:\.(\d+))?$/
 /** Deeper event data than this is refused: JSON.stringify would recurse through all of it. */
 export const MAX_EVENT_DEPTH = 32
 
-// PostgreSQL text and jsonb cannot hold NUL; UTF-8 has no form for a lone UTF-16 surrogate
-// (node-pg would silently write U+FFFD; jsonb refuses the \ud800 escape outright).
-const UNPAIRED = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
-const UNPAIRED_ALL = new RegExp(UNPAIRED.source, 'g')
-const NUL = String.fromCharCode(0)
-
-function unstorableCharacter(text: string): 'NUL' | 'unpaired surrogate' | undefined {
-  if (text.includes(NUL)) return 'NUL'
-  return UNPAIRED.test(text) ? 'unpaired surrogate' : undefined
-}
-
 /** Kinds whose values are quantities: a boolean or a word there is a misconfigured point. */
 const numericKinds: ReadonlySet<KnownPoint['kind']> = new Set(['counter', 'gauge'])
 
-const escapeOf = (c: string) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`
-
 /** Text shown in a reason or an ingest problem: unstorable characters as visible escapes, bounded. */
 export function escapeText(text: string, max = 1_024): string {
-  const escaped = text.replaceAll(NUL, escapeOf(NUL)).replace(UNPAIRED_ALL, escapeOf)
+  const escaped = escapeUnstorable(text)
   if (escaped.length <= max) return escaped
   // Never cut a surrogate pair in half: that would make the very character this avoids.
   const cut = escaped.slice(0, max - 1)
@@ -52,7 +40,7 @@ export function escapeText(text: string, max = 1_024): string {
 function textProblem(what: string, text: string): string | undefined {
   const character = unstorableCharacter(text)
   if (character === undefined) return undefined
-  return `${what} holds ${character === 'NUL' ? 'a NUL character (\\u0000)' : 'an unpaired UTF-16 surrogate'}, which PostgreSQL cannot store`
+  return `${what} holds ${describeUnstorable(character)}, which PostgreSQL cannot store`
 }
 
 /** Why this value cannot be stored exactly, if it cannot (any point kind). */

@@ -1,5 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { invalid } from './api-error.ts'
+import {
+  describeUnstorable,
+  escapeUnstorable,
+  type UnstorableCharacter,
+  unstorableCharacter,
+} from './unstorable-text.ts'
 
 /**
  * PostgreSQL's text cannot hold NUL (U+0000), and UTF-8 cannot encode a lone UTF-16
@@ -15,28 +21,10 @@ export const MAX_BODY_DEPTH = 32
 /** Request headers whose values the hub writes to the store. */
 const storedHeaders = ['idempotency-key'] as const
 
-// A high surrogate not followed by a low one, or a low one without a high one before it.
-const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
-
-/** What in this text PostgreSQL cannot store, or undefined when it can store it all. */
-export function unstorableCharacter(text: string): 'NUL' | 'unpaired surrogate' | undefined {
-  if (text.includes('\u0000')) return 'NUL'
-  if (UNPAIRED_SURROGATE.test(text)) return 'unpaired surrogate'
-  return undefined
-}
-
-/** A key as it may be named in a field path: its unstorable characters written as escapes. */
-const printable = (key: string) =>
-  key.replace(
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is the character being named.
-    /\u0000|[\uD800-\uDFFF]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`,
-  )
-
-const refuse = (field: string, character: 'NUL' | 'unpaired surrogate', what: string) =>
+const refuse = (field: string, character: UnstorableCharacter, what: string) =>
   invalid(
     field,
-    `${what} contains ${character === 'NUL' ? 'a NUL character (\\u0000)' : 'an unpaired UTF-16 surrogate'}, which cannot be stored`,
+    `${what} contains ${describeUnstorable(character)}, which cannot be stored`,
     'text.unstorable',
     { character },
   )
@@ -64,7 +52,7 @@ export function checkStorable(part: string, value: unknown): void {
     for (const [key, child] of entries) {
       if (typeof key === 'string') {
         const character = unstorableCharacter(key)
-        if (character) throw refuse(`${path}.${printable(key)}`, character, 'the field name')
+        if (character) throw refuse(`${path}.${escapeUnstorable(key)}`, character, 'the field name')
       }
       children.push({ value: child, path: `${path}.${key}`, depth: depth + 1 })
     }
