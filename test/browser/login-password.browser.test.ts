@@ -39,6 +39,16 @@ describeBrowser('login: forced password change', (suite) => {
     expect(await shownText(error)).toContain('密码太容易被猜到')
     await shoot(page, 'login-forced-change')
 
+    // A reload mid-change: the kept session opens nothing (403), so back to the login page,
+    // and logging in again asks for the new password again.
+    await page.reload()
+    await page.locator('input[name=username]').waitFor()
+    await expect.poll(() => page.url()).toContain('/login')
+    await page.locator('input[name=username]').fill(username)
+    await page.locator('input[name=password]').fill(reset)
+    await page.getByTestId('login-submit').click()
+    await change.waitFor()
+
     const own = `Own-${suffix}-orchard-walk-9`
     await page.locator('input[name=newPassword]').fill(own)
     await page.locator('input[name=confirmPassword]').fill(own)

@@ -160,6 +160,12 @@ async function send(method: string, path: string, options: RequestOptions = {}):
     onUnauthenticated?.()
     throw error
   }
+  // An admin reset the password of a session kept from before (a reload mid-change): the
+  // login page asks for the new one after the login (issue 13).
+  if (response.status === 403 && error.rule === 'auth.passwordChangeRequired' && session.token) {
+    onUnauthenticated?.()
+    throw error
+  }
   if (!options.quiet) showError(error)
   throw error
 }
