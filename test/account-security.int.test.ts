@@ -225,6 +225,27 @@ for (const backend of storeBackends()) {
     })
 
     describe('login throttling', () => {
+      const apps: FastifyInstance[] = []
+      /** A second hub on this store whose delays start at a minute (the free counts as usual). */
+      const slowDelays = async () => {
+        const minute = (kind: 'account-address' | 'address') => ({
+          ...defaultThrottlePolicies[kind],
+          firstDelayMs: 60_000,
+          maxDelayMs: 60 * 60_000,
+        })
+        const slow = await buildApp({
+          store,
+          auth: {
+            throttlePolicies: { 'account-address': minute('account-address'), address: minute('address') },
+          },
+        })
+        apps.push(slow)
+        return slow
+      }
+      afterAll(async () => {
+        for (const slow of apps) await slow.close()
+      })
+
       it('does not let 10 wrong logins from one address shut the account out from another', async () => {
         for (let i = 0; i < 10; i++) {
           const failed = await login(app, 'root', `wrong-guess-${i}`, '192.0.2.66')
@@ -241,6 +262,9 @@ for (const backend of storeBackends()) {
       it('grows the delay from one address with each further failure, and says so in Retry-After', async () => {
         await newUser('quinn')
         const address = '192.0.2.77'
+        // The usual free failures, but delays in minutes, so a slow machine cannot outlast one
+        // between two requests: 1, 2, 4, 8 min.
+        const app = await slowDelays()
         for (let i = 0; i < 5; i++)
           expect((await login(app, 'quinn', `wrong-${i}`, address)).status).toBe(401)
         const retries: number[] = []
@@ -254,7 +278,12 @@ for (const backend of storeBackends()) {
           retries.push(Number(held.headers['retry-after']))
           await delaysRunOut(store, `${address}%`)
         }
-        expect(retries).toEqual([1, 2, 4, 8])
+        // Counted down by the seconds between the failure and the check: a few at most.
+        const expected = [60, 120, 240, 480]
+        retries.forEach((seconds, i) => {
+          expect(seconds, `round ${i + 1}`).toBeLessThanOrEqual(expected[i]!)
+          expect(seconds, `round ${i + 1}`).toBeGreaterThan(expected[i]! - 10)
+        })
         // Once the delay has run out the right password gets in, and clears the pair.
         expect((await login(app, 'quinn', USER_PASSWORD, address)).status).toBe(200)
         const pair = await store.db
@@ -292,6 +321,7 @@ for (const backend of storeBackends()) {
 
       it('holds back an address spraying many accounts, not the accounts elsewhere', async () => {
         const address = '192.0.2.88'
+        const app = await slowDelays()
         for (let i = 0; i < 21; i++)
           expect((await login(app, `nobody-${i}`, 'some-guess-1', address)).status, `attempt ${i + 1}`).toBe(
             401,
@@ -363,22 +393,26 @@ for (const backend of storeBackends()) {
         const url = new URL(process.env.ESTATEHUB_TEST_PG_URL!)
         url.pathname = `/${database}`
         const otherStore = await openStore({ url: url.toString(), poolMax: 2 })
-        const other = await buildApp({ store: otherStore })
+        // Both hubs with delays in minutes, so a slow machine cannot outlast one between requests.
+        const pair = { ...defaultThrottlePolicies['account-address'], firstDelayMs: 60_000 }
+        const auth = { throttlePolicies: { 'account-address': pair } }
+        const first = await buildApp({ store, auth })
+        const other = await buildApp({ store: otherStore, auth })
         try {
           await other.ready()
           await newUser('tomas')
           const address = '192.0.2.99'
           // Half the failures on one hub, half on the other: they add up.
           for (let i = 0; i < 6; i++) {
-            const hub = i % 2 === 0 ? app : other
+            const hub = i % 2 === 0 ? first : other
             expect((await login(hub, 'tomas', `wrong-${i}`, address)).status).toBe(401)
           }
-          expect((await login(app, 'tomas', USER_PASSWORD, address)).status).toBe(429)
+          expect((await login(first, 'tomas', USER_PASSWORD, address)).status).toBe(429)
           expect((await login(other, 'tomas', USER_PASSWORD, address)).status).toBe(429)
           // Concurrent failures on both hubs are all counted.
           await Promise.all(
             Array.from({ length: 10 }, (_, i) =>
-              call(i % 2 === 0 ? app : other, undefined, {
+              call(i % 2 === 0 ? first : other, undefined, {
                 method: 'POST',
                 url: LOGIN,
                 payload: { username: 'tomas', password: `parallel-${i}` },
@@ -396,6 +430,7 @@ for (const backend of storeBackends()) {
           expect(row.failures).toBeGreaterThanOrEqual(6)
           expect(row.failures).toBeLessThanOrEqual(10)
         } finally {
+          await first.close()
           await other.close()
           await otherStore.close()
         }
