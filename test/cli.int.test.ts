@@ -275,7 +275,9 @@ describe('estatehub CLI', { timeout: 120_000 }, () => {
       health = (await (await fetch(healthUrl!)).json()) as typeof health
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
-    expect(health.devices).toHaveLength(302)
+    // Every polled device of every protocol: a Modbus meter per unit (300) and per building (2),
+    // and the BACnet plant controller.
+    expect(health.devices).toHaveLength(303)
     expect(health.devices.every((d) => d.online)).toBe(true)
     // …and publishes to the hub's broker, so live readings reach the store: the plant's supply
     // air (a point with no history), and a unit meter's register continuing its history. The
