@@ -25,6 +25,13 @@ const DEFAULTS = {
   timeseries: { gaugeRetentionDays: 400 },
   notifications: { pollMs: 1000, maxAttempts: 10 },
   log: { level: 'info' },
+  // Neither a token nor a listener: /metrics is served nowhere until one is configured.
+  metrics: {},
+  rateLimits: {
+    login: { max: 30, windowSeconds: 60 },
+    import: { max: 20, windowSeconds: 60 },
+    receipt: { max: 120, windowSeconds: 60 },
+  },
 }
 
 function problemsOf(path: string): readonly string[] {
