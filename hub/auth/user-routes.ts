@@ -75,21 +75,20 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>, t
           .where('userId', 'in', userIds)
           .execute()
 
+  // What a user record shows (never the password hash).
+  const userColumns = [
+    'id',
+    'username',
+    'displayName',
+    'disabled',
+    'mustChangePassword',
+    'lastLoginAt',
+    'createdAt',
+    'updatedAt',
+  ] as const
+
   const loadUser = async (scope: AccessScope, id: string) => {
-    const user = await db
-      .selectFrom('users')
-      .select([
-        'id',
-        'username',
-        'displayName',
-        'disabled',
-        'mustChangePassword',
-        'lastLoginAt',
-        'createdAt',
-        'updatedAt',
-      ])
-      .where('id', '=', id)
-      .executeTakeFirst()
+    const user = await db.selectFrom('users').select(userColumns).where('id', '=', id).executeTakeFirst()
     const grants = user ? await grantsOf([user.id]) : []
     const visible =
       user &&
@@ -146,21 +145,7 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>, t
           ]),
         )
       const [users, count] = await Promise.all([
-        select
-          .select([
-            'id',
-            'username',
-            'displayName',
-            'disabled',
-            'mustChangePassword',
-            'lastLoginAt',
-            'createdAt',
-            'updatedAt',
-          ])
-          .orderBy('username')
-          .limit(limit)
-          .offset(offset)
-          .execute(),
+        select.select(userColumns).orderBy('username').limit(limit).offset(offset).execute(),
         select.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
       ])
       const grants = await grantsOf(users.map((u) => u.id))
