@@ -155,6 +155,28 @@ describe.each(storeBackends())('unstorable text on $name', (backend) => {
     expect(await count('buildings')).toBe(0)
   })
 
+  it('refuses a number that is not finite: Infinity in a query (coerced), 1e309 in a body', async () => {
+    // Ajv's coercion turns the text Infinity into a number that passes `type: integer`.
+    const query = await hub.call(root, {
+      method: 'GET',
+      url: `/api/v1/estates/${estateId}/presence?offlineAfterIntervals=Infinity`,
+    })
+    expect(query.status, JSON.stringify(query.body)).toBe(400)
+    expect(query.body).toMatchObject({
+      rule: 'number.finite',
+      details: [{ field: 'query.offlineAfterIntervals', rule: 'number.finite' }],
+    })
+    const body = await hub.app.inject({
+      method: 'POST',
+      url: '/api/v1/buildings',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${root}` },
+      payload: `{"estateId":"${estateId}","code":"B8","name":"x","floorsAbove":1e309}`,
+    })
+    expect(body.statusCode, body.body).toBe(400)
+    expect(body.json().details.map((d: { field: string }) => d.field)).toContain('body.floorsAbove')
+    expect(await count('buildings')).toBe(0)
+  })
+
   it('still accepts text the store can hold: CJK, emoji (a surrogate pair), tabs', async () => {
     const response = await hub.call(root, {
       method: 'POST',

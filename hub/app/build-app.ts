@@ -8,6 +8,7 @@ import { registerAuthentication } from '../auth/authenticate.ts'
 import { STORE_RETRY_AFTER_SECONDS, storeUnavailable } from '../kernel/database-error.ts'
 import { handleError, handleNotFound } from '../kernel/error-handler.ts'
 import { registerEstateResource } from '../kernel/estate-resource-routes.ts'
+import { registerFiniteNumbers } from '../kernel/finite-numbers.ts'
 import {
   createMetrics,
   type HubMetrics,
@@ -123,6 +124,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerRequestLog(app, options.requestLogLevel)
   registerUrlLimit(app)
   registerStorableText(app)
+  registerFiniteNumbers(app)
   registerAuthentication(app, db)
   registerRouteAccess(app, db)
 

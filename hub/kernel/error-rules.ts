@@ -50,6 +50,7 @@ export const errorRules = {
   'number.exclusiveMaximum': rule<Limit>(),
   'number.multipleOf': rule<Limit>(),
   'number.format': rule<{ got: string }>(),
+  'number.finite': rule(),
   'number.notZero': rule(),
   'number.positive': rule(),
   'integer.format': rule<{ got: string }>(),

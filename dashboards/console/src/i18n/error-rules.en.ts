@@ -38,6 +38,7 @@ const errorRulesEn: Record<ErrorRule, string> = {
   'number.exclusiveMaximum': 'must be less than {limit}',
   'number.multipleOf': 'must be a multiple of {limit}',
   'number.format': 'must be a number (got {got})',
+  'number.finite': 'must be a finite number',
   'number.notZero': 'must not be zero',
   'number.positive': 'must be positive',
   'integer.format': 'must be a whole number (got {got})',

@@ -37,6 +37,7 @@ const errorRulesZhCN: Record<ErrorRule, string> = {
   'number.exclusiveMaximum': '须小于 {limit}',
   'number.multipleOf': '须为 {limit} 的整数倍',
   'number.format': '须为数字（填写的是 {got}）',
+  'number.finite': '须为有限的数字',
   'number.notZero': '不能为 0',
   'number.positive': '须为正数',
   'integer.format': '须为整数（填写的是 {got}）',
