@@ -109,7 +109,8 @@ describeBrowser('overview and live pages', (suite) => {
     const value = points.getByTestId('point-value-ahu1-supply-temp')
     await value.waitFor()
     await expect.poll(() => shownText(value)).toMatch(/^-?\d+(\.\d+)? °C$/)
-    expect(await shownText(points)).toContain('1号空调箱送风温度')
+    // The names come from the points list, which may answer after the stream's snapshot.
+    await expect.poll(() => shownText(points)).toContain('1号空调箱送风温度')
     expect(await shownText(points)).toContain('正常')
     await expect.poll(() => shownText(points.getByTestId('stream-state'))).toContain('实时更新中')
 
