@@ -19,6 +19,29 @@ export interface CommitLimits {
   readonly maxAgeMs: number
 }
 
+/**
+ * What a transaction that moved a gateway's committed mark did, for work that must commit or
+ * fail with it (alarm state, the live relay's NOTIFY). `batch` is absent when a refused
+ * payload's seq was settled (a dead letter): the mark may still move past parked batches.
+ */
+export interface MarkMove {
+  readonly gateway: Pick<GatewayEntry, 'id' | 'code' | 'estateId'>
+  readonly seq: number
+  /** The committed mark before this transaction, and after it (contiguous seqs all committed). */
+  readonly markBefore: number
+  readonly markAfter: number
+  readonly batch?: UplinkBatch
+  readonly stored: readonly StoredReading[]
+  readonly storedEvents: readonly WireEvent[]
+}
+
+/**
+ * Called inside the batch's transaction after its rows and seq are written, with the gateway's
+ * link row locked (so calls for one gateway never overlap, whichever hub runs them). A throw
+ * rolls the batch back (it is not acked and comes again).
+ */
+export type InCommitHook = (trx: Kysely<Database>, move: MarkMove) => Promise<void>
+
 export const defaultCommitLimits: CommitLimits = { maxFutureMs: 10 * 60_000, maxAgeMs: 400 * 86_400_000 }
 
 /** A reading stored in `readings`, with the point it belongs to (for the InfluxDB copy). */
@@ -149,7 +172,7 @@ export async function commitBatch(
   partitions: ReadingPartitions,
   gateway: GatewayEntry,
   batch: UplinkBatch,
-  options: { now?: number; limits?: CommitLimits } = {},
+  options: { now?: number; limits?: CommitLimits; inCommit?: InCommitHook } = {},
 ): Promise<CommitResult> {
   const now = options.now ?? Date.now()
   const limits = options.limits ?? defaultCommitLimits
@@ -161,14 +184,14 @@ export async function commitBatch(
   const months = accepted.map((r) => ({ counter: r.point.kind === 'counter', ts: r.wire.t }))
   await partitions.ensure(months)
   try {
-    return await commitPlaced(db, gateway, batch, accepted, events.kept, unmatched, now)
+    return await commitPlaced(db, gateway, batch, accepted, events.kept, unmatched, now, options.inCommit)
   } catch (error) {
     // 23514: no partition for a row. Another hub's retention dropped a month this hub still
     // had cached: forget the cache, create what is missing, try once more.
     if ((error as { code?: string }).code !== '23514') throw error
     partitions.forget()
     await partitions.ensure(months)
-    return commitPlaced(db, gateway, batch, accepted, events.kept, unmatched, now)
+    return commitPlaced(db, gateway, batch, accepted, events.kept, unmatched, now, options.inCommit)
   }
 }
 
@@ -180,6 +203,7 @@ function commitPlaced(
   events: readonly WireEvent[],
   unmatched: readonly SetAside[],
   now: number,
+  inCommit: InCommitHook | undefined,
 ): Promise<CommitResult> {
   return db.transaction().execute(async (trx) => {
     const link = await lockLink(trx, gateway.id)
@@ -221,6 +245,15 @@ function commitPlaced(
       now,
       batch.sentAt,
     )
+    await inCommit?.(trx, {
+      gateway,
+      seq: batch.seq,
+      markBefore: link.committedSeq,
+      markAfter: committedSeq,
+      batch,
+      stored: accepted,
+      storedEvents: events,
+    })
     return {
       duplicate: false,
       committedSeq,
@@ -239,15 +272,33 @@ function commitPlaced(
  */
 export async function settleDeadLetter(
   db: Kysely<Database>,
-  gatewayId: string,
+  gateway: Pick<GatewayEntry, 'id' | 'code' | 'estateId'>,
   seq: number,
   oldest: number,
-  now = Date.now(),
+  options: { now?: number; inCommit?: InCommitHook } = {},
 ): Promise<number> {
   return db.transaction().execute(async (trx) => {
-    const link = await lockLink(trx, gatewayId)
-    if (await alreadySeen(trx, gatewayId, seq, link.committedSeq)) return link.committedSeq
-    return recordSeq(trx, gatewayId, link.committedSeq, seq, Math.min(oldest, seq), now, undefined)
+    const link = await lockLink(trx, gateway.id)
+    if (await alreadySeen(trx, gateway.id, seq, link.committedSeq)) return link.committedSeq
+    const now = options.now ?? Date.now()
+    const mark = await recordSeq(
+      trx,
+      gateway.id,
+      link.committedSeq,
+      seq,
+      Math.min(oldest, seq),
+      now,
+      undefined,
+    )
+    await options.inCommit?.(trx, {
+      gateway,
+      seq,
+      markBefore: link.committedSeq,
+      markAfter: mark,
+      stored: [],
+      storedEvents: [],
+    })
+    return mark
   })
 }
 

@@ -14,6 +14,7 @@ import {
   type CommitLimits,
   type CommitResult,
   commitBatch,
+  type InCommitHook,
   type StoredReading,
   settleDeadLetter,
 } from './batch-writer.ts'
@@ -46,6 +47,8 @@ export interface IngestServiceOptions {
   readonly metrics: IngestMetrics
   readonly log: IngestLog
   readonly limits?: CommitLimits
+  /** Run inside each batch's transaction (batch-writer.ts InCommitHook): alarm state, live relay. */
+  readonly inCommit?: InCommitHook
   /** Called after each commit, before the ack; must not throw or block (InfluxDB copy, alarms). */
   readonly onCommitted?: (committed: CommittedBatch) => void
   readonly now?: () => number
@@ -150,6 +153,7 @@ export class IngestService {
       result = await commitBatch(this.#o.db, this.#o.partitions, gateway, batch, {
         now: (this.#o.now ?? Date.now)(),
         ...(this.#o.limits ? { limits: this.#o.limits } : {}),
+        ...(this.#o.inCommit ? { inCommit: this.#o.inCommit } : {}),
       })
     } catch (error) {
       // Not acked: the gateway keeps the batch and sends it again (after its ack timeout).
@@ -222,7 +226,9 @@ export class IngestService {
     if (claimed === undefined) return
     const gateway = await this.#o.directory.gateway(gatewayCode)
     if (gateway === undefined || !gateway.enabled) return
-    const mark = await settleDeadLetter(this.#o.db, gateway.id, claimed.seq, claimed.oldest)
+    const mark = await settleDeadLetter(this.#o.db, gateway, claimed.seq, claimed.oldest, {
+      ...(this.#o.inCommit ? { inCommit: this.#o.inCommit } : {}),
+    })
     if (mark > 0) await this.#o.ingress.publish(ackTopic(gatewayCode), encodeAck(mark)).catch(() => {})
   }
 

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client'
 import { LoginThrottle } from '../auth/login-throttle.ts'
 import type { HubConfig } from '../config/hub-config.ts'
 import type { Database } from '../store/database-schema.ts'
+import type { InCommitHook } from './batch-writer.ts'
 import { startEmbeddedBroker } from './embedded-broker.ts'
 import { connectExternalBroker } from './external-broker.ts'
 import { createIngestMetrics } from './ingest-metrics.ts'
@@ -27,6 +28,8 @@ export interface IngestStartOptions {
   readonly log: IngestLog
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer }
   readonly onCommitted?: (committed: CommittedBatch) => void
+  /** Work that commits with each batch (batch-writer.ts InCommitHook). */
+  readonly inCommit?: InCommitHook
 }
 
 /** Starts the MQTT ingress the config asks for and the ingest behind it. */
@@ -70,6 +73,7 @@ export async function startIngest(options: IngestStartOptions): Promise<RunningI
       maxAgeMs: config.ingest.maxAgeDays * 86_400_000,
     },
     ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}),
+    ...(options.inCommit ? { inCommit: options.inCommit } : {}),
   })
   try {
     await service.start()
