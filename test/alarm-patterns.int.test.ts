@@ -142,7 +142,7 @@ for (const backend of storeBackends()) {
         department: '工程部',
       })
       engine = new AlarmEngine(store.db, captureLog())
-      ingest = await startTestIngest(store.db, captureLog(), { onCommitted: engine.onCommitted })
+      ingest = await startTestIngest(store.db, captureLog(), { inCommit: engine.inCommit })
       gateway = await connectWireGateway(ingest.url, site)
     })
     afterAll(async () => {

@@ -156,7 +156,7 @@ describe(`alarms end to end: simulators → gateway → MQTT → hub (${backend.
     })
 
     engine = new AlarmEngine(store.db, captureLog())
-    ingest = await startTestIngest(store.db, captureLog(), { onCommitted: engine.onCommitted })
+    ingest = await startTestIngest(store.db, captureLog(), { inCommit: engine.inCommit })
     // Unit 1: the leak sensor's dry contact on coil 0; unit 2: the pump's temperature in holding
     // register 10 (0.1 °C), both writable in the simulator.
     modbus = await startModbusTcpSim({ port: 0, meters: 2 })

@@ -105,7 +105,7 @@ for (const backend of storeBackends()) {
         department: '工程部',
       })
       engine = new AlarmEngine(store.db, captureLog())
-      ingest = await startTestIngest(store.db, captureLog(), { onCommitted: engine.onCommitted })
+      ingest = await startTestIngest(store.db, captureLog(), { inCommit: engine.inCommit })
       gateway = await mqtt.connectAsync(ingest.url, {
         clientId: site.gatewayCode,
         username: site.gatewayCode,

@@ -18,7 +18,8 @@ export interface AlarmSource {
  * Raises the rule's alarm for a source, or, when one is open, counts the occurrence (a cleared
  * one becomes active again): one open alarm per rule and source however often the signal
  * flaps. A new alarm opens the rule's work order (SLA from the estate's policy) and queues its
- * notices, all in one transaction. Returns whether a new alarm was raised.
+ * notices, all in one transaction: the caller's when `db` is one (the alarm engine judges inside
+ * the batch's transaction), else its own. Returns whether a new alarm was raised.
  */
 export async function raiseAlarm(
   db: Kysely<Database>,
@@ -27,7 +28,9 @@ export async function raiseAlarm(
   at: number,
   details: Record<string, unknown>,
 ): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
+  const inTransaction = (work: (trx: Kysely<Database>) => Promise<boolean>) =>
+    db.isTransaction ? work(db) : db.transaction().execute(work)
+  return inTransaction(async (trx) => {
     const open = await trx
       .selectFrom('alarms')
       .select(['id', 'status'])
@@ -144,9 +147,10 @@ export async function raiseAlarm(
 /**
  * Clears the rule's open alarm for a source (active or acknowledged → cleared) and queues the
  * `alarm.cleared` notice. Its work order stays open: a repair is closed by people. This runs
- * for every reading that does not match, so the common case (nothing open) is one statement;
- * the notice follows the update outside a transaction (a crash between the two loses that one
- * cleared notice, never an alarm).
+ * for every reading that does not match, so the common case (nothing open) is one statement
+ * (the engine skips it when it knows nothing is open). Given a transaction (the engine's, the
+ * batch's), the notice commits with the update; given the pool (the watch), it follows the
+ * update (a crash between the two loses that one cleared notice, never an alarm).
  */
 export async function clearAlarm(
   db: Kysely<Database>,

@@ -3,6 +3,7 @@ import { registerAlarmReportRoutes } from './alarm-report-routes.ts'
 import { alarmResources } from './alarm-rule-resource.ts'
 import { AlarmWatch } from './alarm-watch.ts'
 import { registerEventRoutes } from './event-routes.ts'
+import * as alarmState from './migrations/0013-alarm-state.ts'
 import { slaEscalationJob } from './sla-escalation-job.ts'
 import { slaPolicyResource } from './sla-policy-resource.ts'
 import { registerWorkOrderRoutes } from './work-order-routes.ts'
@@ -17,6 +18,7 @@ export const alarmsModule: HubModule = {
   ],
   permissions: ['workOrders.manage'],
   resources: [...alarmResources, slaPolicyResource],
+  migrations: { '0013-alarm-state': alarmState },
   routes(app, db) {
     registerWorkOrderRoutes(app, db)
     registerEventRoutes(app, db)

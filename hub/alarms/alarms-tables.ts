@@ -6,6 +6,8 @@ import type {
   DefaultDecimal,
   DeviceEventTypeName,
   Json,
+  PointKind,
+  Quality,
   Timestamp,
   WorkOrderPriority,
   WorkOrderStatus,
@@ -13,7 +15,8 @@ import type {
 import type { AlarmSeverity, OfflineTarget, WorkOrderSource } from './alarms-vocabulary.ts'
 
 // The alarms domain's tables (docs/architecture.md, "How to add a domain"): their Kysely types,
-// added to the hub's Database from here. Created by the wave-1 migrations in hub/store/migrations.
+// added to the hub's Database from here. Created by the wave-1 migrations in hub/store/migrations,
+// and the alarm state (hold starts, last values, parked batches) by migrations/0013-alarm-state.ts.
 
 export interface AlarmRuleTable {
   id: Generated<string>
@@ -133,6 +136,46 @@ export interface SlaPolicyTable {
   updatedAt: Timestamp
 }
 
+/** When a threshold condition began, per rule and point: the hold-time clock. */
+export interface AlarmHoldTable {
+  ruleId: string
+  pointId: string
+  since: Timestamp
+}
+/** The newest good value of a point a rate or reverse-flow rule watches. */
+export interface AlarmLastValueTable {
+  pointId: string
+  ts: Timestamp
+  value: string
+}
+/** A reading of a parked batch as the engine needs it again (alarm-engine.ts `JudgedReading`). */
+export interface ParkedReading {
+  readonly pointId: string
+  readonly deviceId: string
+  readonly kind: PointKind
+  readonly name: string
+  readonly t: number
+  readonly v: number | string | boolean
+  readonly q: Quality
+}
+/** An event of a parked batch, with the device it was resolved to when it was parked. */
+export interface ParkedEvent {
+  readonly s: string
+  readonly t: number
+  readonly type: DeviceEventTypeName
+  readonly d: Record<string, unknown>
+  readonly deviceId: string | null
+}
+/** A batch committed ahead of a gap in its gateway's seqs, waiting to be judged in seq order. */
+export interface AlarmParkedBatchTable {
+  gatewayId: string
+  seq: number
+  historical: boolean
+  readings: Json<ParkedReading[]>
+  events: Json<ParkedEvent[]>
+  parkedAt: CreatedAt
+}
+
 declare module '../store/database-schema.ts' {
   interface Database {
     alarmRules: AlarmRuleTable
@@ -141,5 +184,8 @@ declare module '../store/database-schema.ts' {
     workOrderEvents: WorkOrderEventTable
     workOrderAttachments: WorkOrderAttachmentTable
     slaPolicies: SlaPolicyTable
+    alarmHolds: AlarmHoldTable
+    alarmLastValues: AlarmLastValueTable
+    alarmParkedBatches: AlarmParkedBatchTable
   }
 }

@@ -95,7 +95,8 @@ export async function startHub(
   const copyToInflux = influx
     ? influxCopy(new SeriesTagDirectory(store.db), influx, (message) => app.log.warn(message))
     : undefined
-  // Alarm rules are evaluated on every committed batch, after the commit and off its path.
+  // Alarm rules are judged inside every batch's transaction, in the gateway's seq order, with
+  // their state in the database (alarm-engine.ts): any hub, the same answer.
   const alarms = new AlarmEngine(store.db, app.log)
   const mqttTls = config.mqtt.tls
   let ingest: RunningIngest
@@ -113,8 +114,8 @@ export async function startHub(
             },
           }
         : {}),
+      inCommit: alarms.inCommit,
       onCommitted: (committed) => {
-        alarms.onCommitted(committed)
         live.publish(committed)
         copyToInflux?.(committed)
       },
@@ -149,7 +150,6 @@ export async function startHub(
     await metricsListener?.close()
     for (const job of jobs) await job.stop()
     await ingest.close()
-    await alarms.idle()
     await influx?.close()
     await store.close()
   })

@@ -33,7 +33,7 @@ await store.db
   })
   .execute()
 const engine = new AlarmEngine(store.db, captureLog())
-const ingest = await startTestIngest(store.db, captureLog(), { onCommitted: engine.onCommitted })
+const ingest = await startTestIngest(store.db, captureLog(), { inCommit: engine.inCommit })
 const gateway = await mqtt.connectAsync(ingest.url, {
   clientId: site.gatewayCode,
   username: site.gatewayCode,

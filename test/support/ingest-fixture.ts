@@ -119,7 +119,11 @@ export function captureLog(): CapturedLog {
 export async function startTestIngest(
   db: Kysely<Database>,
   log: IngestLog = captureLog(),
-  options: { port?: number; onCommitted?: Parameters<typeof startIngest>[0]['onCommitted'] } = {},
+  options: {
+    port?: number
+    onCommitted?: Parameters<typeof startIngest>[0]['onCommitted']
+    inCommit?: Parameters<typeof startIngest>[0]['inCommit']
+  } = {},
 ): Promise<RunningIngest & { registry: Registry }> {
   const registry = new Registry()
   const ingest = await startIngest({
@@ -137,6 +141,7 @@ export async function startTestIngest(
     registry,
     log,
     ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}),
+    ...(options.inCommit ? { inCommit: options.inCommit } : {}),
   })
   return Object.assign(ingest, { registry })
 }
