@@ -1,6 +1,8 @@
 import { type Kysely, sql } from 'kysely'
 import type { IngestLog } from '../ingest/ingest-service.ts'
 import { Decimal } from '../kernel/decimal.ts'
+import type { JobContext } from '../kernel/hub-module.ts'
+import { doneKeys, forgetDoneOlderThan, type LeasedJob, leasedJob, markDone } from '../kernel/job-lease.ts'
 import { localDate, localMidnight } from '../metering/cutoff.ts'
 import { loadSettings } from '../metering/meter-read-inputs.ts'
 import type { Database } from '../store/database-schema.ts'
@@ -116,8 +118,11 @@ export function lastNight(now: number, timeZone: string, startHour: number, endH
  * without readings at both ends leaves the meter unjudged that night.
  */
 export class NightFlowWatch {
-  readonly #judged = new Map<string, number>()
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** Who judged, in `job_done` (the hub's id). */
+    private readonly hubId = 'unnamed hub',
+  ) {}
 
   async check(now: Date): Promise<WatchResult> {
     let raised = 0
@@ -145,12 +150,27 @@ export class NightFlowWatch {
         .where('points.kind', '=', 'counter')
         .execute()
       const classes = new Map(meters.map((m) => [m.deviceId, m.deviceClass]))
+      // A night judged is recorded in the database, so neither a restart nor another hub
+      // judges it again (a clerk may have closed the alarm it raised meanwhile).
+      const nights = new Map(
+        rules.map((rule) => {
+          const night = lastNight(now.getTime(), timeZone, rule.nightStart ?? 0, rule.nightEnd ?? 0)
+          return [rule.id, { night, key: `${rule.id}@${new Date(night.end).toISOString()}` }]
+        }),
+      )
+      const judged = await doneKeys(
+        this.db,
+        NIGHT_FLOW_JOB,
+        [...nights.values()].map((n) => n.key),
+      )
       for (const rule of rules) {
-        const night = lastNight(now.getTime(), timeZone, rule.nightStart ?? 0, rule.nightEnd ?? 0)
-        if (this.#judged.get(rule.id) === night.end) continue
-        this.#judged.set(rule.id, night.end)
+        const { night, key } = nights.get(rule.id)!
+        if (judged.has(key)) continue
         const watched = meters.filter((m) => inScope(rule, m.deviceId, m.pointId, classes))
-        if (watched.length === 0) continue
+        if (watched.length === 0) {
+          await markDone(this.db, NIGHT_FLOW_JOB, key, this.hubId)
+          continue
+        }
         const readings = await this.db
           .selectFrom('readings')
           .select(['pointId', 'ts', 'value'])
@@ -187,8 +207,12 @@ export class NightFlowWatch {
             if (await raiseAlarm(this.db, rule, source, night.end, details)) raised++
           } else if (await clearAlarm(this.db, rule, source.source, night.end)) cleared++
         }
+        // After the judging: a hub dying halfway leaves the night to be judged again.
+        await markDone(this.db, NIGHT_FLOW_JOB, key, this.hubId)
       }
     }
+    // Nights long past are never judged again: their keys can go.
+    await forgetDoneOlderThan(this.db, NIGHT_FLOW_JOB, 30 * 86_400_000)
     return { raised, cleared }
   }
 }
@@ -219,17 +243,20 @@ export function hourlyFlow(
   return flows
 }
 
-/** Runs the offline and night-flow checks every minute (the SLA watch's cadence). */
+/** The lease and cadence name of the offline and night-flow checks; night-flow's `job_done` job. */
+export const ALARM_WATCH_JOB = 'alarm watch'
+const NIGHT_FLOW_JOB = 'night flow'
+
+/** The offline and night-flow checks, every minute (the SLA watch's cadence). */
 export class AlarmWatch {
   readonly #nightFlow: NightFlowWatch
-  #timer: NodeJS.Timeout | undefined
-  #running: Promise<void> = Promise.resolve()
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly log: IngestLog,
+    hubId?: string,
   ) {
-    this.#nightFlow = new NightFlowWatch(db)
+    this.#nightFlow = new NightFlowWatch(db, hubId)
   }
 
   async tick(now = new Date()): Promise<void> {
@@ -238,23 +265,14 @@ export class AlarmWatch {
     if (offline.raised + offline.cleared + night.raised + night.cleared > 0)
       this.log.info({ offline, night }, 'alarm watch')
   }
+}
 
-  start(intervalMs = 60_000): void {
-    let busy = false
-    this.#timer = setInterval(() => {
-      if (busy) return // a slow check is not run twice at once
-      busy = true
-      this.#running = this.tick()
-        .catch((error: unknown) => this.log.error({ err: (error as Error).message }, 'alarm watch failed'))
-        .finally(() => {
-          busy = false
-        })
-    }, intervalMs)
-    this.#timer.unref()
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.#timer)
-    await this.#running
-  }
+/**
+ * The alarm watch as a hub job, on the hub holding its lease: offline checks raise and clear
+ * from what the database says, so one hub at a time is enough and N hubs would only race to
+ * the same alarms.
+ */
+export function alarmWatchJob(context: JobContext, intervalMs = 60_000): LeasedJob {
+  const watch = new AlarmWatch(context.db, context.log, context.hubId)
+  return leasedJob(context, { name: ALARM_WATCH_JOB, everyMs: intervalMs, run: () => watch.tick() })
 }

@@ -1,7 +1,7 @@
 import type { HubModule } from '../kernel/hub-module.ts'
 import { registerAlarmReportRoutes } from './alarm-report-routes.ts'
 import { alarmResources } from './alarm-rule-resource.ts'
-import { AlarmWatch } from './alarm-watch.ts'
+import { alarmWatchJob } from './alarm-watch.ts'
 import { registerEventRoutes } from './event-routes.ts'
 import * as alarmState from './migrations/0013-alarm-state.ts'
 import { slaEscalationJob } from './sla-escalation-job.ts'
@@ -24,11 +24,6 @@ export const alarmsModule: HubModule = {
     registerEventRoutes(app, db)
     registerAlarmReportRoutes(app, db)
   },
-  jobs: (context) => {
-    const watch = new AlarmWatch(context.db, context.log)
-    return [
-      slaEscalationJob(context),
-      { name: 'alarm watch', start: () => watch.start(), stop: () => watch.stop() },
-    ]
-  },
+  // Each on the hub holding the job's lease (hub/kernel/job-lease.ts).
+  jobs: (context) => [slaEscalationJob(context), alarmWatchJob(context)],
 }

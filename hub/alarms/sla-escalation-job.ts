@@ -1,26 +1,22 @@
-import type { HubJob, JobContext } from '../kernel/hub-module.ts'
+import type { JobContext } from '../kernel/hub-module.ts'
+import { type LeasedJob, leasedJob } from '../kernel/job-lease.ts'
 import { escalateBreaches } from './sla-watch.ts'
 
-/** Every minute: escalates work orders past their SLA, and wakes the notifications it queued. */
-export function slaEscalationJob({ db, log, notifications }: JobContext, intervalMs = 60_000): HubJob {
-  let timer: NodeJS.Timeout | undefined
-  let running: Promise<void> = Promise.resolve()
-  return {
+/**
+ * Every minute, on the hub holding the job's lease: escalates work orders past their SLA, and
+ * wakes the notifications it queued. (escalateBreaches locks the orders it escalates, so two
+ * hubs could not escalate one twice; the lease spares the others the same scan.)
+ */
+export function slaEscalationJob(context: JobContext, intervalMs = 60_000): LeasedJob {
+  const { db, log, notifications } = context
+  return leasedJob(context, {
     name: 'sla escalation',
-    start() {
-      timer = setInterval(() => {
-        running = escalateBreaches(db, new Date())
-          .then((escalated) => {
-            for (const e of escalated) log.warn(e, 'work order escalated: SLA exceeded')
-            if (escalated.length > 0) notifications.poke()
-          })
-          .catch((error: unknown) => log.warn({ err: (error as Error).message }, 'sla: check failed'))
-      }, intervalMs)
-      timer.unref()
+    everyMs: intervalMs,
+    run: async () => {
+      const escalated = await escalateBreaches(db, new Date())
+      for (const e of escalated)
+        log.warn({ ...e, hubId: context.hubId }, 'work order escalated: SLA exceeded')
+      if (escalated.length > 0) notifications.poke()
     },
-    async stop() {
-      clearInterval(timer)
-      await running
-    },
-  }
+  })
 }

@@ -1,5 +1,6 @@
 import type { Kysely, Migration } from 'kysely'
 import type { HubModule } from '../kernel/hub-module.ts'
+import * as jobLeases from '../kernel/migrations/0012-job-leases.ts'
 import type { Database } from '../store/database-schema.ts'
 import { type MigrationReport, migrateToLatest } from '../store/migrate.ts'
 import { migrations as sharedHistory } from '../store/migrations/index.ts'
@@ -12,10 +13,12 @@ import { vocabularyChecksMigration, widenVocabularyChecks } from './vocabulary-c
  * programming error, refused before anything runs.
  */
 export function hubMigrations(modules: readonly HubModule[] = hubModules()): Record<string, Migration> {
-  // The vocabulary CHECKs are written from every domain's lists, so the app holds that migration.
+  // The vocabulary CHECKs are written from every domain's lists, so the app holds that migration;
+  // the job leases are the kernel's (hub/kernel/job-lease.ts), which has no module to bring them.
   const all: Record<string, Migration> = {
     ...sharedHistory,
     '0008-vocabulary-checks': vocabularyChecksMigration,
+    '0012-job-leases': jobLeases,
   }
   for (const module of modules) {
     for (const [name, migration] of Object.entries(module.migrations ?? {})) {

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
-import type { HubJob, JobContext } from '../kernel/hub-module.ts'
+import type { JobContext } from '../kernel/hub-module.ts'
+import { type LeasedJob, leasedJob } from '../kernel/job-lease.ts'
 import { zoneOffsetMs } from '../metering/cutoff.ts'
 import { DEFAULT_TIME_ZONE } from '../metering/meter-read-inputs.ts'
 import type { Database } from '../store/database-schema.ts'
@@ -13,6 +14,7 @@ import { accrueLateFees, type LateFeeReport } from './late-fees.ts'
 export async function accrueDueEstates(
   db: Kysely<Database>,
   now: Date,
+  signal?: AbortSignal,
 ): Promise<(LateFeeReport & { estateId: string })[]> {
   const estates = await db
     .selectFrom('orgNodes as o')
@@ -31,6 +33,7 @@ export async function accrueDueEstates(
     .execute()
   const reports = []
   for (const estate of estates) {
+    if (signal?.aborted) break // the lease was lost: the hub holding it now goes on
     const ms = now.getTime()
     const local = new Date(ms + zoneOffsetMs(ms, estate.timezone ?? DEFAULT_TIME_ZONE)).toISOString()
     const today = local.slice(0, 10)
@@ -42,32 +45,19 @@ export async function accrueDueEstates(
   return reports
 }
 
-/** Every minute: the daily late-fee accrual of each estate at its configured local time. */
-export function lateFeeAccrualJob({ db, log }: JobContext, intervalMs = 60_000): HubJob {
-  let timer: NodeJS.Timeout | undefined
-  let running: Promise<void> = Promise.resolve()
-  let busy = false
-  return {
+/**
+ * Every minute, on the hub holding the job's lease: the daily late-fee accrual of each estate
+ * at its configured local time. The lease saves the other hubs the work; what makes a day
+ * accrue once is the estate lock and `late_fee_runs` above, even if two ran.
+ */
+export function lateFeeAccrualJob(context: JobContext, intervalMs = 60_000): LeasedJob {
+  const { db, log } = context
+  return leasedJob(context, {
     name: 'late-fee accrual',
-    start() {
-      timer = setInterval(() => {
-        // A slow accrual (a large estate) is not started twice by this hub.
-        if (busy) return
-        busy = true
-        running = accrueDueEstates(db, new Date())
-          .then((reports) => {
-            for (const r of reports) if (r.lines > 0) log.info(r, 'late fees accrued for the day')
-          })
-          .catch((error: unknown) => log.warn({ err: (error as Error).message }, 'late fees: accrual failed'))
-          .finally(() => {
-            busy = false
-          })
-      }, intervalMs)
-      timer.unref()
+    everyMs: intervalMs,
+    run: async (signal) => {
+      for (const r of await accrueDueEstates(db, new Date(), signal))
+        if (r.lines > 0) log.info({ ...r, hubId: context.hubId }, 'late fees accrued for the day')
     },
-    async stop() {
-      clearInterval(timer)
-      await running
-    },
-  }
+  })
 }

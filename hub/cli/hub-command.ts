@@ -6,6 +6,8 @@ import { hubModules } from '../app/hub-modules.ts'
 import { type HubConfig, loadHubConfig } from '../config/hub-config.ts'
 import { type RunningIngest, startIngest } from '../ingest/start-ingest.ts'
 import { createMetrics, listenForMetrics, type MetricsListener } from '../kernel/http-metrics.ts'
+import type { HubJob } from '../kernel/hub-module.ts'
+import { jobLeases, leasedJob, newHubId } from '../kernel/job-lease.ts'
 import { NotificationDispatcher } from '../notify/notification-dispatcher.ts'
 import type { Store } from '../store/open-store.ts'
 import { influxCopy } from '../timeseries/influx-copy.ts'
@@ -30,6 +32,17 @@ export interface RunningHub {
   readonly mqttUrl: string
   /** Where Prometheus scrapes when `metrics.listen` is set (its own listener). */
   readonly metricsUrl?: string
+  /** This hub's id among the hubs (hostname:pid:random): the holder of its job leases. */
+  readonly hubId: string
+  /** The background jobs it runs (each once across hubs, by lease: hub/kernel/job-lease.ts). */
+  readonly jobs: readonly HubJob[]
+}
+
+/** Job lease TTL and job cadences other than the defaults (tests run them in seconds). */
+export interface HubJobOptions {
+  readonly leaseTtlMs?: number
+  /** By job name, e.g. `{ 'meter-read scheduler': 1000 }`. */
+  readonly everyMs?: Readonly<Record<string, number>>
 }
 
 /** `host:port` or `[v6]:port` (the config's pattern) apart. */
@@ -46,8 +59,9 @@ const HOUR_MS = 3_600_000
  */
 export async function startHub(
   config: HubConfig,
-  options: { readonly requestLogLevel?: 'info' | 'debug' } = {},
+  options: { readonly requestLogLevel?: 'info' | 'debug'; readonly jobs?: HubJobOptions } = {},
 ): Promise<RunningHub> {
+  const hubId = newHubId()
   const store = await openMigratedStore(config)
   const tls = config.http.tls
   const metrics = createMetrics()
@@ -125,28 +139,37 @@ export async function startHub(
     await store.close()
     throw error
   }
-  // Gauges and states age out by whole monthly partitions; counters stay for billing.
-  const retentionMs = config.timeseries.gaugeRetentionDays * 86_400_000
-  const dropOld = () =>
-    void ingest.partitions
-      .dropOtherBefore(Date.now() - retentionMs)
-      .then((dropped) => {
-        if (dropped.length > 0)
-          app.log.info({ dropped }, 'timeseries: gauge partitions past retention dropped')
-      })
-      .catch((error: unknown) =>
-        app.log.warn({ err: (error as Error).message }, 'timeseries: retention failed'),
-      )
   // Each domain's background jobs (meter-read scheduler, SLA escalation, alarm watch, the
-  // notification dispatcher…), stopped in the same order.
-  const jobs = modules.flatMap((m) => m.jobs?.({ db: store.db, log: app.log, notifications }) ?? [])
+  // notification dispatcher…), stopped in the same order. Each runs on one hub at a time: the
+  // one holding its lease in the database (hub/kernel/job-lease.ts, docs/operations.md).
+  app.log.info({ hubId }, `hub id ${hubId}: the holder name of the job leases this hub takes`)
+  const context = {
+    db: store.db,
+    log: app.log,
+    notifications,
+    ...jobLeases(store.db, app.log, {
+      hubId,
+      ...(options.jobs?.leaseTtlMs !== undefined ? { ttlMs: options.jobs.leaseTtlMs } : {}),
+      ...(options.jobs?.everyMs ? { everyMs: options.jobs.everyMs } : {}),
+    }),
+  }
+  // Gauges and states age out by whole monthly partitions; counters stay for billing. One hub
+  // drops them (another hub's insert into a dropped month re-creates it: batch-writer.ts).
+  const retentionMs = config.timeseries.gaugeRetentionDays * 86_400_000
+  const retention = leasedJob(context, {
+    name: 'timeseries retention',
+    everyMs: HOUR_MS,
+    atStart: true,
+    run: async () => {
+      const dropped = await ingest.partitions.dropOtherBefore(Date.now() - retentionMs)
+      if (dropped.length > 0)
+        app.log.info({ dropped, hubId }, 'timeseries: gauge partitions past retention dropped')
+    },
+  })
+  const jobs = [...modules.flatMap((m) => m.jobs?.(context) ?? []), retention]
   for (const job of jobs) job.start()
-  const retentionTimer = setInterval(dropOld, HOUR_MS)
-  retentionTimer.unref()
-  dropOld()
   let metricsListener: MetricsListener | undefined
   app.addHook('onClose', async () => {
-    clearInterval(retentionTimer)
     await metricsListener?.close()
     for (const job of jobs) await job.stop()
     await ingest.close()
@@ -202,6 +225,8 @@ export async function startHub(
     url,
     ingest,
     mqttUrl: ingest.url,
+    hubId,
+    jobs,
     ...(metricsListener ? { metricsUrl: metricsListener.url } : {}),
   }
 }

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { Kysely, Migration } from 'kysely'
 import type { Database } from '../store/database-schema.ts'
 import type { EstateResource } from './estate-resource.ts'
+import type { JobLease } from './job-lease.ts'
 import type { Permission } from './roles.ts'
 
 /** An OpenAPI tag a module's routes use; the app lists every module's tags in the document. */
@@ -23,6 +24,15 @@ export interface JobContext {
   readonly log: FastifyBaseLogger
   /** Wakes the notification dispatcher when a job has queued a notification. */
   readonly notifications: { poke(): void }
+  /** This hub's id among the hubs (hostname:pid:random): the holder of its job leases, logged at start. */
+  readonly hubId: string
+  /**
+   * The lease of a job name for this hub: a job that must run once across hubs runs only while
+   * it holds it (hub/kernel/job-lease.ts, `leasedJob` does the asking and renewing).
+   */
+  lease(name: string): JobLease
+  /** A job's cadence: its own default unless the hub was started with another for it (tests). */
+  everyMs(name: string, fallback: number): number
 }
 
 /**

@@ -17,7 +17,7 @@ import {
 import type { Database, MeterReadStatus } from '../store/database-schema.ts'
 import { approveClean, approveRead, estimateRead, overrideRead } from './meter-read-actions.ts'
 import { counterSamples, type StoredRead } from './meter-read-inputs.ts'
-import { runMeterReads } from './meter-read-run.ts'
+import { runMeterReadsBesideOthers } from './meter-read-scheduler.ts'
 import { registerMeterUsageRoutes } from './meter-usage-routes.ts'
 import { meterReadStatuses as statuses } from './metering-vocabulary.ts'
 
@@ -174,7 +174,8 @@ export function registerMeterReadRoutes(app: FastifyInstance, db: Kysely<Databas
       const body = request.body as { estateId: string; period: string }
       const estateId = request.estateId
       try {
-        return await runMeterReads(db, { estateId, period: body.period })
+        // A scheduled run (or another click) of the same period may be going on: not a 409.
+        return await runMeterReadsBesideOthers(db, { estateId, period: body.period })
       } catch (error) {
         if (error instanceof RangeError)
           throw invalid('body.period', error.message, 'meterRead.period', { reason: error.message })

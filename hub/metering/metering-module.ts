@@ -1,6 +1,6 @@
 import type { HubModule } from '../kernel/hub-module.ts'
 import { registerMeterReadRoutes } from './meter-read-routes.ts'
-import { MeterReadScheduler } from './meter-read-scheduler.ts'
+import { meterReadSchedulerJob } from './meter-read-scheduler.ts'
 import { meterReplacementResource } from './meter-replacement-resource.ts'
 import { registerMeterReplacementRoutes } from './meter-replacement-routes.ts'
 import { meterResource } from './meter-resource.ts'
@@ -18,8 +18,5 @@ export const meteringModule: HubModule = {
     registerMeterReplacementRoutes(app, db)
     registerMeterReadRoutes(app, db)
   },
-  jobs: ({ db, log }) => {
-    const scheduler = new MeterReadScheduler(db, log)
-    return [{ name: 'meter-read scheduler', start: () => scheduler.start(), stop: () => scheduler.stop() }]
-  },
+  jobs: (context) => [meterReadSchedulerJob(context)],
 }

@@ -112,13 +112,30 @@ export class NotificationDispatcher {
     this.#now = options.now ?? Date.now
   }
 
-  /** Starts polling (and sends what is due now); `log` replaces the one given at construction. */
-  start(log?: NotifyLog): void {
+  /**
+   * Starts polling (and sends what is due now); `log` replaces the one given at construction.
+   * With a `lease` (a running hub's, hub/kernel/job-lease.ts) the timer's poll runs only on the
+   * hub holding it: N hubs would find the same rows (SKIP LOCKED keeps that safe, not cheap), and
+   * the poll's work — retries coming due, deliveries of a hub that died — needs one hub. A poke
+   * (a notice this hub just queued, a retry through its API) still drains here at once, lease
+   * or not: it is what makes a notification leave within milliseconds, and skip locked keeps it
+   * from sending what another hub has claimed. If the holder dies, due retries wait for the TTL.
+   */
+  start(log?: NotifyLog, lease?: { hold(): Promise<boolean> }): void {
     if (log) this.#log = log
     if (this.#timer || this.#stopped) return
-    this.#timer = setInterval(() => this.poke(), this.#pollMs)
+    const poll = lease
+      ? () =>
+          void lease
+            .hold()
+            .then((held) => held && this.poke())
+            .catch((error: unknown) =>
+              this.#log.warn({ err: (error as Error).message }, 'notifications: poll lease not asked'),
+            )
+      : () => this.poke()
+    this.#timer = setInterval(poll, this.#pollMs)
     this.#timer.unref()
-    this.poke()
+    poll()
   }
 
   /** Look for due deliveries now (a notice was just queued, a delivery put back to pending). */

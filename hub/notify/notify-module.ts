@@ -17,9 +17,24 @@ export function notifyModule(dispatcher?: { poke(): void } | NotificationDispatc
     routes: (app, db) => registerNotificationRoutes(app, db, dispatcher),
     ...(runs
       ? {
-          jobs: ({ log }) => [
-            { name: 'notification dispatcher', start: () => runs.start(log), stop: () => runs.stop() },
-          ],
+          // The timer's poll on one hub at a time; pokes on every hub (NotificationDispatcher.start).
+          jobs: ({ log, lease }) => {
+            const polling = lease('notification dispatcher')
+            return [
+              {
+                name: 'notification dispatcher',
+                start: () => runs.start(log, polling),
+                async stop() {
+                  await runs.stop()
+                  await polling
+                    .release()
+                    .catch((error: unknown) =>
+                      log.warn({ err: (error as Error).message }, 'notifications: poll lease not released'),
+                    )
+                },
+              },
+            ]
+          },
         }
       : {}),
   }
