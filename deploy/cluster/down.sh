@@ -11,12 +11,14 @@ state="$dir/cluster.state"
 [[ -f $state ]] || { echo "down.sh: $state not found: not a directory up.sh made" >&2; exit 2; }
 
 pids_of() { grep -E "^$1=" "$state" | cut -d= -f2; }
+# A killed process whose parent is gone stays a zombie until pid 1 reaps it: that one is stopped.
+running() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $s != Z* ]]; }
 stop() { # SIGTERM, wait up to 20 s, then SIGKILL: the pids are ones up.sh started.
   local pid
   for pid in "$@"; do kill -TERM "$pid" 2>/dev/null; done
   for ((i = 0; i < 200; i++)); do
     local alive=0
-    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    for pid in "$@"; do running "$pid" && alive=1; done
     ((alive)) || return 0
     sleep 0.1
   done
