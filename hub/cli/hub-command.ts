@@ -4,6 +4,7 @@ import { AlarmEngine } from '../alarms/alarm-engine.ts'
 import { buildApp } from '../app/build-app.ts'
 import { hubModules } from '../app/hub-modules.ts'
 import { type HubConfig, loadHubConfig } from '../config/hub-config.ts'
+import type { InCommitHook } from '../ingest/batch-writer.ts'
 import { type RunningIngest, startIngest } from '../ingest/start-ingest.ts'
 import { createMetrics, listenForMetrics, type MetricsListener } from '../kernel/http-metrics.ts'
 import type { HubJob } from '../kernel/hub-module.ts'
@@ -12,6 +13,7 @@ import { NotificationDispatcher } from '../notify/notification-dispatcher.ts'
 import type { Store } from '../store/open-store.ts'
 import { influxCopy } from '../timeseries/influx-copy.ts'
 import { LiveFeed } from '../timeseries/live-feed.ts'
+import { LiveRelay, liveNotifyHook } from '../timeseries/live-relay.ts'
 import { SeriesTagDirectory } from '../timeseries/series-tags.ts'
 import { describeStore, openMigratedStore } from './open-hub-store.ts'
 
@@ -52,6 +54,14 @@ function hostAndPort(listen: string): { host: string; port: number } {
 }
 
 const HOUR_MS = 3_600_000
+
+/** Work that commits with each batch, run in order inside its transaction. */
+function inCommitHooks(...hooks: (InCommitHook | undefined)[]): InCommitHook {
+  const list = hooks.filter((h): h is InCommitHook => h !== undefined)
+  return async (trx, move) => {
+    for (const hook of list) await hook(trx, move)
+  }
+}
 
 /**
  * Opens the store, builds the API and listens; closes both on SIGINT/SIGTERM. The hub logs one
@@ -112,6 +122,13 @@ export async function startHub(
   // Alarm rules are judged inside every batch's transaction, in the gateway's seq order, with
   // their state in the database (alarm-engine.ts): any hub, the same answer.
   const alarms = new AlarmEngine(store.db, app.log)
+  // On PostgreSQL every hub's batches reach every hub's live streams through NOTIFY, this hub's
+  // own included (so only that way); on PGlite (one process) the feed is fed in-process.
+  const relay =
+    store.backend === 'postgres' && config.database.url
+      ? new LiveRelay({ url: config.database.url, feed: live, log: app.log })
+      : undefined
+  relay?.start()
   const mqttTls = config.mqtt.tls
   let ingest: RunningIngest
   try {
@@ -128,13 +145,14 @@ export async function startHub(
             },
           }
         : {}),
-      inCommit: alarms.inCommit,
+      inCommit: inCommitHooks(alarms.inCommit, relay && liveNotifyHook(app.log)),
       onCommitted: (committed) => {
-        live.publish(committed)
+        if (!relay) live.publish(committed)
         copyToInflux?.(committed)
       },
     })
   } catch (error) {
+    await relay?.close()
     await app.close()
     await store.close()
     throw error
@@ -173,6 +191,7 @@ export async function startHub(
     await metricsListener?.close()
     for (const job of jobs) await job.stop()
     await ingest.close()
+    await relay?.close()
     await influx?.close()
     await store.close()
   })

@@ -25,15 +25,40 @@ export interface LiveFilter {
 
 type Listener = (readings: readonly LiveReading[]) => void
 
+/**
+ * Readings committed between `from` and `to` may not have reached this hub's streams: the
+ * relay's connection to PostgreSQL was lost and is back (`to`). A client re-reads the latest
+ * values (or reopens the stream for a fresh snapshot).
+ */
+export interface LiveGap {
+  /** The last instant the relay was known to receive everything (ISO 8601). */
+  readonly from: string
+  /** When it listens again (ISO 8601). */
+  readonly to: string
+}
+
+type GapListener = (gap: LiveGap) => void
+
+/**
+ * Where readings committed by other hubs come from (hub/timeseries/live-relay.ts): the feed
+ * watches an estate while someone subscribes to it. `watch` resolves once readings committed
+ * from then on will arrive (or at once when the source is down: its subscribers then get a gap).
+ */
+export interface LiveSource {
+  watch(estateId: string): Promise<void>
+  unwatch(estateId: string): void
+}
+
 interface Subscription {
   readonly filter: LiveFilter
   readonly listener: Listener
+  readonly onGap: GapListener | undefined
 }
 
 const DECIMAL = /^[+-]?\d+(\.\d+)?$/
 
 /** The stored value and text of one wire value, as hub/ingest/batch-writer.ts stores them. */
-function storedValue(v: unknown): { value: string | null; text: string | null } {
+export function storedValue(v: unknown): { value: string | null; text: string | null } {
   if (v === null || v === undefined) return { value: null, text: null }
   if (typeof v === 'boolean') return { value: v ? '1' : '0', text: null }
   if (typeof v === 'number') return { value: String(v), text: null }
@@ -41,29 +66,64 @@ function storedValue(v: unknown): { value: string | null; text: string | null } 
   return DECIMAL.test(s) ? { value: s, text: null } : { value: null, text: s }
 }
 
+/** A committed batch's readings as the stream sends them. */
+export function liveReadingsOf(committed: Pick<CommittedBatch, 'batch' | 'stored'>): LiveReading[] {
+  const historical = committed.batch.historical
+  return committed.stored.map((r) => ({
+    pointId: r.point.id,
+    deviceId: r.point.deviceId,
+    ts: new Date(r.wire.t).toISOString(),
+    ...storedValue(r.wire.v),
+    quality: r.wire.q,
+    historical,
+  }))
+}
+
 /**
- * Committed readings fanned out in-process to whoever listens (the live stream's connections),
- * by estate and optionally device. The ingest's after-commit hook publishes every batch; a
- * batch of an estate nobody watches costs a map lookup. Listeners are called synchronously and
- * must not block (they queue and write).
+ * Committed readings fanned out to whoever listens (the live stream's connections), by estate
+ * and optionally device. On one hub (PGlite) the ingest's after-commit hook publishes every
+ * batch; with several hubs on PostgreSQL the relay delivers every hub's batches, this one's
+ * included, from NOTIFY (docs/decisions/0015). A batch of an estate nobody watches costs a map
+ * lookup. Listeners are called synchronously and must not block (they queue and write).
  */
 export class LiveFeed {
   readonly #byEstate = new Map<string, Set<Subscription>>()
+  /** Per watched estate: resolves when the source delivers its readings. */
+  readonly #ready = new Map<string, Promise<void>>()
+  #source: LiveSource | undefined
 
-  subscribe(filter: LiveFilter, listener: Listener): () => void {
-    const subscription: Subscription = { filter, listener }
+  /** Takes readings from `source` (the relay) for every estate watched now and later. */
+  attach(source: LiveSource): void {
+    this.#source = source
+    for (const estateId of this.#byEstate.keys()) this.#ready.set(estateId, source.watch(estateId))
+  }
+
+  subscribe(filter: LiveFilter, listener: Listener, onGap?: GapListener): () => void {
+    const subscription: Subscription = { filter, listener, onGap }
     let set = this.#byEstate.get(filter.estateId)
     if (!set) {
       set = new Set()
       this.#byEstate.set(filter.estateId, set)
+      if (this.#source) this.#ready.set(filter.estateId, this.#source.watch(filter.estateId))
     }
     set.add(subscription)
     return () => {
       const current = this.#byEstate.get(filter.estateId)
-      if (!current) return
-      current.delete(subscription)
-      if (current.size === 0) this.#byEstate.delete(filter.estateId)
+      if (!current?.delete(subscription) || current.size > 0) return
+      this.#byEstate.delete(filter.estateId)
+      this.#ready.delete(filter.estateId)
+      this.#source?.unwatch(filter.estateId)
     }
+  }
+
+  /** Resolves when readings of a subscribed estate committed from now on will be delivered. */
+  ready(estateId: string): Promise<void> {
+    return this.#ready.get(estateId) ?? Promise.resolve()
+  }
+
+  /** Estates someone subscribes to. */
+  watchedEstates(): string[] {
+    return [...this.#byEstate.keys()]
   }
 
   /** Open subscriptions, all estates (tests, metrics). */
@@ -73,19 +133,16 @@ export class LiveFeed {
     return n
   }
 
-  /** The ingest's after-commit hook: must not throw or block. */
+  /** The ingest's after-commit hook (one hub, no relay): must not throw or block. */
   publish(committed: Pick<CommittedBatch, 'gateway' | 'batch' | 'stored'>): void {
-    const subscriptions = this.#byEstate.get(committed.gateway.estateId)
-    if (!subscriptions || committed.stored.length === 0) return
-    const historical = committed.batch.historical
-    const readings: LiveReading[] = committed.stored.map((r) => ({
-      pointId: r.point.id,
-      deviceId: r.point.deviceId,
-      ts: new Date(r.wire.t).toISOString(),
-      ...storedValue(r.wire.v),
-      quality: r.wire.q,
-      historical,
-    }))
+    if (committed.stored.length === 0 || !this.#byEstate.has(committed.gateway.estateId)) return
+    this.deliver(committed.gateway.estateId, liveReadingsOf(committed))
+  }
+
+  /** Hands an estate's committed readings to its subscribers; must not throw or block. */
+  deliver(estateId: string, readings: readonly LiveReading[]): void {
+    const subscriptions = this.#byEstate.get(estateId)
+    if (!subscriptions || readings.length === 0) return
     for (const s of [...subscriptions]) {
       const deviceId = s.filter.deviceId
       const mine = deviceId === undefined ? readings : readings.filter((r) => r.deviceId === deviceId)
@@ -96,6 +153,18 @@ export class LiveFeed {
         // A broken connection must not stop the others (nor the ingest that called us).
       }
     }
+  }
+
+  /** Tells every subscriber of these estates that readings may have been missed. */
+  gap(estateIds: Iterable<string>, gap: LiveGap): void {
+    for (const estateId of estateIds)
+      for (const s of [...(this.#byEstate.get(estateId) ?? [])]) {
+        try {
+          s.onGap?.(gap)
+        } catch {
+          // as in deliver
+        }
+      }
   }
 }
 

@@ -5,7 +5,7 @@ import { Type } from 'typebox'
 import { ApiError, detail } from '../kernel/api-error.ts'
 import { errorReplies, Id } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
-import { BoundedSseWriter, type LiveFeed, type LiveReading } from './live-feed.ts'
+import { BoundedSseWriter, type LiveFeed, type LiveGap, type LiveReading } from './live-feed.ts'
 import { latestValuesOf } from './series-routes.ts'
 
 export interface LiveRouteOptions {
@@ -38,8 +38,9 @@ const LiveQuery = Type.Object(
  * `GET /api/v1/live`: Server-Sent Events of an estate's (or one device's) point values. The
  * stream opens with `event: snapshot` (the latest value of every requested point, as
  * /api/v1/latest-values lists them), then `event: reading` for every reading committed after
- * the subscription, a `: heartbeat` comment every 15 s, and `event: dropped` when a slow client
- * missed frames. Bearer auth as everywhere (the console reads it with fetch streaming, so no
+ * the subscription (on any hub), a `: heartbeat` comment every 15 s, `event: dropped` when a slow
+ * client missed frames, and `event: gap` when this hub's relay lost its PostgreSQL connection for a
+ * while (readings of other hubs committed meanwhile may be missing). Bearer auth as everywhere (the console reads it with fetch streaming, so no
  * token travels in a URL); estate visibility as every estate route.
  */
 export function registerLiveRoutes(
@@ -71,7 +72,7 @@ export function registerLiveRoutes(
       schema: {
         tags: ['timeseries'],
         summary: 'Live point values of an estate or a device (Server-Sent Events)',
-        description: `text/event-stream: \`event: snapshot\` with \`{estateId, deviceId, items}\` (items as /api/v1/latest-values), then \`event: reading\` with \`{pointId, deviceId, ts, value, text, quality, historical}\` per committed reading, a \`: heartbeat\` comment every ${heartbeatMs / 1000} s, and \`event: dropped\` with \`{count}\` when a slow client missed readings (the oldest waiting are dropped beyond ${maxQueued}). At most ${maxStreams} open streams per user (429 beyond). docs/api.md § Live values.`,
+        description: `text/event-stream: \`event: snapshot\` with \`{estateId, deviceId, items}\` (items as /api/v1/latest-values), then \`event: reading\` with \`{pointId, deviceId, ts, value, text, quality, historical}\` per committed reading, a \`: heartbeat\` comment every ${heartbeatMs / 1000} s, \`event: dropped\` with \`{count}\` when a slow client missed readings (the oldest waiting are dropped beyond ${maxQueued}), and \`event: gap\` with \`{from, to}\` when readings committed between those instants may be missing (the hub's relay to PostgreSQL was reconnecting; re-read /api/v1/latest-values). At most ${maxStreams} open streams per user (429 beyond). docs/api.md § Live values.`,
         security: [{ bearerAuth: [] }],
         querystring: LiveQuery,
         response: {
@@ -140,6 +141,7 @@ export function registerLiveRoutes(
       // Subscribed before the snapshot is read: what commits meanwhile follows the snapshot
       // (possibly repeating a value the snapshot has; the client keeps the newest ts).
       let early: LiveReading[] | undefined = []
+      let earlyGap: LiveGap | undefined
       if (!once)
         unsubscribe = feed.subscribe(
           q.deviceId === undefined ? { estateId } : { estateId, deviceId: q.deviceId },
@@ -151,9 +153,15 @@ export function registerLiveRoutes(
             early.push(...readings)
             if (early.length > maxQueued) early.splice(0, early.length - maxQueued)
           },
+          (gap) => {
+            if (early === undefined) writer.event('gap', gap)
+            else earlyGap = gap
+          },
         )
       let items: Awaited<ReturnType<typeof latestValuesOf>>
       try {
+        // With several hubs: the relay listens to the estate before the snapshot is read.
+        if (!once) await feed.ready(estateId)
         items = await latestValuesOf(db, estateId, q.deviceId === undefined ? {} : { deviceId: q.deviceId })
       } catch (error) {
         cleanup()
@@ -162,6 +170,7 @@ export function registerLiveRoutes(
       if (done) return reply.code(204).send()
 
       writer.event('snapshot', { estateId, deviceId: q.deviceId ?? null, items })
+      if (earlyGap) writer.event('gap', earlyGap)
       for (const r of early) writer.event('reading', r)
       early = undefined
       snapshotSent = true

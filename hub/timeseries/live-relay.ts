@@ -1,0 +1,349 @@
+import { sql } from 'kysely'
+import pg from 'pg'
+import type { InCommitHook, MarkMove } from '../ingest/batch-writer.ts'
+import type { Quality } from '../store/database-schema.ts'
+import { type LiveFeed, type LiveReading, type LiveSource, liveReadingsOf } from './live-feed.ts'
+
+/**
+ * The live stream across hubs (docs/decisions/0015-live-values-across-hubs.md): each batch's
+ * readings go out as PostgreSQL NOTIFY on its estate's channel inside the batch's transaction,
+ * so they are delivered exactly when (and only if) the batch commits, in commit order; every
+ * hub LISTENs, on one connection of its own, to the estates its streams watch.
+ */
+
+/** PostgreSQL refuses a payload of 8,000 bytes or more; this leaves room to spare. */
+export const LIVE_PAYLOAD_LIMIT = 7_900
+
+/** Above this share of PostgreSQL's notification queue, batches commit without their NOTIFY. */
+export const LIVE_QUEUE_CEILING = 0.5
+
+/** The application_name of the listener connection (pg_stat_activity). */
+export const LIVE_RELAY_APPLICATION = 'estatehub-live-relay'
+
+/** The NOTIFY channel of an estate's readings. */
+export function liveChannel(estateId: string): string {
+  return `eh_live_${estateId.replaceAll('-', '').toLowerCase()}`
+}
+
+/** One reading in a payload: device index into `d`, point id, ts (epoch ms), value, text, quality. */
+type WireLiveReading = [number, string, number, string | null, string | null, Quality]
+
+/** One NOTIFY payload (version 1): `i` its index within the batch, `h` historical, `d` device ids. */
+interface LivePayload {
+  readonly v: 1
+  readonly i: number
+  readonly h: boolean
+  readonly d: string[]
+  readonly r: WireLiveReading[]
+}
+
+const utf8 = (s: string) => Buffer.byteLength(s, 'utf8')
+/** `{"v":1,"i":…,"h":false,"d":[],"r":[]}` with a six-digit index, rounded up. */
+const ENVELOPE_BYTES = 64
+
+/**
+ * A batch's readings as NOTIFY payloads of at most `limit` bytes each, in reading order. A
+ * reading always fits (a text value is at most 1,024 characters, 6,144 bytes escaped); one that
+ * did not would be left out and counted in `omitted` rather than fail the batch.
+ */
+export function encodeLivePayloads(
+  readings: readonly LiveReading[],
+  historical: boolean,
+  limit = LIVE_PAYLOAD_LIMIT,
+): { payloads: string[]; omitted: number } {
+  const chunks: { devices: Map<string, number>; rows: string[] }[] = []
+  let current = { devices: new Map<string, number>(), rows: [] as string[] }
+  let bytes = ENVELOPE_BYTES
+  let omitted = 0
+  const rowOf = (r: LiveReading, deviceIndex: number) =>
+    JSON.stringify([deviceIndex, r.pointId, Date.parse(r.ts), r.value, r.text, r.quality])
+  for (const r of readings) {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const known = current.devices.get(r.deviceId)
+      const deviceIndex = known ?? current.devices.size
+      const row = rowOf(r, deviceIndex)
+      const cost = utf8(row) + 1 + (known === undefined ? utf8(JSON.stringify(r.deviceId)) + 1 : 0)
+      if (bytes + cost <= limit) {
+        if (known === undefined) current.devices.set(r.deviceId, deviceIndex)
+        current.rows.push(row)
+        bytes += cost
+        break
+      }
+      if (current.rows.length === 0) {
+        omitted += 1 // alone too big: cannot happen within the wire contract's limits
+        break
+      }
+      chunks.push(current)
+      current = { devices: new Map(), rows: [] }
+      bytes = ENVELOPE_BYTES
+    }
+  }
+  if (current.rows.length > 0) chunks.push(current)
+  const payloads = chunks.map(
+    (c, i) =>
+      `{"v":1,"i":${i},"h":${historical},"d":${JSON.stringify([...c.devices.keys()])},"r":[${c.rows.join(',')}]}`,
+  )
+  return { payloads, omitted }
+}
+
+/** A payload back into readings; undefined when it is not one this version reads. */
+export function decodeLivePayload(payload: string): LiveReading[] | undefined {
+  let parsed: LivePayload
+  try {
+    parsed = JSON.parse(payload) as LivePayload
+  } catch {
+    return undefined
+  }
+  if (parsed?.v !== 1 || !Array.isArray(parsed.r) || !Array.isArray(parsed.d)) return undefined
+  const readings: LiveReading[] = []
+  for (const [device, pointId, ts, value, text, quality] of parsed.r) {
+    const deviceId = parsed.d[device]
+    if (deviceId === undefined) return undefined
+    readings.push({
+      pointId,
+      deviceId,
+      ts: new Date(ts).toISOString(),
+      value,
+      text,
+      quality,
+      historical: parsed.h === true,
+    })
+  }
+  return readings
+}
+
+export interface LiveNotifyLog {
+  warn(fields: object, message: string): void
+}
+
+/**
+ * The in-commit hook that sends a batch's readings as NOTIFY. One statement whatever the
+ * batch's size; skipped (and said, at most once a minute) while PostgreSQL's notification
+ * queue is over LIVE_QUEUE_CEILING full, since a full queue fails every notifying commit: a
+ * stalled listener must cost live values, never ingest.
+ */
+export function liveNotifyHook(log: LiveNotifyLog): InCommitHook {
+  let lastWarned = 0
+  return async (trx, move: MarkMove) => {
+    if (move.batch === undefined || move.stored.length === 0) return
+    const { payloads, omitted } = encodeLivePayloads(
+      liveReadingsOf({ batch: move.batch, stored: move.stored }),
+      move.batch.historical,
+    )
+    if (omitted > 0)
+      log.warn(
+        { gateway: move.gateway.code, seq: move.seq, omitted },
+        'live relay: readings too big to notify',
+      )
+    if (payloads.length === 0) return
+    const channel = liveChannel(move.gateway.estateId)
+    // The volatile pg_notify in the subquery's target list is evaluated for every row (PostgreSQL
+    // keeps volatile outputs), in unnest's order.
+    const { rows } = await sql<{ sent: number }>`select count(*)::int as sent from (
+        select pg_notify(${channel}, p) from unnest(${payloads}::text[]) as p
+        where pg_notification_queue_usage() < ${LIVE_QUEUE_CEILING}) as n`.execute(trx)
+    if ((rows[0]?.sent ?? 0) === 0 && Date.now() - lastWarned > 60_000) {
+      lastWarned = Date.now()
+      log.warn(
+        { gateway: move.gateway.code, seq: move.seq },
+        'live relay: the NOTIFY queue is over half full (a listener is not reading?): live values skipped',
+      )
+    }
+  }
+}
+
+export interface LiveRelayLog {
+  info(fields: object, message: string): void
+  warn(fields: object, message: string): void
+}
+
+export interface LiveRelayOptions {
+  /** The PostgreSQL URL the store uses. */
+  readonly url: string
+  readonly feed: LiveFeed
+  readonly log: LiveRelayLog
+  /** First reconnect delay; doubles up to maxBackoffMs (with jitter). Default 250 ms. */
+  readonly backoffMs?: number
+  readonly maxBackoffMs?: number
+  /** How often an idle listener proves its connection (`select 1`); default 30 s. */
+  readonly probeMs?: number
+  readonly connectTimeoutMs?: number
+}
+
+const quoted = (channel: string) => `"${channel}"`
+
+/**
+ * The listening side: one pg Client outside the store's pool (LISTEN holds its connection),
+ * LISTENing to the channel of each estate the feed watches, handing what arrives to the feed
+ * synchronously (nothing is queued here: a slow client is bounded by its own stream's writer).
+ * When the connection is lost (the server ended it, the probe failed) it reconnects with
+ * backoff, LISTENs again, and tells every watching stream that it may have missed readings.
+ */
+export class LiveRelay implements LiveSource {
+  readonly #o: LiveRelayOptions
+  readonly #feed: LiveFeed
+  /** Channel → estate, for every estate the feed watches. */
+  readonly #channels = new Map<string, string>()
+  #client: pg.Client | undefined
+  #connected = false
+  #closed = false
+  #attempt = 0
+  #timer: NodeJS.Timeout | undefined
+  #probe: NodeJS.Timeout | undefined
+  /** Set while not listening: the last instant everything was received. */
+  #downSince: number | undefined = Date.now()
+  #lastAlive = Date.now()
+  /** Reconnections so far (tests, logs). */
+  reconnects = 0
+
+  constructor(options: LiveRelayOptions) {
+    this.#o = options
+    this.#feed = options.feed
+  }
+
+  /** Attaches to the feed and connects; never throws (a failed connect is retried). */
+  start(): void {
+    this.#feed.attach(this)
+    void this.#connect()
+  }
+
+  get listening(): boolean {
+    return this.#connected
+  }
+
+  watch(estateId: string): Promise<void> {
+    const channel = liveChannel(estateId)
+    this.#channels.set(channel, estateId)
+    // pg runs one client's queries in order, so a later UNLISTEN cannot overtake this LISTEN.
+    return this.#command(`listen ${quoted(channel)}`)
+  }
+
+  unwatch(estateId: string): void {
+    const channel = liveChannel(estateId)
+    this.#channels.delete(channel)
+    void this.#command(`unlisten ${quoted(channel)}`)
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    clearTimeout(this.#timer)
+    clearInterval(this.#probe)
+    const client = this.#client
+    this.#client = undefined
+    this.#connected = false
+    await client?.end().catch(() => {})
+  }
+
+  /** Runs a command when connected; a failure counts as a lost connection. Never rejects. */
+  async #command(text: string): Promise<void> {
+    const client = this.#client
+    if (!this.#connected || client === undefined) return
+    try {
+      await client.query(text)
+    } catch (error) {
+      this.#lost(client, error as Error)
+    }
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#closed) return
+    const client = new pg.Client({
+      connectionString: this.#o.url,
+      application_name: LIVE_RELAY_APPLICATION,
+      connectionTimeoutMillis: this.#o.connectTimeoutMs ?? 5_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    })
+    this.#client = client
+    client.on('error', (error) => this.#lost(client, error))
+    client.on('end', () => this.#lost(client, new Error('connection ended')))
+    client.on('notification', (message) => {
+      if (client !== this.#client) return
+      this.#lastAlive = Date.now()
+      const estateId = this.#channels.get(message.channel)
+      if (estateId === undefined || message.payload === undefined) return
+      const readings = decodeLivePayload(message.payload)
+      if (readings) this.#feed.deliver(estateId, readings)
+    })
+    try {
+      await client.connect()
+    } catch (error) {
+      this.#lost(client, error as Error)
+      return
+    }
+    if (client !== this.#client || this.#closed) return
+    // Connected before the LISTENs: an estate watched from now on sends its own LISTEN, queued
+    // behind these (pg runs one client's queries in order).
+    this.#connected = true
+    const channels = [...this.#channels.keys()]
+    try {
+      // One round trip for every watched estate (the simple protocol takes several statements).
+      if (channels.length > 0) await client.query(channels.map((c) => `listen ${quoted(c)}`).join('; '))
+    } catch (error) {
+      this.#lost(client, error as Error)
+      return
+    }
+    if (client !== this.#client) return
+    this.#attempt = 0
+    const now = Date.now()
+    this.#lastAlive = now
+    const downSince = this.#downSince
+    this.#downSince = undefined
+    // Streams that watched while nothing listened (the first connect included) may have missed some.
+    if (downSince !== undefined && this.#channels.size > 0) {
+      this.#feed.gap(this.#channels.values(), {
+        from: new Date(downSince).toISOString(),
+        to: new Date(now).toISOString(),
+      })
+    }
+    if (this.reconnects > 0) this.#o.log.info({ estates: channels.length }, 'live relay: listening again')
+    const probeMs = this.#o.probeMs ?? 30_000
+    clearInterval(this.#probe)
+    this.#probe = setInterval(() => void this.#prove(client), probeMs)
+    this.#probe.unref()
+  }
+
+  /** A `select 1` within 10 s, or the connection counts as lost (a cut link sends no error). */
+  async #prove(client: pg.Client): Promise<void> {
+    if (client !== this.#client || !this.#connected) return
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await Promise.race([
+        client.query('select 1'),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('probe: no answer within 10 s')), 10_000)
+        }),
+      ])
+      this.#lastAlive = Date.now()
+    } catch (error) {
+      this.#lost(client, error as Error)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  #lost(client: pg.Client, error: Error): void {
+    if (client !== this.#client || this.#closed) return
+    this.#client = undefined
+    const wasConnected = this.#connected
+    this.#connected = false
+    clearInterval(this.#probe)
+    if (this.#downSince === undefined) this.#downSince = this.#lastAlive
+    client.removeAllListeners('notification')
+    // Keep an error listener: a late socket error on the dropped client must not crash the hub.
+    client.on('error', () => {})
+    void client.end().catch(() => {})
+    const base = this.#o.backoffMs ?? 250
+    const delay =
+      Math.min(this.#o.maxBackoffMs ?? 10_000, base * 2 ** this.#attempt) * (0.5 + Math.random() / 2)
+    this.#attempt += 1
+    if (wasConnected || this.#attempt === 1)
+      this.#o.log.warn(
+        { code: (error as { code?: string }).code, err: error.message, retryInMs: Math.round(delay) },
+        'live relay: lost its PostgreSQL connection; live streams may miss readings until it listens again',
+      )
+    this.reconnects += 1
+    this.#timer = setTimeout(() => void this.#connect(), delay)
+    this.#timer.unref()
+  }
+}
