@@ -50,6 +50,19 @@ export function clusterMissing(): string | undefined {
   } catch {
     return `no Mosquitto binary at ${mosquittoBinary} (apt-get install mosquitto, or set MOSQUITTO)`
   }
+  // What up.sh needs besides (it says the same and exits 3).
+  const path = (process.env.PATH ?? '').split(':')
+  const onPath = (tool: string) =>
+    path.some((dir) => {
+      try {
+        accessSync(join(dir, tool), constants.X_OK)
+        return true
+      } catch {
+        return false
+      }
+    })
+  const tools = ['mosquitto_passwd', 'openssl', 'psql', 'curl', 'bash'].filter((tool) => !onPath(tool))
+  if (tools.length > 0) return `deploy/cluster/up.sh needs ${tools.join(', ')} on PATH`
   return undefined
 }
 
