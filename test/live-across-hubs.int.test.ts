@@ -11,7 +11,7 @@ import { createUser, grantRole } from '../hub/auth/user-accounts.ts'
 import { type RunningHub, startHub } from '../hub/cli/hub-command.ts'
 import { loadHubConfig } from '../hub/config/hub-config.ts'
 import type { Database } from '../hub/store/database-schema.ts'
-import { LIVE_RELAY_APPLICATION } from '../hub/timeseries/live-relay.ts'
+import { LIVE_RELAY_APPLICATION, LIVE_WATCH_LOCK, liveChannel } from '../hub/timeseries/live-relay.ts'
 import { type Site, seedSite } from './support/ingest-fixture.ts'
 import { TEST_PASSWORD } from './support/test-hub.ts'
 import { connectWireGateway, type WireGateway } from './support/wire-gateway.ts'
@@ -161,6 +161,7 @@ describe.skipIf(!pgUrl)('live values across hubs (PostgreSQL LISTEN/NOTIFY)', ()
   const hubs: RunningHub[] = []
   const gateways: WireGateway[] = []
   let admin: pg.Client
+  let dbUrl: string
   let sites: Site[] = []
   let token: string
 
@@ -170,6 +171,7 @@ describe.skipIf(!pgUrl)('live values across hubs (PostgreSQL LISTEN/NOTIFY)', ()
     await admin.query(`create database ${dbName}`)
     const url = new URL(pgUrl!)
     url.pathname = `/${dbName}`
+    dbUrl = url.toString()
     for (const n of [1, 2, 3]) {
       const file = join(dir, `hub-${n}.yaml`)
       writeFileSync(
@@ -340,6 +342,61 @@ describe.skipIf(!pgUrl)('live values across hubs (PostgreSQL LISTEN/NOTIFY)', ()
       expect(listening.rows[0].n).toBe(3)
     } finally {
       await stream.close()
+    }
+  }, 120_000)
+
+  it('an estate nobody watches costs no NOTIFY; a watched one gets the batch in payloads under 8,000 bytes', async () => {
+    const estateId = sites[0]!.estateId
+    const watchLocks = async () =>
+      (
+        await admin.query(
+          `select count(*)::int as n from pg_locks where locktype = 'advisory' and classid = $1
+             and database = (select oid from pg_database where datname = $2)`,
+          [LIVE_WATCH_LOCK, dbName],
+        )
+      ).rows[0].n as number
+    // The streams of the tests before have closed: their relay lets the estate go.
+    const end = Date.now() + HANG_MS
+    while ((await watchLocks()) > 0) {
+      if (Date.now() > end) throw new Error('the relays still hold watch locks')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const listener = new pg.Client({ connectionString: dbUrl })
+    await listener.connect()
+    const heard: string[] = []
+    listener.on('notification', (m) => heard.push(m.payload ?? ''))
+    try {
+      await listener.query(`listen "${liveChannel(estateId)}"`)
+      const sentinel = async (tag: string) => {
+        // Notifications arrive in commit order: once this one is heard, any of the batch before it was.
+        await listener.query(`notify "${liveChannel(estateId)}", '${tag}'`)
+        const until = Date.now() + HANG_MS
+        while (!heard.includes(tag)) {
+          if (Date.now() > until) throw new Error(`${tag}: not heard`)
+          await new Promise((resolve) => setTimeout(resolve, 20))
+        }
+        return heard.splice(0).filter((p) => p !== tag)
+      }
+      await gateways[1]!.send({ readings: gaugeBatch(sites[1]!, 10) })
+      expect(await sentinel('unwatched')).toEqual([])
+
+      const stream = await openStream(`${hubs[0]!.url}/api/v1/live?estateId=${estateId}`, token)
+      try {
+        await stream.until('the snapshot', () => stream.frames.some((f) => f.event === 'snapshot'))
+        expect(await watchLocks()).toBe(1)
+        const readings = gaugeBatch(sites[1]!, 300)
+        await gateways[1]!.send({ readings })
+        const payloads = await sentinel('watched')
+        expect(payloads.length).toBeGreaterThan(1)
+        for (const p of payloads) expect(Buffer.byteLength(p, 'utf8')).toBeLessThan(8_000)
+        const parsed = payloads.map((p) => JSON.parse(p))
+        expect(parsed.map((p) => p.i)).toEqual(parsed.map((_, i) => i))
+        expect(parsed.flatMap((p) => p.r).length).toBe(readings.length)
+      } finally {
+        await stream.close()
+      }
+    } finally {
+      await listener.end()
     }
   }, 120_000)
 })

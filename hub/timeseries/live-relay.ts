@@ -17,6 +17,13 @@ export const LIVE_PAYLOAD_LIMIT = 7_900
 /** Above this share of PostgreSQL's notification queue, batches commit without their NOTIFY. */
 export const LIVE_QUEUE_CEILING = 0.5
 
+/**
+ * The advisory lock class (two-int form; late fees use 1304) whose key per estate tells a
+ * committing hub that someone listens: each relay holds it shared, on its listener connection,
+ * for every estate it watches.
+ */
+export const LIVE_WATCH_LOCK = 1501
+
 /** The application_name of the listener connection (pg_stat_activity). */
 export const LIVE_RELAY_APPLICATION = 'estatehub-live-relay'
 
@@ -117,15 +124,22 @@ export interface LiveNotifyLog {
 }
 
 /**
- * The in-commit hook that sends a batch's readings as NOTIFY. One statement whatever the
- * batch's size; skipped (and said, at most once a minute) while PostgreSQL's notification
- * queue is over LIVE_QUEUE_CEILING full, since a full queue fails every notifying commit: a
- * stalled listener must cost live values, never ingest.
+ * The in-commit hook that sends a batch's readings as NOTIFY, when some hub watches its estate:
+ * the batch first tries the estate's watch lock exclusively for the rest of its transaction.
+ * Taken means no relay holds it shared, so nobody listens: nothing is encoded or sent, and the
+ * commit does not queue for PostgreSQL's cluster-wide NOTIFY lock. A relay that starts
+ * watching meanwhile waits for this commit before its stream reads the snapshot, which then
+ * has the batch. Otherwise one statement whatever the batch's size; skipped (and said, at most
+ * once a minute) while the notification queue is over LIVE_QUEUE_CEILING full, since a full
+ * queue fails every notifying commit: a stalled listener must cost live values, never ingest.
  */
 export function liveNotifyHook(log: LiveNotifyLog): InCommitHook {
   let lastWarned = 0
   return async (trx, move: MarkMove) => {
     if (move.batch === undefined || move.stored.length === 0) return
+    const unwatched = await sql<{ taken: boolean }>`select pg_try_advisory_xact_lock(${LIVE_WATCH_LOCK}::int,
+        hashtext(${move.gateway.estateId}::text)) as taken`.execute(trx)
+    if (unwatched.rows[0]?.taken === true) return
     const { payloads, omitted } = encodeLivePayloads(
       liveReadingsOf({ batch: move.batch, stored: move.stored }),
       move.batch.historical,
@@ -190,6 +204,8 @@ export class LiveRelay implements LiveSource {
   #attempt = 0
   #timer: NodeJS.Timeout | undefined
   #probe: NodeJS.Timeout | undefined
+  /** The listener connection's commands, one after another (pg 9 will not queue them itself). */
+  #chain: Promise<void> = Promise.resolve()
   /** Set while not listening: the last instant everything was received. */
   #downSince: number | undefined = Date.now()
   #lastAlive = Date.now()
@@ -211,17 +227,32 @@ export class LiveRelay implements LiveSource {
     return this.#connected
   }
 
+  /**
+   * LISTENs, then holds the estate's watch lock shared: from then on every committing hub sends
+   * the estate's batches. Taking the lock waits for a batch that found it free to commit.
+   */
   watch(estateId: string): Promise<void> {
     const channel = liveChannel(estateId)
     this.#channels.set(channel, estateId)
-    // pg runs one client's queries in order, so a later UNLISTEN cannot overtake this LISTEN.
-    return this.#command(`listen ${quoted(channel)}`)
+    return this.#serial(async (client) => {
+      await client.query(`listen ${quoted(channel)}`)
+      await client.query('select pg_advisory_lock_shared($1::int, hashtext($2::text))', [
+        LIVE_WATCH_LOCK,
+        estateId,
+      ])
+    })
   }
 
   unwatch(estateId: string): void {
     const channel = liveChannel(estateId)
     this.#channels.delete(channel)
-    void this.#command(`unlisten ${quoted(channel)}`)
+    void this.#serial(async (client) => {
+      await client.query(`unlisten ${quoted(channel)}`)
+      await client.query('select pg_advisory_unlock_shared($1::int, hashtext($2::text))', [
+        LIVE_WATCH_LOCK,
+        estateId,
+      ])
+    })
   }
 
   async close(): Promise<void> {
@@ -234,15 +265,23 @@ export class LiveRelay implements LiveSource {
     await client?.end().catch(() => {})
   }
 
-  /** Runs a command when connected; a failure counts as a lost connection. Never rejects. */
-  async #command(text: string): Promise<void> {
+  /**
+   * Runs `work` on the connection after the commands before it, when connected (otherwise the
+   * next connect covers it); a failure counts as a lost connection. Never rejects.
+   */
+  #serial(work: (client: pg.Client) => Promise<unknown>): Promise<void> {
     const client = this.#client
-    if (!this.#connected || client === undefined) return
-    try {
-      await client.query(text)
-    } catch (error) {
-      this.#lost(client, error as Error)
-    }
+    if (!this.#connected || client === undefined) return Promise.resolve()
+    const next = this.#chain.then(async () => {
+      if (client !== this.#client) return
+      try {
+        await work(client)
+      } catch (error) {
+        this.#lost(client, error as Error)
+      }
+    })
+    this.#chain = next
+    return next
   }
 
   async #connect(): Promise<void> {
@@ -272,18 +311,21 @@ export class LiveRelay implements LiveSource {
       return
     }
     if (client !== this.#client || this.#closed) return
-    // Connected before the LISTENs: an estate watched from now on sends its own LISTEN, queued
-    // behind these (pg runs one client's queries in order).
+    // Connected before the LISTENs: an estate watched from now on queues its own behind these.
     this.#connected = true
+    this.#chain = Promise.resolve()
     const channels = [...this.#channels.keys()]
-    try {
-      // One round trip for every watched estate (the simple protocol takes several statements).
-      if (channels.length > 0) await client.query(channels.map((c) => `listen ${quoted(c)}`).join('; '))
-    } catch (error) {
-      this.#lost(client, error as Error)
-      return
-    }
-    if (client !== this.#client) return
+    const estates = [...this.#channels.values()]
+    await this.#serial(async (c) => {
+      if (channels.length === 0) return
+      // Two round trips for every watched estate (the simple protocol takes several statements).
+      await c.query(channels.map((channel) => `listen ${quoted(channel)}`).join('; '))
+      await c.query('select pg_advisory_lock_shared($1::int, hashtext(e)) from unnest($2::text[]) as e', [
+        LIVE_WATCH_LOCK,
+        estates,
+      ])
+    })
+    if (client !== this.#client || !this.#connected) return
     this.#attempt = 0
     const now = Date.now()
     this.#lastAlive = now
@@ -304,22 +346,22 @@ export class LiveRelay implements LiveSource {
   }
 
   /** A `select 1` within 10 s, or the connection counts as lost (a cut link sends no error). */
-  async #prove(client: pg.Client): Promise<void> {
-    if (client !== this.#client || !this.#connected) return
-    let timer: NodeJS.Timeout | undefined
-    try {
-      await Promise.race([
-        client.query('select 1'),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('probe: no answer within 10 s')), 10_000)
-        }),
-      ])
-      this.#lastAlive = Date.now()
-    } catch (error) {
-      this.#lost(client, error as Error)
-    } finally {
-      clearTimeout(timer)
-    }
+  #prove(client: pg.Client): Promise<void> {
+    if (client !== this.#client) return Promise.resolve()
+    return this.#serial(async (c) => {
+      let timer: NodeJS.Timeout | undefined
+      try {
+        await Promise.race([
+          c.query('select 1'),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error('probe: no answer within 10 s')), 10_000)
+          }),
+        ])
+        this.#lastAlive = Date.now()
+      } finally {
+        clearTimeout(timer)
+      }
+    })
   }
 
   #lost(client: pg.Client, error: Error): void {
