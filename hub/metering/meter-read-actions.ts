@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely'
+import { type Kysely, sql, type Transaction } from 'kysely'
 import { conflict, invalid } from '../kernel/api-error.ts'
 import { Decimal } from '../kernel/decimal.ts'
 import type { Database, MeterReadAction } from '../store/database-schema.ts'
@@ -229,54 +229,36 @@ export async function estimateRead(
   })
 }
 
-/** Approves every clean (auto) record of an estate's period, or of one building. */
+/**
+ * Approves every clean (auto) record of an estate's period, or of one building: one statement
+ * updates them and logs each approval, however many there are (no parameter per record).
+ */
 export async function approveClean(
   db: Kysely<Database>,
   actor: Actor,
   options: { estateId: string; period: string; buildingId?: string },
 ): Promise<number> {
-  return db.transaction().execute(async (trx) => {
-    let query = trx
-      .selectFrom('meterReads')
-      .innerJoin('meters', 'meters.id', 'meterReads.meterId')
-      .selectAll('meterReads')
-      .where('meterReads.estateId', '=', options.estateId)
-      .where('meterReads.period', '=', options.period)
-      .where('meterReads.status', '=', 'auto')
-      .where('meterReads.consumption', 'is not', null)
-    if (options.buildingId !== undefined) query = query.where('meters.buildingId', '=', options.buildingId)
-    const reads = await query.forUpdate().execute()
-    if (reads.length === 0) return 0
-    const now = new Date()
-    await trx
-      .updateTable('meterReads')
-      .set((eb) => ({
-        status: 'approved',
-        approvedBy: actor.userId,
-        approvedAt: now,
-        updatedAt: now,
-        version: eb('version', '+', 1),
-      }))
-      .where(
-        'id',
-        'in',
-        reads.map((r) => r.id),
-      )
-      .execute()
-    await trx
-      .insertInto('meterReadChanges')
-      .values(
-        reads.map((r) => ({
-          estateId: r.estateId,
-          meterReadId: r.id,
-          action: 'approved' as const,
-          reason: 'bulk approval of clean reads',
-          changedBy: actor.userId,
-          old: { status: r.status },
-          new: { status: 'approved' },
-        })),
-      )
-      .execute()
-    return reads.length
-  })
+  const now = new Date().toISOString()
+  const inBuilding =
+    options.buildingId === undefined
+      ? sql``
+      : sql`and exists (select 1 from meters m where m.id = r.meter_id and m.building_id = ${options.buildingId}::uuid)`
+  // The update re-checks its condition on a row another transaction changed meanwhile (read
+  // committed), so a record a clerk flagged or approved a moment ago is not approved twice.
+  const result = await sql<{ approved: number }>`
+    with approved as (
+      update meter_reads r set status = 'approved', approved_by = ${actor.userId}::uuid,
+        approved_at = ${now}::timestamptz, updated_at = ${now}::timestamptz, version = r.version + 1
+      where r.estate_id = ${options.estateId}::uuid and r.period = ${options.period} and r.status = 'auto'
+        and r.consumption is not null ${inBuilding}
+      returning r.id, r.estate_id
+    ), logged as (
+      insert into meter_read_changes (estate_id, meter_read_id, action, reason, changed_by, old, new)
+      select estate_id, id, 'approved', 'bulk approval of clean reads', ${actor.userId}::uuid,
+        '{"status": "auto"}'::jsonb, '{"status": "approved"}'::jsonb
+      from approved
+      returning 1
+    )
+    select count(*)::int as approved from logged`.execute(db)
+  return result.rows[0]?.approved ?? 0
 }

@@ -1,7 +1,13 @@
 import { Decimal } from '../kernel/decimal.ts'
 import type { MeterReadFlag, MeterReadMethod, MeterReadStatus } from '../store/database-schema.ts'
 import type { PeriodBounds } from './cutoff.ts'
-import type { Around, MeterForRead, MeteringSettings, StoredRead } from './meter-read-inputs.ts'
+import type {
+  Around,
+  MeterForRead,
+  MeteringSettings,
+  PreviousRecord,
+  StoredRead,
+} from './meter-read-inputs.ts'
 import { periodConsumption, type Replacement } from './period-consumption.ts'
 import { type CutoffReading, readingAtCutoff } from './read-at-cutoff.ts'
 import { veeFlags } from './vee-checks.ts'
@@ -31,7 +37,8 @@ export interface ComputeInputs {
   readonly atCutoff: Around
   /** Samples around the period's start, used when there is no previous record. */
   readonly atStart: Around
-  readonly previousRecord: StoredRead | undefined
+  /** Last period's record: where this one starts (and whether it trues up an estimate). */
+  readonly previousRecord: PreviousRecord | undefined
   readonly replacements: readonly Replacement[]
   readonly trailingAverage: string | undefined
   /**

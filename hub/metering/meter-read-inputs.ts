@@ -1,9 +1,14 @@
 import type { Selectable } from 'kysely'
-import { type Kysely, sql } from 'kysely'
+import { type Kysely, type RawBuilder, sql } from 'kysely'
 import type { Database, MeterKind } from '../store/database-schema.ts'
 import type { MeterReadTable } from './metering-tables.ts'
 import type { Replacement } from './period-consumption.ts'
 import type { CounterSample } from './read-at-cutoff.ts'
+
+/** `= any($1::uuid[])`: a set of ids as one parameter, never one parameter per id. */
+export function anyId(ids: readonly string[]): RawBuilder<string> {
+  return sql<string>`any(${ids}::uuid[])`
+}
 
 /** One meter as the meter-read run needs it. */
 export interface MeterForRead {
@@ -123,12 +128,8 @@ export async function loadMeters(
     .where('meters.estateId', '=', estateId)
     .where('meters.status', '=', 'active')
     .orderBy('meters.code')
-  if (meterIds !== undefined)
-    query = query.where(
-      'meters.id',
-      'in',
-      meterIds.length > 0 ? meterIds : ['00000000-0000-0000-0000-000000000000'],
-    )
+  // One array parameter, however many meters (a Bind message holds at most 65,535 parameters).
+  if (meterIds !== undefined) query = query.where('meters.id', '=', anyId(meterIds))
   const rows = await query.execute()
   return rows.map((r) => ({
     id: r.id,
@@ -259,7 +260,7 @@ export async function replacementsBetween(
   const rows = await db
     .selectFrom('meterReplacements')
     .selectAll()
-    .where('meterId', 'in', meterIds)
+    .where('meterId', '=', anyId(meterIds))
     .where('replacedAt', '>', new Date(from))
     .where('replacedAt', '<=', new Date(to))
     .orderBy('replacedAt')
@@ -292,10 +293,31 @@ export async function readsOfPeriod(
   const rows = await db
     .selectFrom('meterReads')
     .selectAll()
-    .where('meterId', 'in', meterIds)
+    .where('meterId', '=', anyId(meterIds))
     .where('period', '=', period)
     .execute()
   for (const row of rows) result.set(row.meterId, row)
+  return result
+}
+
+/** What a period's record hands on to the next one. */
+export type PreviousRecord = Pick<StoredRead, 'currentReading' | 'currentAt' | 'method'>
+
+/** The records of a period with only what the next period's run needs from them. */
+export async function previousRecords(
+  db: Kysely<Database>,
+  meterIds: readonly string[],
+  period: string,
+): Promise<Map<string, PreviousRecord>> {
+  const result = new Map<string, PreviousRecord>()
+  if (meterIds.length === 0) return result
+  const rows = await db
+    .selectFrom('meterReads')
+    .select(['meterId', 'currentReading', 'currentAt', 'method'])
+    .where('meterId', '=', anyId(meterIds))
+    .where('period', '=', period)
+    .execute()
+  for (const { meterId, ...row } of rows) result.set(meterId, row)
   return result
 }
 
@@ -317,4 +339,45 @@ export async function trailingAverages(
     ) recent where n <= ${count} group by meter_id`.execute(db)
   for (const row of rows.rows) result.set(row.meterId, row.average)
   return result
+}
+
+/** The active meters of a run in code order, with their master: what the run chunks by. */
+export async function meterOrder(
+  db: Kysely<Database>,
+  estateId: string,
+  meterIds?: readonly string[],
+): Promise<{ id: string; code: string; parentMeterId: string | null }[]> {
+  let query = db
+    .selectFrom('meters')
+    .select(['id', 'code', 'parentMeterId'])
+    .where('estateId', '=', estateId)
+    .where('status', '=', 'active')
+    .orderBy('code')
+  if (meterIds !== undefined) query = query.where('id', '=', anyId(meterIds))
+  return query.execute()
+}
+
+/**
+ * The active sub-meters of the given masters (in the run or not), with their record of the
+ * period as stored before the run writes: a master's check weighs them.
+ */
+export async function subMetersOf(
+  db: Kysely<Database>,
+  estateId: string,
+  period: string,
+  masterIds: readonly string[],
+): Promise<
+  { id: string; parentMeterId: string | null; consumption: string | null; status: string | null }[]
+> {
+  if (masterIds.length === 0) return []
+  return db
+    .selectFrom('meters')
+    .leftJoin('meterReads', (join) =>
+      join.onRef('meterReads.meterId', '=', 'meters.id').on('meterReads.period', '=', period),
+    )
+    .select(['meters.id', 'meters.parentMeterId', 'meterReads.consumption', 'meterReads.status'])
+    .where('meters.estateId', '=', estateId)
+    .where('meters.status', '=', 'active')
+    .where('meters.parentMeterId', '=', anyId(masterIds))
+    .execute()
 }
