@@ -174,11 +174,8 @@ export class NightFlowWatch {
         const readings = await this.db
           .selectFrom('readings')
           .select(['pointId', 'ts', 'value'])
-          .where(
-            'pointId',
-            'in',
-            watched.map((m) => m.pointId),
-          )
+          // One array parameter: an estate's vacant units are not bounded (sql-arrays.ts).
+          .where('pointId', '=', sql<string>`any(${watched.map((m) => m.pointId)}::uuid[])`)
           .where('counter', '=', true)
           .where('quality', '<>', 'bad')
           .where('ts', '>', new Date(night.start - HOUR_MS))

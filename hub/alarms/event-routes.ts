@@ -5,6 +5,7 @@ import { Type } from 'typebox'
 import { invalid } from '../kernel/api-error.ts'
 import { errorReplies, Id, Nullable, Page, PageQuery, Timestamp } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
+import { anyUuid } from '../store/sql-arrays.ts'
 
 const DeviceEvent = Type.Object(
   {
@@ -104,7 +105,7 @@ export function registerEventRoutes(app: FastifyInstance, db: Kysely<Database>) 
       const estates = request.estateIds
       if (estates.length === 0) return { items: [], total: 0, limit, offset }
 
-      let select = db.selectFrom('deviceEvents as e').where('e.estateId', 'in', estates)
+      let select = db.selectFrom('deviceEvents as e').where('e.estateId', '=', anyUuid(estates))
       if (q.from !== undefined) select = select.where('e.ts', '>=', new Date(q.from))
       if (q.to !== undefined) select = select.where('e.ts', '<', new Date(q.to))
       if (q.type !== undefined) select = select.where('e.type', '=', q.type)

@@ -51,7 +51,7 @@ export async function assigneesOf(db: Kysely<Database>, estateId: string): Promi
     .select(['users.id', 'users.username', 'users.displayName'])
     .select((eb) => eb.fn.agg<Role[]>('array_agg', ['roleGrants.role']).distinct().as('roles'))
     .where('users.disabled', '=', false)
-    .where('roleGrants.role', 'in', workerRoles)
+    .where('roleGrants.role', 'in', workerRoles) // bounded: roles of the vocabulary
     .where((eb) =>
       eb.or([
         eb('roleGrants.nodeId', 'is', null),

@@ -370,7 +370,7 @@ export function registerWorkOrderRoutes(app: FastifyInstance, db: Kysely<Databas
               : { status: 'closed', closedAt: now },
           )
           .where('id', '=', id)
-          .where('status', 'in', from as never[])
+          .where('status', 'in', from as never[]) // bounded: statuses of the vocabulary
           .executeTakeFirst()
         if (Number(moved.numUpdatedRows) === 0)
           throw conflict(

@@ -16,6 +16,7 @@ import {
   Timestamp,
 } from '../kernel/schema-parts.ts'
 import type { Database, Role } from '../store/database-schema.ts'
+import { anyUuid } from '../store/sql-arrays.ts'
 import type { LoginThrottle } from './login-throttle.ts'
 import { changeOwnPassword } from './own-password.ts'
 import { hashPassword } from './password.ts'
@@ -72,7 +73,7 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>, t
       : db
           .selectFrom('roleGrants')
           .select(['id', 'userId', 'role', 'nodeId', 'createdAt'])
-          .where('userId', 'in', userIds)
+          .where('userId', '=', anyUuid(userIds))
           .execute()
 
   // What a user record shows (never the password hash).
@@ -133,7 +134,7 @@ export function registerUserRoutes(app: FastifyInstance, db: Kysely<Database>, t
               .selectFrom('roleGrants')
               .select('roleGrants.id')
               .whereRef('roleGrants.userId', '=', 'users.id')
-              .where('roleGrants.nodeId', 'in', nodes),
+              .where('roleGrants.nodeId', '=', anyUuid(nodes)),
           ),
         )
       }

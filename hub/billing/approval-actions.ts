@@ -3,7 +3,14 @@ import { conflict, forbidden, invalid, notFound } from '../kernel/api-error.ts'
 import { Decimal } from '../kernel/decimal.ts'
 import type { ApprovalKind, Database } from '../store/database-schema.ts'
 import { addDays, dueDateOf, estateToday } from './due-dates.ts'
-import { customerBalances, type EntryInput, openReceivables, pair, postJournal } from './ledger.ts'
+import {
+  customerBalances,
+  type EntryInput,
+  insertAllocations,
+  openReceivables,
+  pair,
+  postJournal,
+} from './ledger.ts'
 import { issueReceivable } from './receivable-issue.ts'
 
 export interface ApprovalRequest {
@@ -302,17 +309,17 @@ async function book(trx: Transaction<Database>, a: ApprovalRow, decidedBy: strin
           )
       }
       const entries: EntryInput[] = []
+      await insertAllocations(
+        trx,
+        allocations.map((al) => ({
+          estateId: a.estateId,
+          paymentId: payment.id,
+          receivableId: al.receivableId,
+          source: 'reversal',
+          amount: Decimal.of(al.amount).neg().toFixed(2),
+        })),
+      )
       for (const al of allocations) {
-        await trx
-          .insertInto('paymentAllocations')
-          .values({
-            estateId: a.estateId,
-            paymentId: payment.id,
-            receivableId: al.receivableId,
-            source: 'reversal',
-            amount: Decimal.of(al.amount).neg().toFixed(2),
-          })
-          .execute()
         entries.push({
           account: 'receivable',
           side: 'debit',

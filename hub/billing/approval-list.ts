@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely'
 import { Decimal } from '../kernel/decimal.ts'
 import type { ApprovalKind, Database } from '../store/database-schema.ts'
+import { anyUuid } from '../store/sql-arrays.ts'
 import type { ApprovalStatus } from './billing-vocabulary.ts'
 
 export type { ApprovalStatus }
@@ -121,7 +122,7 @@ async function unitsOf(
       .innerJoin('units as u', 'u.id', 'r.unitId')
       .select(['pa.paymentId', 'u.code'])
       .distinct()
-      .where('pa.paymentId', 'in', paymentIds)
+      .where('pa.paymentId', '=', anyUuid(paymentIds))
       .where('pa.source', '=', 'payment')
       .orderBy('u.code')
       .execute()
@@ -142,7 +143,7 @@ async function unitsOf(
       .innerJoin('units as u', 'u.id', 'o.unitId')
       .select(['o.customerId', 'u.code'])
       .distinct()
-      .where('o.customerId', 'in', customerIds)
+      .where('o.customerId', '=', anyUuid(customerIds))
       .where((eb) => eb.or([eb('o.endDate', 'is', null), eb('o.endDate', '>=', sql<string>`current_date`)]))
       .orderBy('u.code')
       .execute()

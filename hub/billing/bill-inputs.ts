@@ -90,6 +90,7 @@ export async function loadFeeItems(db: Kysely<Database>, estateId: string): Prom
       .where('estateId', '=', estateId)
       .where('active', '=', true)
       // One-off fees are charged at the desk, never by a run.
+      // bounded: fee kinds of the registry
       .where('kind', 'in', feeKindsWhere((kind) => !kind.oneOff) as FeeKind[])
       .orderBy('code')
       .execute()

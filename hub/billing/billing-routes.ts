@@ -15,6 +15,7 @@ import {
   Timestamp,
 } from '../kernel/schema-parts.ts'
 import type { ApprovalKind, Database } from '../store/database-schema.ts'
+import { anyUuid } from '../store/sql-arrays.ts'
 import { decideApproval, requestApproval } from './approval-actions.ts'
 import { listApprovals } from './approval-list.ts'
 import { monthSpan } from './bill-inputs.ts'
@@ -336,7 +337,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
           await db
             .selectFrom('feeItems')
             .select(['id', 'code', 'name'])
-            .where('id', 'in', [...new Set(open.map((o) => o.feeItemId)), id])
+            .where('id', '=', anyUuid([...new Set(open.map((o) => o.feeItemId))]))
             .execute()
         ).map((i) => [i.id, i]),
       )
@@ -345,7 +346,7 @@ export function registerBillingRoutes(app: FastifyInstance, db: Kysely<Database>
           await db
             .selectFrom('units')
             .select(['id', 'code'])
-            .where('id', 'in', [...new Set(open.flatMap((o) => (o.unitId ? [o.unitId] : []))), id])
+            .where('id', '=', anyUuid([...new Set(open.flatMap((o) => (o.unitId ? [o.unitId] : [])))]))
             .execute()
         ).map((u) => [u.id, u.code]),
       )

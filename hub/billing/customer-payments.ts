@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import { Decimal } from '../kernel/decimal.ts'
 import type { Database, PaymentMethod } from '../store/database-schema.ts'
+import { anyUuid } from '../store/sql-arrays.ts'
 
 /** A payment as the desk lists it under the customer's account, to ask for a void or refund. */
 export interface CustomerPayment {
@@ -60,19 +61,19 @@ export async function customerPayments(
           db
             .selectFrom('paymentAllocations')
             .select(['paymentId', 'amount'])
-            .where('paymentId', 'in', ids)
+            .where('paymentId', '=', anyUuid(ids))
             .execute(),
           db
             .selectFrom('approvals')
             .select('paymentId')
-            .where('paymentId', 'in', ids)
+            .where('paymentId', '=', anyUuid(ids))
             .where('kind', '=', 'void')
             .where('status', '=', 'approved')
             .execute(),
           db
             .selectFrom('approvals')
             .select(['paymentId', 'amount'])
-            .where('paymentId', 'in', ids)
+            .where('paymentId', '=', anyUuid(ids))
             .where('kind', 'in', ['refund', 'deposit_refund'])
             .where('status', 'in', ['requested', 'approved'])
             .execute(),

@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely'
 import { Decimal } from '../kernel/decimal.ts'
 import type { Database } from '../store/database-schema.ts'
+import { anyUuid } from '../store/sql-arrays.ts'
 
 export interface LedgerCheckResult {
   readonly estateId: string
@@ -23,12 +24,7 @@ export async function checkLedger(
   estateIds?: readonly string[],
 ): Promise<LedgerCheckResult[]> {
   let estates = db.selectFrom('orgNodes').select(['id', 'code']).where('kind', '=', 'estate').orderBy('code')
-  if (estateIds !== undefined)
-    estates = estates.where(
-      'id',
-      'in',
-      estateIds.length > 0 ? estateIds : ['00000000-0000-0000-0000-000000000000'],
-    )
+  if (estateIds !== undefined) estates = estates.where('id', '=', anyUuid(estateIds))
   const results: LedgerCheckResult[] = []
   for (const estate of await estates.execute()) results.push(await checkEstate(db, estate.id, estate.code))
   return results

@@ -40,25 +40,12 @@ export async function postJournal(
     throw new RangeError(`ledger: journal "${memo}" does not balance: debits ${debits} ≠ credits ${credits}`)
   const journalId = randomUUID()
   if (entries.length === 0) return journalId
-  await trx
-    .insertInto('ledgerEntries')
-    .values(
-      entries.map((e) => ({
-        estateId,
-        journalId,
-        account: e.account,
-        customerId: e.customerId ?? null,
-        feeItemId: e.feeItemId ?? null,
-        receivableId: e.receivableId ?? null,
-        paymentId: e.paymentId ?? null,
-        method: e.method ?? null,
-        debit: e.side === 'debit' ? Decimal.of(e.amount).toFixed(2) : '0',
-        credit: e.side === 'credit' ? Decimal.of(e.amount).toFixed(2) : '0',
-        effectiveAt,
-        memo,
-      })),
-    )
-    .execute()
+  // A payment allocated to a developer's thousands of open lines is one journal: chunked rows.
+  await insertEntries(
+    trx,
+    entries.map((e) => entryRow(estateId, journalId, memo, e)),
+    effectiveAt,
+  )
   return journalId
 }
 
@@ -80,21 +67,35 @@ export async function postJournals(
     if (!balance.isZero())
       throw new RangeError(`ledger: journal "${journal.memo}" does not balance (off by ${balance})`)
     const journalId = randomUUID()
-    for (const e of journal.entries)
-      rows.push({
-        estate_id: journal.estateId,
-        journal_id: journalId,
-        account: e.account,
-        customer_id: e.customerId ?? null,
-        fee_item_id: e.feeItemId ?? null,
-        receivable_id: e.receivableId ?? null,
-        payment_id: e.paymentId ?? null,
-        method: e.method ?? null,
-        debit: e.side === 'debit' ? Decimal.of(e.amount).toFixed(2) : '0',
-        credit: e.side === 'credit' ? Decimal.of(e.amount).toFixed(2) : '0',
-        memo: journal.memo,
-      })
+    for (const e of journal.entries) rows.push(entryRow(journal.estateId, journalId, journal.memo, e))
   }
+  await insertEntries(trx, rows, effectiveAt)
+}
+
+type EntryRow = ReturnType<typeof entryRow>
+
+function entryRow(estateId: string, journalId: string, memo: string, e: EntryInput) {
+  return {
+    estate_id: estateId,
+    journal_id: journalId,
+    account: e.account,
+    customer_id: e.customerId ?? null,
+    fee_item_id: e.feeItemId ?? null,
+    receivable_id: e.receivableId ?? null,
+    payment_id: e.paymentId ?? null,
+    method: e.method ?? null,
+    debit: e.side === 'debit' ? Decimal.of(e.amount).toFixed(2) : '0',
+    credit: e.side === 'credit' ? Decimal.of(e.amount).toFixed(2) : '0',
+    memo,
+  }
+}
+
+/** Entries as one JSON parameter per 10,000 (jsonb_to_recordset): no bound on how many. */
+async function insertEntries(
+  trx: Kysely<Database>,
+  rows: readonly EntryRow[],
+  effectiveAt: Date,
+): Promise<void> {
   const at = effectiveAt.toISOString()
   for (let i = 0; i < rows.length; i += 10_000) {
     await sql`insert into ledger_entries (estate_id, journal_id, account, customer_id, fee_item_id, receivable_id,
@@ -104,6 +105,35 @@ export async function postJournals(
       from jsonb_to_recordset(${JSON.stringify(rows.slice(i, i + 10_000))}::jsonb) as r(estate_id uuid, journal_id uuid,
         account text, customer_id uuid, fee_item_id uuid, receivable_id uuid, payment_id uuid, method text,
         debit numeric, credit numeric, memo text)`.execute(trx)
+  }
+}
+
+export interface AllocationInput {
+  readonly estateId: string
+  readonly paymentId: string | null
+  readonly receivableId: string
+  readonly source: 'payment' | 'prepayment' | 'reversal'
+  /** Signed: a reversal is negative. */
+  readonly amount: string
+}
+
+/** Allocations as one JSON parameter per 10,000: one statement, however many lines a payment covers. */
+export async function insertAllocations(
+  trx: Kysely<Database>,
+  rows: readonly AllocationInput[],
+): Promise<void> {
+  for (let i = 0; i < rows.length; i += 10_000) {
+    const chunk = rows.slice(i, i + 10_000).map((a) => ({
+      estate_id: a.estateId,
+      payment_id: a.paymentId,
+      receivable_id: a.receivableId,
+      source: a.source,
+      amount: a.amount,
+    }))
+    await sql`insert into payment_allocations (estate_id, payment_id, receivable_id, source, amount)
+      select estate_id, payment_id, receivable_id, source, amount
+      from jsonb_to_recordset(${JSON.stringify(chunk)}::jsonb) as r(estate_id uuid, payment_id uuid,
+        receivable_id uuid, source text, amount numeric)`.execute(trx)
   }
 }
 

@@ -5,7 +5,7 @@ import { Decimal } from '../kernel/decimal.ts'
 import { localDate } from '../metering/cutoff.ts'
 import { DEFAULT_TIME_ZONE } from '../metering/meter-read-inputs.ts'
 import type { Database, PaymentMethod } from '../store/database-schema.ts'
-import { type EntryInput, openReceivables, postJournal } from './ledger.ts'
+import { type EntryInput, insertAllocations, openReceivables, postJournal } from './ledger.ts'
 
 export interface PaymentRequest {
   readonly estateId: string
@@ -190,18 +190,16 @@ export async function takePayment(db: Kysely<Database>, request: PaymentRequest)
       .returning(['id', 'paidAt'])
       .executeTakeFirstOrThrow()
     if (allocations.length > 0) {
-      await trx
-        .insertInto('paymentAllocations')
-        .values(
-          allocations.map((a) => ({
-            estateId: request.estateId,
-            paymentId: payment.id,
-            receivableId: a.receivableId,
-            source: 'payment' as const,
-            amount: a.amount.toFixed(2),
-          })),
-        )
-        .execute()
+      await insertAllocations(
+        trx,
+        allocations.map((a) => ({
+          estateId: request.estateId,
+          paymentId: payment.id,
+          receivableId: a.receivableId,
+          source: 'payment',
+          amount: a.amount.toFixed(2),
+        })),
+      )
     }
     const allocated = allocations.reduce((s, a) => s.plus(a.amount), Decimal.ZERO)
     const rest = amount.minus(allocated)

@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
 import { Decimal } from '../kernel/decimal.ts'
 import type { Database, ReceivableKind } from '../store/database-schema.ts'
-import { customerBalances, openReceivables, pair, postJournal, postJournals } from './ledger.ts'
+import {
+  type AllocationInput,
+  customerBalances,
+  insertAllocations,
+  openReceivables,
+  pair,
+  postJournal,
+  postJournals,
+} from './ledger.ts'
 
 export interface NewReceivable {
   readonly estateId: string
@@ -109,20 +117,18 @@ export async function applyPrepayment(
   if (!available.gt(0)) return '0.00'
   let applied = Decimal.ZERO
   const entries = []
+  const allocations: AllocationInput[] = []
   for (const r of await openReceivables(trx, customerId)) {
     if (!available.gt(0)) break
     const open = Decimal.of(r.open)
     const take = open.lt(available) ? open : available
-    await trx
-      .insertInto('paymentAllocations')
-      .values({
-        estateId,
-        paymentId: null,
-        receivableId: r.id,
-        source: 'prepayment',
-        amount: take.toFixed(2),
-      })
-      .execute()
+    allocations.push({
+      estateId,
+      paymentId: null,
+      receivableId: r.id,
+      source: 'prepayment',
+      amount: take.toFixed(2),
+    })
     entries.push(
       ...pair(
         take.toFixed(2),
@@ -133,6 +139,7 @@ export async function applyPrepayment(
     available = available.minus(take)
     applied = applied.plus(take)
   }
+  await insertAllocations(trx, allocations)
   if (entries.length > 0) await postJournal(trx, estateId, 'prepayment applied to open bills', entries)
   return applied.toFixed(2)
 }

@@ -85,6 +85,7 @@ export async function seedDemoFees(db: Kysely<Database>, estateId: string): Prom
       .selectFrom('feeItems')
       .select('code')
       .where('estateId', '=', estateId)
+      // bounded: the demo's few fee items
       .where(
         'code',
         'in',
@@ -235,6 +236,7 @@ export async function billDemoPeriod(
         .selectFrom('payments')
         .select('idempotencyKey')
         .where('estateId', '=', estateId)
+        // bounded: the demo's bills, a few dozen
         .where('idempotencyKey', 'in', bills.length > 0 ? bills.map((b) => keyOf(b.code)) : ['-'])
         .execute()
     ).map((p) => p.idempotencyKey),

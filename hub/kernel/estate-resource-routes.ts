@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely'
 import { sql } from 'kysely'
 import { Type } from 'typebox'
 import type { Database } from '../store/database-schema.ts'
+import { anyUuid } from '../store/sql-arrays.ts'
 import { notFound } from './api-error.ts'
 import {
   checkReferences,
@@ -92,7 +93,7 @@ export function registerEstateResource(app: FastifyInstance, db: Kysely<Database
       const offset = query.offset ?? 0
       const estates = request.estateIds
       if (estates.length === 0) return { items: [], total: 0, limit, offset }
-      let select = loose(db).selectFrom(resource.table).where('estateId', 'in', estates)
+      let select = loose(db).selectFrom(resource.table).where('estateId', '=', anyUuid(estates))
       for (const field of Object.keys(resource.filters)) {
         if (query[field] !== undefined) select = select.where(field, '=', query[field])
       }

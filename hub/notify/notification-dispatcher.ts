@@ -228,7 +228,7 @@ export class NotificationDispatcher {
         'c.recipients',
         'c.enabled',
       ])
-      .where('c.id', 'in', ids)
+      .where('c.id', 'in', ids) // bounded: the channels of one claimed batch (batchSize)
       .execute()
     return new Map(rows.map((r) => [r.id, { ...r, timezone: r.timezone ?? 'Asia/Shanghai' }]))
   }

@@ -15,6 +15,7 @@ import {
   Timestamp,
 } from '../kernel/schema-parts.ts'
 import type { Database } from '../store/database-schema.ts'
+import { anyUuid } from '../store/sql-arrays.ts'
 import {
   channelKinds,
   checkChannel,
@@ -187,7 +188,7 @@ export function registerNotificationRoutes(
       const offset = q.offset ?? 0
       const estates = request.estateIds
       if (estates.length === 0) return { items: [], total: 0, limit, offset }
-      let select = selectDeliveries(db).where('c.estateId', 'in', estates)
+      let select = selectDeliveries(db).where('c.estateId', '=', anyUuid(estates))
       if (q.channelId !== undefined) select = select.where('d.channelId', '=', q.channelId)
       if (q.status !== undefined) select = select.where('d.status', '=', q.status)
       const [rows, count] = await Promise.all([

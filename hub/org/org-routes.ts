@@ -16,6 +16,7 @@ import {
   Timestamp,
 } from '../kernel/schema-parts.ts'
 import type { Database, OrgNodeKind } from '../store/database-schema.ts'
+import { anyUuid } from '../store/sql-arrays.ts'
 import { orgNodeKinds as kinds } from './org-vocabulary.ts'
 
 const parentKind: Record<OrgNodeKind, OrgNodeKind | null> = {
@@ -133,7 +134,7 @@ export function registerOrgRoutes(app: FastifyInstance, db: Kysely<Database>) {
       // A list: filtered to the nodes the caller may see.
       const ids = request.scope.visibleNodes()
       if (ids.length === 0) return { items: [], total: 0, limit, offset }
-      let select = db.selectFrom('orgNodes').where('id', 'in', ids)
+      let select = db.selectFrom('orgNodes').where('id', '=', anyUuid(ids))
       if (kind) select = select.where('kind', '=', kind)
       if (parentId) select = select.where('parentId', '=', parentId)
       if (q)

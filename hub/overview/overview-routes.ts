@@ -19,6 +19,7 @@ import { periodConsumption } from '../metering/period-consumption.ts'
 import { readingAtCutoff } from '../metering/read-at-cutoff.ts'
 import { asOfParam, estatesCte, type ReportScope, reportScope } from '../reports/report-scope.ts'
 import type { Database, WorkOrderStatus } from '../store/database-schema.ts'
+import { anyUuid } from '../store/sql-arrays.ts'
 
 /** Work-order states that are still open (not closed, not cancelled), in flow order. */
 export const openWorkOrderStates = [
@@ -254,22 +255,19 @@ export async function overview(
   const period =
     options.period ??
     lastClosedPeriod(options.now, settings?.timeZone ?? DEFAULT_TIME_ZONE, settings?.cutoffDay ?? null)
-  const none = ['00000000-0000-0000-0000-000000000000']
-  const inScope = estateIds.length > 0 ? estateIds : none
-
   const [rate, owed, orders, alarms, presence, energy] = await Promise.all([
     collectionRate(db, scope, period),
     arrearsTotals(db, scope),
     db
       .selectFrom('workOrders')
       .select(['estateId', 'status', 'respondBy', 'completeBy', 'respondedAt', 'completedAt'])
-      .where('estateId', 'in', inScope)
+      .where('estateId', '=', anyUuid(estateIds))
       .where('status', 'not in', ['closed', 'cancelled'])
       .execute(),
     db
       .selectFrom('alarms')
       .select(['estateId', 'status', 'severity', (eb) => eb.fn.countAll<string>().as('n')])
-      .where('estateId', 'in', inScope)
+      .where('estateId', '=', anyUuid(estateIds))
       .where('status', 'in', ['active', 'acknowledged'])
       .groupBy(['estateId', 'status', 'severity'])
       .execute(),

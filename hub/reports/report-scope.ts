@@ -73,12 +73,11 @@ export async function reportScope(
 
 /** `(id, tz)` of the report's estates, as the first CTE of a report query. Never empty. */
 export function estatesCte(scope: ReportScope): RawBuilder<unknown> {
+  // One array parameter, however many estates a group has (an empty one matches nothing).
   const ids = scope.estates.map((e) => e.id)
-  // An id that matches nothing keeps `in ()` valid when no estate is visible.
-  const list = ids.length > 0 ? ids : ['00000000-0000-0000-0000-000000000000']
   return sql`est as (
     select id, coalesce(timezone, ${DEFAULT_TIME_ZONE}) as tz from org_nodes
-    where kind = 'estate' and id in (${sql.join(list)})
+    where kind = 'estate' and id = any(${ids}::uuid[])
   )`
 }
 

@@ -56,7 +56,7 @@ export async function rawReadings(db: Kysely<Database>, query: RangeQuery): Prom
     .selectFrom('readings')
     .select(['ts', 'value', 'valueText', 'quality', 'historical'])
     .where('pointId', '=', query.pointId)
-    .where('counter', 'in', anyClass)
+    .where('counter', 'in', anyClass) // bounded: two classes
     .where('ts', '>=', query.from)
     .where('ts', '<', query.to)
     .orderBy('ts')

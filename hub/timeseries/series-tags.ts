@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../store/database-schema.ts'
+import { anyUuid } from '../store/sql-arrays.ts'
 
 /** Where a point sits in the estate, as codes: the InfluxDB tags of its readings. */
 export interface SeriesTags {
@@ -43,7 +44,7 @@ export class SeriesTagDirectory {
           'units.code as unit',
           'meters.code as meter',
         ])
-        .where('points.id', 'in', missing)
+        .where('points.id', '=', anyUuid(missing))
         .execute()
       for (const row of rows) {
         this.#tags.set(row.id, {

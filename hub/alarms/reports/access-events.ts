@@ -73,7 +73,7 @@ export async function accessEvents(
       count(*) filter (where d.type = 'tamper')::int as tamper,
       count(*) filter (where d.type = 'alarm_input')::int as alarm_input
     from device_events d join est on est.id = d.estate_id join org_nodes e on e.id = d.estate_id
-    where d.type in (${sql.join([...accessTypes])}) and d.received_at <= ${asOf}
+    where d.type in (${sql.join([...accessTypes])}) and d.received_at <= ${asOf} -- bounded: five event types
       and (d.ts at time zone est.tz)::date between ${from}::date and ${to}::date
     group by d.estate_id, e.code, e.name, d.source`.execute(db)
 
