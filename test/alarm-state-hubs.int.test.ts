@@ -194,6 +194,15 @@ describe.runIf(postgres)('alarm state across hubs on one PostgreSQL', () => {
         eventCount: 5,
         windowSeconds: 120,
       })
+      await rule({
+        name: '门被强行打开',
+        kind: 'event',
+        eventType: 'forced',
+        severity: 'critical',
+        workOrderCategory: 'security',
+        workOrderPriority: 'urgent',
+        department: '安保部',
+      })
       nextSeq.set(site.gatewayCode, Date.now())
       if (code === 'SPLIT') split = site
       else single = site
@@ -327,6 +336,64 @@ describe.runIf(postgres)('alarm state across hubs on one PostgreSQL', () => {
       'AB',
     )
     expect((await sameOnBoth('连续刷卡失败')).map((a) => a.source)).toEqual(['door-ctl/east'])
+  })
+
+  it('raises many events of one batch together as one by one would: counts, first and last seen, orders', async () => {
+    const forced = (door: string, atS: number) => ({
+      s: `door-ctl/${door}`,
+      t: t0 + atS * S,
+      type: 'forced' as const,
+      d: { door },
+    })
+    await play(
+      [
+        { events: [forced('a', 2000)] },
+        { events: [forced('a', 2001), forced('b', 2002), forced('b', 2003), forced('c', 2004)] },
+      ],
+      [1, 0],
+      'BA',
+    )
+    const alarms = await sameOnBoth('门被强行打开')
+    const at = (s: number) => new Date(t0 + s * S).toISOString()
+    expect(
+      alarms.map((a) => [
+        a.source,
+        a.status,
+        a.occurrences,
+        a.raisedAt,
+        a.lastSeenAt,
+        (a.details.event as { at: string }).at,
+      ]),
+    ).toEqual([
+      ['door-ctl/a', 'active', 2, at(2000), at(2001), at(2000)],
+      ['door-ctl/b', 'active', 2, at(2002), at(2003), at(2002)],
+      ['door-ctl/c', 'active', 1, at(2004), at(2004), at(2004)],
+    ])
+    const orders = await hubA.store.db
+      .selectFrom('workOrders')
+      .innerJoin('workOrderEvents', 'workOrderEvents.workOrderId', 'workOrders.id')
+      .select([
+        'workOrders.location',
+        'workOrders.priority',
+        'workOrders.department',
+        'workOrders.buildingId',
+        'workOrderEvents.action',
+        'workOrders.title',
+      ])
+      .where('workOrders.estateId', '=', split.estateId)
+      .where('workOrders.category', '=', 'security')
+      .orderBy('workOrders.location')
+      .execute()
+    expect(orders).toEqual(
+      ['a', 'b', 'c'].map((door) => ({
+        location: `door-ctl/${door}`,
+        priority: 'urgent',
+        department: '安保部',
+        buildingId: split.buildingId,
+        action: 'created',
+        title: `门被强行打开: door-ctl/${door}`,
+      })),
+    )
   })
 
   it('judges the parked batches when a dead letter closes the gap, and leaves nothing parked', async () => {

@@ -5,7 +5,7 @@ import type { CommittedBatch, IngestLog } from '../ingest/ingest-service.ts'
 import { Decimal } from '../kernel/decimal.ts'
 import type { Database } from '../store/database-schema.ts'
 import { jsonb } from '../store/jsonb.ts'
-import { type AlarmRule, clearAlarm, raiseAlarm } from './alarm-raise.ts'
+import { type AlarmRaise, type AlarmRule, clearAlarm, raiseAlarm, raiseAlarms } from './alarm-raise.ts'
 import type { ParkedEvent, ParkedReading } from './alarms-tables.ts'
 
 type Rule = AlarmRule
@@ -176,6 +176,8 @@ export class AlarmEngine {
     const watchers = watchersOf(estate, judged.readings)
     const state = await loadState(trx, judged.readings, watchers)
 
+    // Events only raise, and no reading rule looks at event alarms: their raises go together.
+    const eventRaises: AlarmRaise[] = []
     for (const event of judged.events) {
       for (const rule of rules) {
         if (
@@ -191,16 +193,16 @@ export class AlarmEngine {
           details.count = count
           details.windowSeconds = rule.windowSeconds
         }
-        await this.#raise(
-          trx,
-          state.open,
+        eventRaises.push({
           rule,
-          { source: event.s, deviceId: event.deviceId, pointId: null },
-          event.t,
+          at: { source: event.s, deviceId: event.deviceId, pointId: null },
+          t: event.t,
           details,
-        )
+        })
       }
     }
+    for (const raised of await raiseAlarms(trx, eventRaises))
+      this.#log.info({ rule: raised.rule.name, source: raised.at.source }, 'alarm raised')
 
     for (const reading of judged.readings) {
       const watching = watchers.get(reading.pointId) ?? []
