@@ -1,6 +1,22 @@
 import { describe, expect, it } from 'vitest'
 import type { LiveReading } from './live-feed.ts'
-import { decodeLivePayload, encodeLivePayloads, LIVE_PAYLOAD_LIMIT, liveChannel } from './live-relay.ts'
+import {
+  decodeLivePayload,
+  encodeLivePayloads,
+  LIVE_PAYLOAD_LIMIT,
+  type LiveRow,
+  liveChannel,
+} from './live-relay.ts'
+
+/** What the sender encodes for a reading the stream will show. */
+const rowOf = (r: LiveReading): LiveRow => ({
+  deviceId: r.deviceId,
+  pointId: r.pointId,
+  t: Date.parse(r.ts),
+  value: r.value,
+  text: r.text,
+  quality: r.quality,
+})
 
 const device = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`
 const reading = (n: number, value: string | null, text: string | null = null): LiveReading => ({
@@ -19,7 +35,7 @@ describe('live relay payloads', () => {
     const readings = Array.from({ length: 5_000 }, (_, n) =>
       n % 500 === 0 ? reading(n, null, '\u0001'.repeat(1_024)) : reading(n, `${n}.25`),
     )
-    const { payloads, omitted } = encodeLivePayloads(readings, true)
+    const { payloads, omitted } = encodeLivePayloads(readings.map(rowOf), true)
     expect(omitted).toBe(0)
     expect(payloads.length).toBeGreaterThan(1)
     for (const p of payloads) expect(Buffer.byteLength(p, 'utf8')).toBeLessThanOrEqual(LIVE_PAYLOAD_LIMIT)
@@ -31,7 +47,7 @@ describe('live relay payloads', () => {
 
   it('counts a reading too big for any payload instead of failing the batch', () => {
     const { payloads, omitted } = encodeLivePayloads(
-      [reading(1, '1'), reading(2, null, 'x'.repeat(300))],
+      [reading(1, '1'), reading(2, null, 'x'.repeat(300))].map(rowOf),
       false,
       300,
     )

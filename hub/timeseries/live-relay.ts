@@ -1,8 +1,8 @@
 import { sql } from 'kysely'
 import pg from 'pg'
-import type { InCommitHook, MarkMove } from '../ingest/batch-writer.ts'
+import type { InCommitHook, MarkMove, StoredReading } from '../ingest/batch-writer.ts'
 import type { Quality } from '../store/database-schema.ts'
-import { type LiveFeed, type LiveReading, type LiveSource, liveReadingsOf } from './live-feed.ts'
+import { type LiveFeed, type LiveReading, type LiveSource, storedValue } from './live-feed.ts'
 
 /**
  * The live stream across hubs (docs/decisions/0015-live-values-across-hubs.md): each batch's
@@ -44,6 +44,27 @@ interface LivePayload {
   readonly r: WireLiveReading[]
 }
 
+/** One reading as the sender has it: `LiveReading` with its instant in epoch ms. */
+export interface LiveRow {
+  readonly deviceId: string
+  readonly pointId: string
+  readonly t: number
+  readonly value: string | null
+  readonly text: string | null
+  readonly quality: Quality
+}
+
+/** A committed batch's readings as payload rows (no date formatting on the commit's path). */
+export function liveRowsOf(stored: readonly StoredReading[]): LiveRow[] {
+  return stored.map((r) => ({
+    deviceId: r.point.deviceId,
+    pointId: r.point.id,
+    t: r.wire.t,
+    ...storedValue(r.wire.v),
+    quality: r.wire.q,
+  }))
+}
+
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8')
 /** `{"v":1,"i":…,"h":false,"d":[],"r":[]}` with a six-digit index, rounded up. */
 const ENVELOPE_BYTES = 64
@@ -54,7 +75,7 @@ const ENVELOPE_BYTES = 64
  * did not would be left out and counted in `omitted` rather than fail the batch.
  */
 export function encodeLivePayloads(
-  readings: readonly LiveReading[],
+  readings: readonly LiveRow[],
   historical: boolean,
   limit = LIVE_PAYLOAD_LIMIT,
 ): { payloads: string[]; omitted: number } {
@@ -62,14 +83,19 @@ export function encodeLivePayloads(
   let current = { devices: new Map<string, number>(), rows: [] as string[] }
   let bytes = ENVELOPE_BYTES
   let omitted = 0
-  const rowOf = (r: LiveReading, deviceIndex: number) =>
-    JSON.stringify([deviceIndex, r.pointId, Date.parse(r.ts), r.value, r.text, r.quality])
+  // Ids are UUIDs, values decimals, qualities words: only the text needs JSON escaping, and a
+  // row without one is ASCII, so its length is its size (this runs inside the commit).
+  const rowOf = (r: LiveRow, deviceIndex: number) =>
+    `[${deviceIndex},"${r.pointId}",${r.t},${r.value === null ? 'null' : `"${r.value}"`},${
+      r.text === null ? 'null' : JSON.stringify(r.text)
+    },"${r.quality}"]`
   for (const r of readings) {
     for (let attempt = 0; attempt < 2; attempt++) {
       const known = current.devices.get(r.deviceId)
       const deviceIndex = known ?? current.devices.size
       const row = rowOf(r, deviceIndex)
-      const cost = utf8(row) + 1 + (known === undefined ? utf8(JSON.stringify(r.deviceId)) + 1 : 0)
+      const cost =
+        (r.text === null ? row.length : utf8(row)) + 1 + (known === undefined ? r.deviceId.length + 3 : 0)
       if (bytes + cost <= limit) {
         if (known === undefined) current.devices.set(r.deviceId, deviceIndex)
         current.rows.push(row)
@@ -140,10 +166,7 @@ export function liveNotifyHook(log: LiveNotifyLog): InCommitHook {
     const unwatched = await sql<{ taken: boolean }>`select pg_try_advisory_xact_lock(${LIVE_WATCH_LOCK}::int,
         hashtext(${move.gateway.estateId}::text)) as taken`.execute(trx)
     if (unwatched.rows[0]?.taken === true) return
-    const { payloads, omitted } = encodeLivePayloads(
-      liveReadingsOf({ batch: move.batch, stored: move.stored }),
-      move.batch.historical,
-    )
+    const { payloads, omitted } = encodeLivePayloads(liveRowsOf(move.stored), move.batch.historical)
     if (omitted > 0)
       log.warn(
         { gateway: move.gateway.code, seq: move.seq, omitted },
