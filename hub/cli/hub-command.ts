@@ -161,6 +161,9 @@ export async function startHub(
   // notification dispatcher…), stopped in the same order. Each runs on one hub at a time: the
   // one holding its lease in the database (hub/kernel/job-lease.ts, docs/operations.md).
   app.log.info({ hubId }, `hub id ${hubId}: the holder name of the job leases this hub takes`)
+  // PGlite is one process's (its data directory is locked): a lease left in it is a crashed
+  // run's, not another hub's, so the restarted hub need not wait out its TTL.
+  if (store.backend === 'pglite') await store.db.deleteFrom('jobLeases').execute()
   const context = {
     db: store.db,
     log: app.log,
