@@ -40,6 +40,11 @@ export const GatewayConfigSchema = Type.Object(
         caFile: Type.Optional(
           Type.String({ minLength: 1, description: 'CA bundle for mqtts:// (default: system CAs)' }),
         ),
+        // The hub's ack wait before a resend (gateway/uplink/uplink-options.ts: 3 s and 30 s by
+        // default): learned from the acks between these bounds; the lower one bounds the stall
+        // when a hub dies.
+        ackTimeoutMs: Type.Optional(Type.Integer({ minimum: 500, maximum: 600_000 })),
+        ackTimeoutMaxMs: Type.Optional(Type.Integer({ minimum: 500, maximum: 3_600_000 })),
       },
       strict,
     ),

@@ -46,6 +46,8 @@ export async function startGateway(
     secret: config.gateway.secret,
     session,
     caFile: config.gateway.caFile,
+    ackTimeoutMs: config.gateway.ackTimeoutMs,
+    ackTimeoutMaxMs: config.gateway.ackTimeoutMaxMs,
     log,
   })
   // Pushed values and events wait for the batcher, which needs the metrics, which need the

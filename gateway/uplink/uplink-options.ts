@@ -20,11 +20,19 @@ export interface UplinkOptions {
   /** Batches published and not yet acknowledged by the hub, at most. Default 8. */
   readonly window?: number | undefined
   /**
-   * No ack for this long with batches in flight: publish them again from the oldest (the broker
-   * drops QoS 1 messages nobody subscribes to, e.g. while every hub is down). Doubles while
-   * nothing is acked, up to 8×. Default 30 s.
+   * The shortest wait for the hub's ack of the oldest batch in flight, counted from the broker's
+   * PUBACK of it (or from the last ack that moved the outbox, if later). When it passes, the
+   * batches in flight are published again from the oldest: a hub that died holding them, or a
+   * broker that dropped them because no hub subscribed. The wait is the larger of this and
+   * what the acks have taken lately (smoothed, like TCP's retransmission timeout), so a hub
+   * that is merely slow is not sent every batch twice. Default 3 s.
    */
   readonly ackTimeoutMs?: number | undefined
+  /**
+   * The longest wait: the learned wait never exceeds it, and resends with nothing acked double
+   * the wait up to it (every hub down: one resend per this period). Default 30 s.
+   */
+  readonly ackTimeoutMaxMs?: number | undefined
   /** Reconnect delay after a lost or refused connection: doubles from min to max. */
   readonly reconnectMinMs?: number | undefined
   readonly reconnectMaxMs?: number | undefined
@@ -40,6 +48,7 @@ export interface ResolvedUplinkOptions {
   readonly session: string
   readonly window: number
   readonly ackTimeoutMs: number
+  readonly ackTimeoutMaxMs: number
   readonly reconnectMinMs: number
   readonly reconnectMaxMs: number
   readonly log: (line: string) => void
@@ -55,12 +64,19 @@ export function resolveUplinkOptions(o: UplinkOptions): ResolvedUplinkOptions {
   if (!Number.isSafeInteger(window) || window < 1)
     throw new RangeError(`uplink window must be ≥ 1, got ${window}`)
   const status = statusTopic(o.gatewayId) // also checks the gateway id
+  const ackTimeoutMs = o.ackTimeoutMs ?? 3_000
+  const ackTimeoutMaxMs = o.ackTimeoutMaxMs ?? Math.max(30_000, ackTimeoutMs)
+  if (!(ackTimeoutMs > 0 && ackTimeoutMaxMs >= ackTimeoutMs))
+    throw new RangeError(
+      `uplink ack timeouts need 0 < ackTimeoutMs ≤ ackTimeoutMaxMs, got ${ackTimeoutMs} and ${ackTimeoutMaxMs}`,
+    )
   return {
     url: o.url,
     gatewayId: o.gatewayId,
     session,
     window,
-    ackTimeoutMs: o.ackTimeoutMs ?? 30_000,
+    ackTimeoutMs,
+    ackTimeoutMaxMs,
     reconnectMinMs: o.reconnectMinMs ?? 500,
     reconnectMaxMs: o.reconnectMaxMs ?? 15_000,
     log: o.log ?? (() => {}),

@@ -17,6 +17,11 @@ export type { UplinkOptions } from './uplink-options.ts'
  * after a younger one on the same connection; the duplicates this causes are dropped by the
  * hub, which de-duplicates by (gateway, seq). The Uplink does not own the outbox: close them
  * both, uplink first.
+ *
+ * A batch the broker has (PUBACK) but no hub acks in time is published again: the broker
+ * forgets the batches a dead hub held (Mosquitto 2 does not hand them to another member of
+ * the shared subscription, docs/protocol.md), so this resend is what bounds a hub crash's
+ * delay. The wait is learned from the acks, so a slow hub does not get everything twice.
  */
 export class Uplink {
   readonly #outbox: Outbox
@@ -33,7 +38,16 @@ export class Uplink {
   #retryMs: number
   #reconnectTimer: NodeJS.Timeout | undefined
   #ackTimer: NodeJS.Timeout | undefined
-  #ackTimeoutMs: number
+  /** When the last ack moved the outbox (or the connection came up): the wait starts no earlier. */
+  #progressAt = 0
+  /** Per seq published on this connection: when the broker confirmed it, and how often it went. */
+  readonly #brokerAckedAt = new Map<number, number>()
+  readonly #sends = new Map<number, number>()
+  /** Smoothed ack time and its variation (RFC 6298), from batches sent once; undefined before. */
+  #ackSmoothedMs: number | undefined
+  #ackVariationMs = 0
+  /** Doubles with each resend; back to 1 when a batch sent once is acked (a fresh sample). */
+  #backoff = 1
   #published = 0
   #resent = 0
 
@@ -41,7 +55,6 @@ export class Uplink {
     this.#outbox = outbox
     this.#o = resolveUplinkOptions(options)
     this.#retryMs = this.#o.reconnectMinMs
-    this.#ackTimeoutMs = this.#o.ackTimeoutMs
   }
 
   // Metrics hooks: plain getters, read by gateway-health.ts.
@@ -67,6 +80,12 @@ export class Uplink {
   }
   get resent(): number {
     return this.#resent
+  }
+  /** How long the oldest batch in flight may wait for its ack now (learned, backed off, bounded). */
+  get ackWaitMs(): number {
+    const { ackTimeoutMs, ackTimeoutMaxMs } = this.#o
+    const learned = this.#ackSmoothedMs === undefined ? 0 : this.#ackSmoothedMs + 4 * this.#ackVariationMs
+    return Math.min(Math.max(ackTimeoutMs, learned) * this.#backoff, ackTimeoutMaxMs)
   }
 
   /** Starts connecting (and reconnecting after every loss) until close(). */
@@ -154,6 +173,9 @@ export class Uplink {
     this.#connected = true
     this.#retryMs = this.#o.reconnectMinMs
     this.#sentThrough = this.#outbox.ackedSeq
+    this.#brokerAckedAt.clear()
+    this.#sends.clear()
+    this.#progressAt = this.#o.now()
     this.#o.log(`uplink: connected to ${this.#o.url}; ${this.#outbox.depth} batches to send`)
     this.#pump()
   }
@@ -192,6 +214,7 @@ export class Uplink {
   async #drainAcks(): Promise<void> {
     while (this.#ackTarget > this.#outbox.ackedSeq) {
       const target = this.#ackTarget
+      const before = this.#outbox.ackedSeq
       try {
         await this.#outbox.ack(target)
       } catch (error) {
@@ -202,7 +225,10 @@ export class Uplink {
         return
       }
       this.#lastAckAt = this.#o.now()
-      this.#ackTimeoutMs = this.#o.ackTimeoutMs
+      // Karn: the backed-off wait stays until a batch sent once is acked, so a hub slower than
+      // the wait is not sent every batch twice (each ack of a resent batch would reset it).
+      if (this.#learnAckTime(before, target)) this.#backoff = 1
+      this.#progressAt = this.#lastAckAt
       clearTimeout(this.#ackTimer)
       this.#ackTimer = undefined
       this.#pump()
@@ -218,24 +244,77 @@ export class Uplink {
     const room = this.#o.window - this.inFlight
     const topic = batchTopic(this.#o.gatewayId)
     for (const entry of this.#outbox.entriesAfter(this.#sentThrough, room)) {
-      this.#sentThrough = entry.seq
+      const { seq } = entry
+      this.#sentThrough = seq
       this.#published++
+      this.#sends.set(seq, (this.#sends.get(seq) ?? 0) + 1)
+      this.#brokerAckedAt.delete(seq)
       client.publish(topic, entry.payload, { qos: TOPIC_QOS }, (error) => {
-        if (error) this.#o.log(`uplink: publish of seq ${entry.seq} failed: ${error.message}`)
+        if (error) {
+          this.#o.log(`uplink: publish of seq ${seq} failed: ${error.message}`)
+          return
+        }
+        // The broker has it: from now on only a hub can be late with it.
+        if (client !== this.#client || seq <= this.#outbox.ackedSeq) return
+        this.#brokerAckedAt.set(seq, this.#o.now())
+        this.#armAckTimer()
       })
     }
-    if (this.inFlight > 0 && this.#ackTimer === undefined)
-      this.#ackTimer = setTimeout(() => this.#onAckTimeout(), this.#ackTimeoutMs)
+    this.#armAckTimer()
+  }
+
+  /**
+   * Arms the one timer for the oldest batch in flight, once the broker has confirmed it: its
+   * wait runs from that PUBACK, or from the last ack that moved the outbox if later (a hub
+   * still acking the batches before it is not late with it).
+   */
+  #armAckTimer(): void {
+    if (this.#ackTimer !== undefined || !this.#connected || this.inFlight === 0) return
+    const oldest = this.#outbox.entriesAfter(this.#outbox.ackedSeq, 1)[0]?.seq
+    const confirmedAt = oldest === undefined ? undefined : this.#brokerAckedAt.get(oldest)
+    if (confirmedAt === undefined) return // its PUBACK arms the timer
+    const due = Math.max(confirmedAt, this.#progressAt) + this.ackWaitMs
+    this.#ackTimer = setTimeout(() => this.#onAckTimeout(), Math.max(0, due - this.#o.now()))
+  }
+
+  /**
+   * One sample per ack that moves the outbox: PUBACK to hub ack of the newest batch it covers,
+   * only if no batch it covers was sent twice (Karn: an ack after a resend could answer either
+   * copy, and a mark held back by a lost batch would inflate the time of those after it).
+   */
+  #learnAckTime(before: number, through: number): boolean {
+    // Over the batches this connection published (seqs are large and sparse: never a range).
+    let newest = 0
+    let resent = false
+    for (const [seq, sends] of this.#sends) {
+      if (seq <= before || seq > through) continue
+      if (sends > 1) resent = true
+      else if (seq > newest && this.#brokerAckedAt.has(seq)) newest = seq
+    }
+    const confirmedAt = resent || newest === 0 ? undefined : this.#brokerAckedAt.get(newest)
+    for (const seq of [...this.#sends.keys()]) if (seq <= through) this.#sends.delete(seq)
+    for (const seq of [...this.#brokerAckedAt.keys()]) if (seq <= through) this.#brokerAckedAt.delete(seq)
+    if (confirmedAt === undefined) return false
+    const sample = Math.max(0, this.#o.now() - confirmedAt)
+    if (this.#ackSmoothedMs === undefined) {
+      this.#ackSmoothedMs = sample
+      this.#ackVariationMs = sample / 2
+    } else {
+      this.#ackVariationMs = 0.75 * this.#ackVariationMs + 0.25 * Math.abs(this.#ackSmoothedMs - sample)
+      this.#ackSmoothedMs = 0.875 * this.#ackSmoothedMs + 0.125 * sample
+    }
+    return true
   }
 
   #onAckTimeout(): void {
     this.#ackTimer = undefined
     if (!this.#connected || this.inFlight === 0) return
     this.#o.log(
-      `uplink: no ack for ${this.#ackTimeoutMs} ms; resending from seq ${this.#outbox.oldestSeq ?? '-'}`,
+      `uplink: no ack within ${Math.round(this.ackWaitMs)} ms; resending from seq ${this.#outbox.oldestSeq ?? '-'}`,
     )
     this.#resent += this.inFlight
-    this.#ackTimeoutMs = Math.min(this.#ackTimeoutMs * 2, this.#o.ackTimeoutMs * 8)
+    this.#backoff *= 2 // bounded by ackTimeoutMaxMs in ackWaitMs
+    if (this.#backoff > 1024) this.#backoff = 1024
     this.#sentThrough = this.#outbox.ackedSeq
     this.#pump()
   }

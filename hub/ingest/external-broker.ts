@@ -20,6 +20,12 @@ export interface ExternalBrokerOptions {
  * confines them to their topics (its ACL, see docs/operations.md); the hub still checks that a
  * batch names the gateway of its topic. The broker's PUBACK means nothing to the gateway: only
  * the hub's ack after commit does, so a hub that dies holding a batch loses nothing.
+ *
+ * Clean session, PUBACK on receipt, on purpose (measured, docs/protocol.md "Several hubs and
+ * the broker"): Mosquitto 2.0 never gives a dead member's unacknowledged messages to another
+ * member of the share group, and a persistent session would park batches (and half of those
+ * that follow) on a dead hub until it returns. mqtt.js 5 also cannot delay one PUBACK without
+ * stalling every packet behind it. The gateway's short ack wait brings the batch to a live hub.
  */
 export async function connectExternalBroker(options: ExternalBrokerOptions): Promise<Ingress> {
   const { log } = options
@@ -33,7 +39,7 @@ export async function connectExternalBroker(options: ExternalBrokerOptions): Pro
       client = await mqtt.connectAsync(options.url, {
         protocolVersion: 5,
         clientId: options.clientId,
-        clean: true,
+        clean: true, // session expiry 0 (MQTT 5 default): nothing kept for a hub that is gone
         reconnectPeriod: 2_000,
         connectTimeout: 10_000,
         ...(options.username === undefined ? {} : { username: options.username }),
