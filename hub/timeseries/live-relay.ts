@@ -341,7 +341,7 @@ export class LiveRelay implements LiveSource {
     const estates = [...this.#channels.values()]
     await this.#serial(async (c) => {
       if (channels.length === 0) return
-      // Two round trips for every watched estate (the simple protocol takes several statements).
+      // Two round trips whatever the number of watched estates (the simple protocol takes several statements).
       await c.query(channels.map((channel) => `listen ${quoted(channel)}`).join('; '))
       await c.query('select pg_advisory_lock_shared($1::int, hashtext(e)) from unnest($2::text[]) as e', [
         LIVE_WATCH_LOCK,
