@@ -47,7 +47,7 @@ const knobs = {
   meters: { default: 500, help: 'meters (counter points) per gateway' },
   gauges: { default: 20, help: 'gauge points per gateway, read every simulated minute' },
   'meter-interval': { default: 15, help: 'simulated minutes between two reads of a meter' },
-  'minute-ms': { default: 5_000, help: 'real milliseconds one simulated minute lasts' },
+  'minute-ms': { default: 8_000, help: 'real milliseconds one simulated minute lasts' },
   minutes: { default: 15, help: 'simulated minutes measured (after one warm-up minute)' },
   hubs: { default: 3, help: 'hub processes sharing the subscription' },
   'pool-max': { default: 10, help: "each hub's database pool" },
@@ -108,6 +108,8 @@ const ACK_TIMEOUT_MS = 30_000
 const MINUTE = 60_000
 /** After the last simulated minute: time for the hubs to catch up before the run is called broken. */
 const DRAIN_MS = 180_000
+/** How long the idle hubs' CPU is measured before the fleet starts. */
+const IDLE_MS = 10_000
 
 /**
  * One group and company; estates of `gateways-per-estate` gateways each (a group runs hundreds
@@ -352,6 +354,11 @@ async function main() {
       }
       const before = await sizes(store)
       const hubCpu = new CpuMeter(() => hubs.map((h) => h.pid))
+      // What the hubs spend with no batch arriving (jobs, timers, the broker connection): the
+      // floor under the per-batch cost, measured over IDLE_MS after the warm-up drained.
+      await hubCpu.start()
+      await sleep(IDLE_MS)
+      const idleCores = (await hubCpu.stop()) / (IDLE_MS / 1000)
       const brokerCpu = new CpuMeter(() => pidsByCommandLine(mosquitto.dir))
       const pgCpu = new CpuMeter(() => database.backendPids())
       const pgBackground = new CpuMeter(() => database.backgroundPids())
@@ -425,7 +432,7 @@ async function main() {
         ],
         [
           'hub CPU',
-          `${per10k(hubS).toFixed(2)} cores per 10k readings/s (${hubS.toFixed(1)} s over ${o.hubs} hubs; ${((hubS * 1000) / latencies.length).toFixed(1)} ms per batch of ${fmt(ackedReadings / latencies.length)} readings on average)`,
+          `${per10k(hubS).toFixed(2)} cores per 10k readings/s (${hubS.toFixed(1)} s over ${o.hubs} hubs; ${((hubS * 1000) / latencies.length).toFixed(1)} ms per batch of ${fmt(ackedReadings / latencies.length)} readings on average); idle, the ${o.hubs} hubs use ${idleCores.toFixed(3)} cores, so above idle ${per10k(hubS - idleCores * seconds).toFixed(2)} cores per 10k readings/s, ${(((hubS - idleCores * seconds) * 1000) / latencies.length).toFixed(1)} ms per batch`,
         ],
         ['Mosquitto CPU', `${per10k(brokerS).toFixed(2)} cores per 10k readings/s (${brokerS.toFixed(1)} s)`],
         [
