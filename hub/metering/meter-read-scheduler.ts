@@ -24,11 +24,12 @@ const ONE_READ_PER_PERIOD = 'meter_reads_meter_id_period_key'
 /**
  * runMeterReads, when another run of the same estate and period may be going on (the scheduler
  * on some hub, a clerk's "run" button, a second click). Both compute against the records that
- * existed when they started; the later one to insert a record stops on meter_reads' (meter,
- * period) key, raised only once the other run has committed. The records it meant to create
- * now exist, so running again computes against them and answers what this run found (usually:
- * unchanged). Without this the API answered that 23505 with a 409 "a record with this value
- * already exists" naming `period`, which sent clerks looking for a wrong field.
+ * existed when they started. The set-based run leaves a record the other inserted meanwhile
+ * (`on conflict do nothing`); the run before it stopped on meter_reads' (meter, period) key
+ * once the other had committed, and the API answered that 23505 with a 409 "a record with this
+ * value already exists" naming `period`, which sent clerks looking for a wrong field. Should a
+ * write still meet the key, the records it meant to create now exist: running again computes
+ * against them and answers with a report, never that 409.
  */
 export async function runMeterReadsBesideOthers(
   db: Kysely<Database>,
