@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { storeBackends } from '../../test/support/store-backends.ts'
+import { NotificationDispatcher } from '../notify/notification-dispatcher.ts'
 import type { Store } from '../store/open-store.ts'
 import type { JobContext } from './hub-module.ts'
 import { doneKeys, JobLease, jobLeases, leasedJob, markDone, newHubId } from './job-lease.ts'
@@ -136,6 +137,27 @@ describe.each(storeBackends())('job leases on $name', (backend) => {
     expect(lines.some((l) => /job lease taken over: long job runs on this hub/.test(l))).toBe(true)
     for (const job of jobs) await job.stop()
     expect(lines.some((l) => /job lease released: long job/.test(l))).toBe(true)
+  })
+
+  it('polls the notification outbox from the lease holder only (pokes are not leased)', async () => {
+    class Counting extends NotificationDispatcher {
+      pokes = 0
+      override poke() {
+        this.pokes++
+      }
+    }
+    const [a, b] = ['hub-a', 'hub-b'].map(
+      (h) => new JobLease(store.db, 'notification dispatcher', h, { ttlMs: TTL }),
+    )
+    const one = new Counting(store.db, { pollMs: 20 })
+    const two = new Counting(store.db, { pollMs: 20 })
+    one.start(undefined, a)
+    while (!a!.held) await sleep(10)
+    two.start(undefined, b)
+    while (one.pokes < 10) await sleep(10)
+    await Promise.all([one.stop(), two.stop()])
+    expect(two.pokes).toBe(0)
+    await a!.release()
   })
 
   it('records work done once per key', async () => {
