@@ -359,7 +359,10 @@ export async function meterOrder(
 
 /**
  * The active sub-meters of the given masters (in the run or not), with their record of the
- * period as stored before the run writes: a master's check weighs them.
+ * period as stored before the run writes: a master's check weighs them. The record is one
+ * probe of its (meter_id, period) key per sub-meter (a lateral join), whatever the statistics
+ * say: right after another estate's run has added 100,000 records of the period, a plain join
+ * was planned on an estimate of one such record and ran for minutes.
  */
 export async function subMetersOf(
   db: Kysely<Database>,
@@ -370,14 +373,21 @@ export async function subMetersOf(
   { id: string; parentMeterId: string | null; consumption: string | null; status: string | null }[]
 > {
   if (masterIds.length === 0) return []
-  return db
-    .selectFrom('meters')
-    .leftJoin('meterReads', (join) =>
-      join.onRef('meterReads.meterId', '=', 'meters.id').on('meterReads.period', '=', period),
-    )
-    .select(['meters.id', 'meters.parentMeterId', 'meterReads.consumption', 'meterReads.status'])
-    .where('meters.estateId', '=', estateId)
-    .where('meters.status', '=', 'active')
-    .where('meters.parentMeterId', '=', anyId(masterIds))
-    .execute()
+  const rows = await sql<{
+    id: string
+    parentMeterId: string | null
+    consumption: string | null
+    status: string | null
+  }>`
+    select m.id, m.parent_meter_id, r.consumption, r.status
+    from meters m
+    left join lateral (
+      select consumption, status from meter_reads r where r.meter_id = m.id and r.period = ${period}
+      -- limit 1 (the key is unique) keeps the planner from flattening this into a plain join
+      limit 1
+    ) r on true
+    where m.estate_id = ${estateId} and m.status = 'active' and m.parent_meter_id = any(${masterIds}::uuid[])`.execute(
+    db,
+  )
+  return rows.rows
 }
