@@ -221,60 +221,55 @@ export async function approveBillRun(
             and coalesce(c.unit_id, ${zero}::uuid) = coalesce(l.unit_id, ${zero}::uuid)
         ) i on true`
       : sql`left join lateral (select null::uuid as charge_id, null::date as due_date, null::numeric as net) i on true`
-    // One statement: the receivables, their journals from the rows the insert returns (no
-    // second pass over receivables, which has no index on bill_run_id), the summary, and the
-    // customers of this run who hold prepayment (their entries predate this statement). Rows
-    // go in as the run's lines are read (in their order in practice; nothing depends on it),
-    // with no sort of 400,000 explanations.
-    const result = await sql<{ charges: number; corrections: number; amount: string; holders: string[] }>`
-      with issuing as (
-        insert into receivables (estate_id, customer_id, unit_id, fee_item_id, period, kind, amount, due_date,
-          bill_run_id, corrects_id, explanation, created_by)
-        select l.estate_id, l.customer_id, l.unit_id, l.fee_item_id, l.period,
-          case when i.charge_id is null then 'charge' else 'correction' end,
-          l.amount - coalesce(i.net, 0),
-          case when coalesce(i.due_date, ${span.to}::date + f.due_days) >= ${today}::date
-            then coalesce(i.due_date, ${span.to}::date + f.due_days) else ${today}::date + f.due_days end,
-          l.bill_run_id, i.charge_id,
-          case when i.charge_id is null then l.explanation
-            else l.explanation || jsonb_build_object('corrects', i.charge_id, 'previouslyIssued', i.net::text,
-              'nowComputed', l.amount::text) end,
-          ${userId}::uuid
-        from bill_run_lines l
-        join fee_items f on f.id = l.fee_item_id
-        ${issued}
-        where l.bill_run_id = ${runId} and l.held_reason is null and l.amount is not null
-          and l.amount - coalesce(i.net, 0) <> 0
-        returning id, estate_id, customer_id, fee_item_id, kind, period, amount
-      ), journals as (
-        -- One journal per receivable, its id the receivable's: receivable against revenue.
-        insert into ledger_entries (estate_id, journal_id, account, customer_id, fee_item_id, receivable_id,
-          debit, credit, effective_at, memo)
-        select r.estate_id, r.id, e.account, r.customer_id, r.fee_item_id, r.id, e.debit, e.credit, now(),
-          r.kind || ' ' || r.period
-        from issuing r
-        cross join lateral (values
-          ('receivable', greatest(r.amount, 0), greatest(-r.amount, 0)),
-          ('revenue', greatest(-r.amount, 0), greatest(r.amount, 0))) as e(account, debit, credit)
-      )
+    await sql`
+      insert into receivables (estate_id, customer_id, unit_id, fee_item_id, period, kind, amount, due_date,
+        bill_run_id, corrects_id, explanation, created_by)
+      select l.estate_id, l.customer_id, l.unit_id, l.fee_item_id, l.period,
+        case when i.charge_id is null then 'charge' else 'correction' end,
+        l.amount - coalesce(i.net, 0),
+        case when coalesce(i.due_date, ${span.to}::date + f.due_days) >= ${today}::date
+          then coalesce(i.due_date, ${span.to}::date + f.due_days) else ${today}::date + f.due_days end,
+        l.bill_run_id, i.charge_id,
+        case when i.charge_id is null then l.explanation
+          else l.explanation || jsonb_build_object('corrects', i.charge_id, 'previouslyIssued', i.net::text,
+            'nowComputed', l.amount::text) end,
+        ${userId}::uuid
+      from bill_run_lines l
+      join fee_items f on f.id = l.fee_item_id
+      ${issued}
+      where l.bill_run_id = ${runId} and l.held_reason is null and l.amount is not null
+        and l.amount - coalesce(i.net, 0) <> 0
+      order by l.id`.execute(trx)
+    // One journal per receivable, its id the receivable's: receivable against revenue.
+    await sql`
+      insert into ledger_entries (estate_id, journal_id, account, customer_id, fee_item_id, receivable_id,
+        debit, credit, effective_at, memo)
+      select r.estate_id, r.id, e.account, r.customer_id, r.fee_item_id, r.id, e.debit, e.credit, now(),
+        r.kind || ' ' || r.period
+      from receivables r
+      cross join lateral (values
+        ('receivable', greatest(r.amount, 0), greatest(-r.amount, 0)),
+        ('revenue', greatest(-r.amount, 0), greatest(r.amount, 0))) as e(account, debit, credit)
+      where r.bill_run_id = ${runId}`.execute(trx)
+    const summary = await sql<{ charges: number; corrections: number; amount: string }>`
       select count(*) filter (where kind = 'charge')::int as charges,
         count(*) filter (where kind = 'correction')::int as corrections,
-        coalesce(sum(amount), 0)::text as amount,
-        array(
-          select e.customer_id from ledger_entries e
-          where e.estate_id = ${run.estateId} and e.account = 'prepayment'
-            and e.customer_id in (select customer_id from issuing)
-          group by e.customer_id having sum(e.credit) > sum(e.debit)
-        )::text[] as holders
-      from issuing`.execute(trx)
-    const { charges, corrections, holders } = result.rows[0]!
-    const amount = Decimal.of(result.rows[0]!.amount)
+        coalesce(sum(amount), 0)::text as amount
+      from receivables where bill_run_id = ${runId}`.execute(trx)
+    const { charges, corrections } = summary.rows[0]!
+    const amount = Decimal.of(summary.rows[0]!.amount)
     await trx
       .updateTable('billRuns')
       .set({ status: 'approved', approvedBy: userId, approvedAt: new Date() })
       .where('id', '=', runId)
       .execute()
-    for (const customerId of holders) await applyPrepayment(trx, run.estateId, customerId)
+    // Only this run's customers who hold prepayment have anything to apply.
+    const holders = await sql<{ customerId: string }>`
+      select e.customer_id from ledger_entries e
+      where e.estate_id = ${run.estateId} and e.account = 'prepayment'
+        and e.customer_id in (select customer_id from receivables where bill_run_id = ${runId})
+      group by e.customer_id having sum(e.credit) > sum(e.debit)`.execute(trx)
+    for (const { customerId } of holders.rows) await applyPrepayment(trx, run.estateId, customerId)
     return { issued: charges, corrections, amount: amount.toFixed(2) }
   })
 }
