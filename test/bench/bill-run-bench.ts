@@ -1,28 +1,27 @@
 /**
  * Bill-run benchmark (npm run bench): a month's bill run for 100,000 units on PostgreSQL.
  *
- * A fresh database (`eh_bench_<random>`, dropped at the end) holds one estate of 100 buildings
- * and 100,000 units, each occupied by its owner (100,000 customers), with an electricity and a
- * water meter per unit and one common-area electricity meter, all seeded with set-based SQL
- * (insert … select … from generate_series). The period's meter reads are approved, except a
+ * A fresh database (`eh_bench_<random>`, dropped at the end unless ESTATEHUB_BENCH_KEEP=1) gets,
+ * for each of ESTATEHUB_BENCH_RUNS rounds (default 3), an estate of its own: 100 buildings and
+ * 100,000 units, each occupied by its owner (100,000 customers), with an electricity and a water
+ * meter per unit and one common-area electricity meter, all seeded with set-based SQL (insert …
+ * select … from generate_series; not measured). The period's meter reads are approved, except a
  * few percent flagged as spikes, which the run must hold. Fee items, each with one standard
  * assigned estate-wide: PROP by area (2.80 /m²/month), ELEC tiered on the period (3 bands),
  * WATER by consumption (3.45, to the jiao rounding down), PUBLIC shared by area (the common
  * meter's consumption × 0.60).
  *
- * Measured: previewBillRun (estate scope) and approveBillRun, the whole bill run being the two;
- * then checkLedger for the estate (`estatehub ledger check`), which must find no problem with
+ * Measured, interleaved round by round (bench-runs.ts: median/min/max, load average):
+ * - the bill run: previewBillRun (estate scope) and approveBillRun on the round's estate, each
+ *   statement timed at the driver so the run's wall time is broken into phases and, within
+ *   each, database round trips against JavaScript in between;
+ * - the floor (the target's baseline): an `insert … select … from generate_series` of as many
+ *   rows as the run wrote (lines, receivables, ledger entries), as wide, into bare copies
+ *   (`like … including defaults`: no index, trigger or foreign key);
+ * - keyed copies: the run's own rows copied into copies with every index, check and foreign key.
+ * Then checkLedger for each estate (`estatehub ledger check`), which must find no problem with
  * at most CHECK_STATEMENT_LIMIT_S per statement; otherwise the bench fails (exit code 1, after
  * its summary, so the other benches of `npm run bench` still run).
- * Each statement the run sends is timed at the driver, so the run's wall time is broken into
- * phases (loading inputs, computeBill, writing bill_run_lines, issuing receivables and their
- * journals) and, within each, database round trips against JavaScript in between.
- *
- * Baselines in the same run, after a CHECKPOINT each, into scratch copies of the tables
- * (`create table … (like … including defaults)`: no index, trigger or foreign key):
- * - a plain `insert … select … from generate_series` of as many receivable rows as the run
- *   issued, each with an explanation of the size the run wrote;
- * - the same for every row the run wrote: its lines, receivables and ledger entries.
  *
  * PostgreSQL at ESTATEHUB_BENCH_PG_URL or ESTATEHUB_TEST_PG_URL (default
  * postgres://postgres@127.0.0.1:5432/test); skipped when it does not answer.
