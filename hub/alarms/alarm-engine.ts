@@ -15,7 +15,6 @@ interface EstateRules {
   readonly loadedAt: number
   readonly classes: Map<string, string | null>
   /** Device id by `<gateway id>/<device code>`: the device an event's source names. */
-  readonly devices: Map<string, string>
   /** Register capacity of the meter on a counter point (a wrap is not reverse flow). */
   readonly capacities: Map<string, Decimal>
 }
@@ -102,7 +101,7 @@ export class AlarmEngine {
     const estate = await this.#rulesOf(trx, gateway.estateId)
     const fresh = move.batch
       ? relevant(estate, move.seq, move.batch.historical, move.stored, move.storedEvents, (code) =>
-          estate.devices.get(`${gateway.id}/${code}`),
+          gateway.devices.get(code),
         )
       : undefined
     // Ahead of a gap: the seqs before it are judged first, by whichever transaction closes it.
@@ -258,13 +257,17 @@ export class AlarmEngine {
       .where('estateId', '=', estateId)
       .where('enabled', '=', true)
       .execute()
+    // Only the devices of the classes rules name (an estate may hold a million meters, and
+    // this runs every 5 s on every hub); events find their device through the gateway's entry.
+    const ruleClasses = [...new Set(rules.flatMap((r) => (r.deviceClass === null ? [] : [r.deviceClass])))]
     const devices =
-      rules.length === 0
+      ruleClasses.length === 0
         ? []
         : await trx
             .selectFrom('devices')
-            .select(['id', 'gatewayId', 'code', 'deviceClass'])
+            .select(['id', 'deviceClass'])
             .where('estateId', '=', estateId)
+            .where('deviceClass', 'in', ruleClasses) // bounded: the classes of the estate's rules
             .execute()
     const capacities = new Map<string, Decimal>()
     if (rules.some((r) => r.kind === 'reverse_flow')) {
@@ -281,7 +284,6 @@ export class AlarmEngine {
       rules,
       loadedAt: Date.now(),
       classes: new Map(devices.map((d) => [d.id, d.deviceClass])),
-      devices: new Map(devices.map((d) => [`${d.gatewayId}/${d.code}`, d.id])),
       capacities,
     }
     this.#rules.set(estateId, entry)

@@ -25,7 +25,7 @@ export interface CommitLimits {
  * payload's seq was settled (a dead letter): the mark may still move past parked batches.
  */
 export interface MarkMove {
-  readonly gateway: Pick<GatewayEntry, 'id' | 'code' | 'estateId'>
+  readonly gateway: Pick<GatewayEntry, 'id' | 'code' | 'estateId' | 'devices'>
   readonly seq: number
   /** The committed mark before this transaction, and after it (contiguous seqs all committed). */
   readonly markBefore: number
@@ -272,7 +272,7 @@ function commitPlaced(
  */
 export async function settleDeadLetter(
   db: Kysely<Database>,
-  gateway: Pick<GatewayEntry, 'id' | 'code' | 'estateId'>,
+  gateway: Pick<GatewayEntry, 'id' | 'code' | 'estateId' | 'devices'>,
   seq: number,
   oldest: number,
   options: { now?: number; inCommit?: InCommitHook } = {},
