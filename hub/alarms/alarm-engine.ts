@@ -5,6 +5,7 @@ import type { CommittedBatch, IngestLog } from '../ingest/ingest-service.ts'
 import { Decimal } from '../kernel/decimal.ts'
 import type { Database } from '../store/database-schema.ts'
 import { jsonb } from '../store/jsonb.ts'
+import { anyUuid } from '../store/sql-arrays.ts'
 import { type AlarmRaise, type AlarmRule, clearAlarm, raiseAlarm, raiseAlarms } from './alarm-raise.ts'
 import type { ParkedEvent, ParkedReading } from './alarms-tables.ts'
 
@@ -174,6 +175,13 @@ export class AlarmEngine {
     const { rules, classes } = estate
     const watchers = watchersOf(estate, judged.readings)
     const state = await loadState(trx, judged.readings, watchers)
+    // Register capacities of this batch's reverse-flow points only (an estate may hold a
+    // million meters; loading them all with the rules' cache cost every hub every 5 s).
+    const flowPoints = [...watchers]
+      .filter(([, rs]) => rs.some((r) => r.kind === 'reverse_flow'))
+      .map(([id]) => id)
+    const judging: EstateRules =
+      flowPoints.length === 0 ? estate : { ...estate, capacities: await capacitiesOf(trx, flowPoints) }
 
     // Events only raise, and no reading rule looks at event alarms: their raises go together.
     const eventRaises: AlarmRaise[] = []
@@ -212,7 +220,7 @@ export class AlarmEngine {
       for (const rule of watching) {
         let verdict: Verdict
         try {
-          verdict = judgeReading(rule, reading, value, previous, state.holds, estate)
+          verdict = judgeReading(rule, reading, value, previous, state.holds, judging)
         } catch (error) {
           // A rule that cannot be judged (its numbers) must not stop the others or the batch.
           this.#log.error({ rule: rule.name, err: (error as Error).message }, 'alarms: rule not judged')
@@ -269,22 +277,11 @@ export class AlarmEngine {
             .where('estateId', '=', estateId)
             .where('deviceClass', 'in', ruleClasses) // bounded: the classes of the estate's rules
             .execute()
-    const capacities = new Map<string, Decimal>()
-    if (rules.some((r) => r.kind === 'reverse_flow')) {
-      const meters = await trx
-        .selectFrom('meters')
-        .select(['pointId', 'registerCapacity'])
-        .where('estateId', '=', estateId)
-        .where('pointId', 'is not', null)
-        .where('registerCapacity', 'is not', null)
-        .execute()
-      for (const m of meters) capacities.set(m.pointId!, Decimal.of(m.registerCapacity!))
-    }
     const entry = {
       rules,
       loadedAt: Date.now(),
       classes: new Map(devices.map((d) => [d.id, d.deviceClass])),
-      capacities,
+      capacities: new Map<string, Decimal>(),
     }
     this.#rules.set(estateId, entry)
     return entry
@@ -298,6 +295,20 @@ export class AlarmEngine {
 function gapMayHaveClosed(move: MarkMove): boolean {
   if (move.markAfter <= move.markBefore) return false
   return !(move.batch !== undefined && move.seq === move.markAfter && move.markBefore === move.seq - 1)
+}
+
+/** The register capacity of each meter on these points that has one (a wrap is not reverse flow). */
+async function capacitiesOf(
+  trx: Kysely<Database>,
+  pointIds: readonly string[],
+): Promise<Map<string, Decimal>> {
+  const meters = await trx
+    .selectFrom('meters')
+    .select(['pointId', 'registerCapacity'])
+    .where('pointId', '=', anyUuid(pointIds))
+    .where('registerCapacity', 'is not', null)
+    .execute()
+  return new Map(meters.map((m) => [m.pointId!, Decimal.of(m.registerCapacity!)]))
 }
 
 function isEmpty(judged: Judged): boolean {
